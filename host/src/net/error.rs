@@ -1,0 +1,51 @@
+//! Errors for net files.
+
+use std::path::PathBuf;
+
+/// A net file that cannot be used, with where and why.
+///
+/// Every variant names the file and, where the problem is inside it, the
+/// 1-based line and the dotted field path (`transitions.approve.inputs.stock`).
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The file could not be read.
+    #[error("cannot read net file `{}`: {source}", file.display())]
+    Read {
+        /// The net file.
+        file: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not have the net file's shape.
+    #[error("{}:{line}: {message}", file.display())]
+    Syntax {
+        /// The net file.
+        file: PathBuf,
+        /// 1-based line of the problem (0 when the parser gave no position).
+        line: usize,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// The file parses but describes an inconsistent net.
+    #[error("{}:{line}: `{field}`: {message}", file.display())]
+    Invalid {
+        /// The net file.
+        file: PathBuf,
+        /// 1-based line of the offending field.
+        line: usize,
+        /// Dotted path of the offending field.
+        field: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+impl NetError {
+    /// The 1-based line the error points at, if it points inside the file.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            NetError::Read { .. } => None,
+            NetError::Syntax { line, .. } | NetError::Invalid { line, .. } => Some(*line),
+        }
+    }
+}

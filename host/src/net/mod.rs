@@ -1,0 +1,250 @@
+//! Nets: the model a net file describes, parsed and checked.
+//!
+//! A net file is TOML:
+//!
+//! ```toml
+//! [net]
+//! name = "order-approval"
+//!
+//! [places.submitted]
+//! start = true            # a case starts with one token here
+//! [places.reviewer]
+//! shared = true           # case-less resource tokens
+//! initial = [{ name = "ana" }]
+//! [places.approved]
+//! final = true            # tokens here end a case
+//!
+//! [transitions.approve]
+//! guest = "approve.wasm"  # relative to the net file; or `external = true`
+//! inputs = { submitted = 1, reviewer = 1 }
+//! outcomes.approved = { approved = 1, reviewer = 1 }
+//! capabilities = ["log"]
+//! timeout_ms = 2000
+//! ```
+//!
+//! [`Net::load`] refuses an inconsistent net with a [`NetError`] naming the
+//! file, line and field. Guest components are not read here: deploying a net
+//! (the sandbox) loads and checks them.
+
+mod error;
+mod parse;
+
+use std::path::{Path, PathBuf};
+
+pub use error::NetError;
+
+/// Default wall-clock deadline of one guest call.
+pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
+/// Default cap on a guest's linear memory.
+pub const DEFAULT_MEMORY_MB: u32 = 64;
+/// Default instruction budget (wasmtime fuel) of one guest call.
+pub const DEFAULT_FUEL: u64 = 2_000_000_000;
+/// Default cap on the total payload bytes a guest may return.
+pub const DEFAULT_MAX_OUTPUT_KB: u32 = 1024;
+
+/// A parsed, consistent net.
+#[derive(Debug, Clone)]
+pub struct Net {
+    name: String,
+    description: Option<String>,
+    places: Vec<Place>,
+    transitions: Vec<Transition>,
+    file: PathBuf,
+    source: String,
+}
+
+/// A place: holds tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    /// Name, unique among places and transitions.
+    pub name: String,
+    /// Most tokens the place may hold (per case; for a shared place, in all).
+    pub capacity: Option<u32>,
+    /// Case-less resource tokens, shared by every case of the net version.
+    pub shared: bool,
+    /// Tokens here end a case.
+    pub is_final: bool,
+    /// A case starts with one token here.
+    pub start: bool,
+    /// Payloads of the resource tokens a shared place holds when the net is deployed.
+    pub initial: Vec<serde_json::Value>,
+    /// Line of the place's table in the net file.
+    pub line: usize,
+}
+
+/// A weighted arc between a transition and a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arc {
+    /// Index of the place in [`Net::places`].
+    pub place: usize,
+    /// Tokens moved along the arc per firing (at least 1).
+    pub weight: u32,
+}
+
+/// A named, declared set of output arcs; a decision picks one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Name, unique within its transition.
+    pub name: String,
+    /// Tokens the outcome produces, by place.
+    pub outputs: Vec<Arc>,
+    /// Line of the outcome in the net file.
+    pub line: usize,
+}
+
+/// Who decides a transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Performer {
+    /// A WebAssembly component run by the host.
+    Guest {
+        /// Path as written in the net file.
+        declared: String,
+        /// The path resolved against the net file's directory.
+        path: PathBuf,
+    },
+    /// A trusted worker or a human, through the API.
+    External,
+}
+
+/// An import a guest may use, granted per transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Capability {
+    /// `petrel:transition/log`, granted to every guest.
+    Log,
+    /// `petrel:transition/llm`.
+    Llm,
+}
+
+impl Capability {
+    /// The capability's name in net files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Log => "log",
+            Capability::Llm => "llm",
+        }
+    }
+
+    /// The WIT interface (without version) the capability links.
+    pub fn interface(self) -> &'static str {
+        match self {
+            Capability::Log => "petrel:transition/log",
+            Capability::Llm => "petrel:transition/llm",
+        }
+    }
+}
+
+/// Bounds on one guest call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock deadline.
+    pub timeout_ms: u64,
+    /// Linear-memory cap.
+    pub memory_mb: u32,
+    /// Instruction budget (wasmtime fuel).
+    pub fuel: u64,
+    /// Cap on the total payload bytes of a decision.
+    pub max_output_kb: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            memory_mb: DEFAULT_MEMORY_MB,
+            fuel: DEFAULT_FUEL,
+            max_output_kb: DEFAULT_MAX_OUTPUT_KB,
+        }
+    }
+}
+
+/// A transition: consumes its inputs and fires one of its outcomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// Name, unique among places and transitions.
+    pub name: String,
+    /// Guest component or external worker.
+    pub performer: Performer,
+    /// Tokens consumed per firing, by place.
+    pub inputs: Vec<Arc>,
+    /// Declared outcomes, in file order.
+    pub outcomes: Vec<Outcome>,
+    /// Imports granted to the guest (always includes [`Capability::Log`]).
+    pub capabilities: Vec<Capability>,
+    /// Bounds on each guest call.
+    pub limits: Limits,
+    /// Index into `outcomes` of the outcome the host fires itself when the
+    /// deadline passes, moving the inputs unchanged.
+    pub on_timeout: Option<usize>,
+    /// Line of the transition's table in the net file.
+    pub line: usize,
+}
+
+impl Transition {
+    /// The outcome with this name.
+    pub fn outcome(&self, name: &str) -> Option<&Outcome> {
+        self.outcomes.iter().find(|o| o.name == name)
+    }
+
+    /// Whether the transition is granted `capability`.
+    pub fn grants(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
+    }
+}
+
+impl Net {
+    /// Reads and checks the net file at `file`.
+    pub fn load(file: impl AsRef<Path>) -> Result<Net, NetError> {
+        let file = file.as_ref();
+        let source = std::fs::read_to_string(file).map_err(|source| NetError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        Net::parse(&source, file)
+    }
+
+    /// Checks `source` as the text of the net file `file` (used to name the
+    /// file in errors and to resolve guest paths).
+    pub fn parse(source: &str, file: impl AsRef<Path>) -> Result<Net, NetError> {
+        parse::parse(source, file.as_ref())
+    }
+
+    /// The net's declared name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The net's description, if any.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// Places, in file order.
+    pub fn places(&self) -> &[Place] {
+        &self.places
+    }
+
+    /// Transitions, in file order.
+    pub fn transitions(&self) -> &[Transition] {
+        &self.transitions
+    }
+
+    /// Index of the place named `name`.
+    pub fn place_index(&self, name: &str) -> Option<usize> {
+        self.places.iter().position(|p| p.name == name)
+    }
+
+    /// The transition named `name`.
+    pub fn transition(&self, name: &str) -> Option<&Transition> {
+        self.transitions.iter().find(|t| t.name == name)
+    }
+
+    /// The net file this net was read from.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The exact text of the net file.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}

@@ -1,0 +1,373 @@
+//! Net file (TOML) → [`Net`], with every consistency check.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Arc, Capability, Limits, Net, NetError, Outcome, Performer, Place, Transition};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNet {
+    net: Spanned<RawHeader>,
+    #[serde(default)]
+    places: IndexMap<Spanned<String>, Spanned<RawPlace>>,
+    #[serde(default)]
+    transitions: IndexMap<Spanned<String>, Spanned<RawTransition>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: Spanned<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlace {
+    capacity: Option<Spanned<u32>>,
+    #[serde(default)]
+    shared: bool,
+    #[serde(default, rename = "final")]
+    is_final: bool,
+    #[serde(default)]
+    start: bool,
+    initial: Option<Spanned<toml::Value>>,
+}
+
+type RawArcs = IndexMap<Spanned<String>, Spanned<u32>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransition {
+    guest: Option<Spanned<String>>,
+    #[serde(default)]
+    external: bool,
+    inputs: Option<Spanned<RawArcs>>,
+    outcomes: Option<Spanned<IndexMap<Spanned<String>, Spanned<RawArcs>>>>,
+    #[serde(default)]
+    capabilities: Vec<Spanned<String>>,
+    timeout_ms: Option<Spanned<u64>>,
+    memory_mb: Option<Spanned<u32>>,
+    fuel: Option<Spanned<u64>>,
+    max_output_kb: Option<Spanned<u32>>,
+    on_timeout: Option<Spanned<String>>,
+}
+
+/// Turns byte spans into errors that name the file, line and field.
+struct Ctx<'a> {
+    file: &'a Path,
+    source: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, span: Range<usize>) -> usize {
+        let end = span.start.min(self.source.len());
+        self.source.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    }
+
+    fn err(&self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> NetError {
+        NetError::Invalid {
+            file: self.file.to_path_buf(),
+            line: self.line(span),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub(super) fn parse(source: &str, file: &Path) -> Result<Net, NetError> {
+    let cx = Ctx { file, source };
+    let raw: RawNet = toml::from_str(source).map_err(|e| NetError::Syntax {
+        file: file.to_path_buf(),
+        line: e.span().map_or(0, |s| cx.line(s)),
+        message: e.message().trim().to_string(),
+    })?;
+
+    let header = raw.net.get_ref();
+    check_name(&cx, &header.name, "net.name")?;
+    let places = parse_places(&cx, &raw.places)?;
+    let index = |name: &str| places.iter().position(|p| p.name == name);
+
+    let mut transitions = Vec::with_capacity(raw.transitions.len());
+    for (name, t) in &raw.transitions {
+        let field = format!("transitions.{}", name.get_ref());
+        check_name(&cx, name, &field)?;
+        if index(name.get_ref()).is_some() {
+            return Err(cx.err(
+                name.span(),
+                field,
+                format!("`{}` is already the name of a place (expected names unique among places and transitions)", name.get_ref()),
+            ));
+        }
+        transitions.push(parse_transition(&cx, name, t, &places, file)?);
+    }
+    if transitions.is_empty() {
+        return Err(cx.err(raw.net.span(), "transitions", "the net declares no transition (expected at least one `[transitions.NAME]` table)"));
+    }
+
+    Ok(Net {
+        name: header.name.get_ref().clone(),
+        description: header.description.clone(),
+        places,
+        transitions,
+        file: file.to_path_buf(),
+        source: source.to_string(),
+    })
+}
+
+fn check_name(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<(), NetError> {
+    let n = name.get_ref();
+    let ok = !n.is_empty()
+        && n.len() <= 128
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(cx.err(
+            name.span(),
+            field,
+            format!("invalid name `{n}` (expected 1 to 128 ASCII letters, digits, `_` or `-`)"),
+        ))
+    }
+}
+
+fn parse_places(
+    cx: &Ctx<'_>,
+    raw: &IndexMap<Spanned<String>, Spanned<RawPlace>>,
+) -> Result<Vec<Place>, NetError> {
+    let mut places = Vec::with_capacity(raw.len());
+    for (name, p) in raw {
+        let field = format!("places.{}", name.get_ref());
+        check_name(cx, name, &field)?;
+        let span = p.span();
+        let p = p.get_ref();
+        if let Some(c) = &p.capacity
+            && *c.get_ref() == 0
+        {
+            return Err(cx.err(c.span(), format!("{field}.capacity"), "capacity 0 (expected at least 1, or no `capacity` for an unbounded place)"));
+        }
+        if p.shared && (p.start || p.is_final) {
+            return Err(cx.err(span, &field, "a shared place cannot be `start` or `final` (those are per-case places)"));
+        }
+        let initial = match &p.initial {
+            None => Vec::new(),
+            Some(v) if !p.shared => {
+                return Err(cx.err(v.span(), format!("{field}.initial"), "`initial` tokens are only for `shared = true` places (a case's tokens come with `petrel start`)"));
+            }
+            Some(v) => initial_tokens(cx, v, &format!("{field}.initial"))?,
+        };
+        if let Some(c) = &p.capacity
+            && initial.len() > *c.get_ref() as usize
+        {
+            return Err(cx.err(span, format!("{field}.initial"), format!("{} initial tokens exceed the capacity {}", initial.len(), c.get_ref())));
+        }
+        places.push(Place {
+            name: name.get_ref().clone(),
+            capacity: p.capacity.as_ref().map(|c| *c.get_ref()),
+            shared: p.shared,
+            is_final: p.is_final,
+            start: p.start,
+            initial,
+            line: cx.line(name.span()),
+        });
+    }
+    Ok(places)
+}
+
+/// `initial = 3` (three tokens with a nil payload) or `initial = [{..}, {..}]`
+/// (one token per element, the element as its payload).
+fn initial_tokens(
+    cx: &Ctx<'_>,
+    value: &Spanned<toml::Value>,
+    field: &str,
+) -> Result<Vec<serde_json::Value>, NetError> {
+    match value.get_ref() {
+        toml::Value::Integer(n) if (0..=1_000_000).contains(n) => {
+            Ok(vec![serde_json::Value::Null; *n as usize])
+        }
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                serde_json::to_value(item)
+                    .map_err(|e| cx.err(value.span(), field, format!("token payload is not representable: {e}")))
+            })
+            .collect(),
+        other => Err(cx.err(
+            value.span(),
+            field,
+            format!("expected a token count (0..=1000000) or an array of payloads, found {}", other.type_str()),
+        )),
+    }
+}
+
+fn parse_arcs(
+    cx: &Ctx<'_>,
+    arcs: &Spanned<RawArcs>,
+    places: &[Place],
+    field: &str,
+) -> Result<Vec<Arc>, NetError> {
+    let mut out = Vec::with_capacity(arcs.get_ref().len());
+    for (place, weight) in arcs.get_ref() {
+        let f = format!("{field}.{}", place.get_ref());
+        let Some(index) = places.iter().position(|p| &p.name == place.get_ref()) else {
+            let known: Vec<&str> = places.iter().map(|p| p.name.as_str()).collect();
+            return Err(cx.err(
+                place.span(),
+                f,
+                format!("unknown place `{}` (declared places: {})", place.get_ref(), known.join(", ")),
+            ));
+        };
+        if *weight.get_ref() == 0 {
+            return Err(cx.err(weight.span(), f, "arc weight 0 (expected at least 1)"));
+        }
+        out.push(Arc { place: index, weight: *weight.get_ref() });
+    }
+    Ok(out)
+}
+
+fn parse_transition(
+    cx: &Ctx<'_>,
+    name: &Spanned<String>,
+    raw: &Spanned<RawTransition>,
+    places: &[Place],
+    file: &Path,
+) -> Result<Transition, NetError> {
+    let field = format!("transitions.{}", name.get_ref());
+    let span = raw.span();
+    let t = raw.get_ref();
+
+    let performer = match (&t.guest, t.external) {
+        (Some(g), false) => {
+            if g.get_ref().trim().is_empty() {
+                return Err(cx.err(g.span(), format!("{field}.guest"), "empty guest path (expected the path of a .wasm component)"));
+            }
+            let dir = file.parent().unwrap_or(Path::new("."));
+            Performer::Guest { declared: g.get_ref().clone(), path: dir.join(g.get_ref()) }
+        }
+        (None, true) => Performer::External,
+        (Some(g), true) => {
+            return Err(cx.err(g.span(), format!("{field}.guest"), "a transition is either `external = true` or has a `guest`, not both"));
+        }
+        (None, false) => {
+            return Err(cx.err(span, &field, "missing `guest` (expected the path of a .wasm component, or `external = true` for a worker-performed transition)"));
+        }
+    };
+
+    let Some(raw_inputs) = &t.inputs else {
+        return Err(cx.err(span, format!("{field}.inputs"), "missing `inputs` (expected e.g. `inputs = { received = 1 }`)"));
+    };
+    let inputs = parse_arcs(cx, raw_inputs, places, &format!("{field}.inputs"))?;
+    if inputs.is_empty() {
+        return Err(cx.err(raw_inputs.span(), format!("{field}.inputs"), "no input place (a transition must consume at least one token)"));
+    }
+    if inputs.iter().all(|a| places[a.place].shared) {
+        return Err(cx.err(raw_inputs.span(), format!("{field}.inputs"), "every input place is shared (expected at least one per-case input, so the firing belongs to a case)"));
+    }
+
+    let Some(raw_outcomes) = &t.outcomes else {
+        return Err(cx.err(span, format!("{field}.outcomes"), "missing `outcomes` (expected e.g. `outcomes.done = { finished = 1 }`)"));
+    };
+    let mut outcomes = Vec::new();
+    for (oname, arcs) in raw_outcomes.get_ref() {
+        let of = format!("{field}.outcomes.{}", oname.get_ref());
+        check_name(cx, oname, &of)?;
+        let outputs = parse_arcs(cx, arcs, places, &of)?;
+        if outputs.is_empty() {
+            return Err(cx.err(arcs.span(), of, "outcome produces no token (expected at least one output place; route a finished case into a `final` place)"));
+        }
+        outcomes.push(Outcome { name: oname.get_ref().clone(), outputs, line: cx.line(oname.span()) });
+    }
+    if outcomes.is_empty() {
+        return Err(cx.err(raw_outcomes.span(), format!("{field}.outcomes"), "no outcome declared (expected at least one)"));
+    }
+
+    let mut capabilities = vec![Capability::Log];
+    let mut seen = HashSet::new();
+    for c in &t.capabilities {
+        let cap = match c.get_ref().as_str() {
+            "log" => Capability::Log,
+            "llm" => Capability::Llm,
+            other => {
+                return Err(cx.err(c.span(), format!("{field}.capabilities"), format!("unknown capability `{other}` (expected `log` or `llm`)")));
+            }
+        };
+        if !seen.insert(cap) {
+            return Err(cx.err(c.span(), format!("{field}.capabilities"), format!("capability `{}` listed twice", cap.name())));
+        }
+        if !capabilities.contains(&cap) {
+            capabilities.push(cap);
+        }
+    }
+    if performer == Performer::External && capabilities.contains(&Capability::Llm) {
+        return Err(cx.err(span, format!("{field}.capabilities"), "an external transition runs no guest, so it cannot be granted `llm`"));
+    }
+
+    let mut limits = Limits::default();
+    if let Some(v) = &t.timeout_ms {
+        limits.timeout_ms = positive(cx, v, &format!("{field}.timeout_ms"))?;
+    }
+    if let Some(v) = &t.memory_mb {
+        limits.memory_mb = positive(cx, v, &format!("{field}.memory_mb"))?;
+        if limits.memory_mb > 4096 {
+            return Err(cx.err(v.span(), format!("{field}.memory_mb"), "memory_mb above 4096 (a 32-bit guest addresses at most 4 GiB)"));
+        }
+    }
+    if let Some(v) = &t.fuel {
+        limits.fuel = positive(cx, v, &format!("{field}.fuel"))?;
+    }
+    if let Some(v) = &t.max_output_kb {
+        limits.max_output_kb = positive(cx, v, &format!("{field}.max_output_kb"))?;
+    }
+
+    let on_timeout = match &t.on_timeout {
+        None => None,
+        Some(o) => {
+            let of = format!("{field}.on_timeout");
+            let Some(index) = outcomes.iter().position(|x| &x.name == o.get_ref()) else {
+                let known: Vec<&str> = outcomes.iter().map(|x| x.name.as_str()).collect();
+                return Err(cx.err(o.span(), of, format!("unknown outcome `{}` (declared outcomes: {})", o.get_ref(), known.join(", "))));
+            };
+            let consumed: u32 = inputs.iter().filter(|a| !places[a.place].shared).map(|a| a.weight).sum();
+            let produced: u32 = outcomes[index].outputs.iter().filter(|a| !places[a.place].shared).map(|a| a.weight).sum();
+            if consumed != produced {
+                return Err(cx.err(o.span(), of, format!(
+                    "outcome `{}` produces {produced} case token(s) but the transition consumes {consumed} (expected equal weights: on timeout the host moves the inputs unchanged)",
+                    o.get_ref()
+                )));
+            }
+            Some(index)
+        }
+    };
+
+    Ok(Transition {
+        name: name.get_ref().clone(),
+        performer,
+        inputs,
+        outcomes,
+        capabilities,
+        limits,
+        on_timeout,
+        line: cx.line(name.span()),
+    })
+}
+
+fn positive<T: Copy + PartialEq + Default + std::fmt::Display>(
+    cx: &Ctx<'_>,
+    v: &Spanned<T>,
+    field: &str,
+) -> Result<T, NetError> {
+    if *v.get_ref() == T::default() {
+        Err(cx.err(v.span(), field, format!("{} is not allowed (expected a positive number)", v.get_ref())))
+    } else {
+        Ok(*v.get_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests;

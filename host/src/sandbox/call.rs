@@ -1,0 +1,117 @@
+//! One guest call: fresh instance, bounded, classified.
+
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
+
+use super::bindings::{Decision, Firing};
+use super::state::{Determinism, HostState, LogLine};
+use super::{Guest, GuestFailure, Sandbox};
+
+/// Longest abort reason or guest error message kept.
+const MAX_MESSAGE: usize = 4096;
+/// Grace beyond the deadline before the host stops waiting on a call that
+/// is blocked in an async host import (the epoch cannot interrupt those).
+const DEADLINE_GRACE: Duration = Duration::from_millis(50);
+
+/// What one call produced.
+#[derive(Debug)]
+pub struct CallResult {
+    /// The decision, or why there is none.
+    pub decision: Result<Decision, GuestFailure>,
+    /// What the guest logged (and wrote to stdout/stderr), capped.
+    pub log: Vec<LogLine>,
+    /// Log lines past the cap.
+    pub dropped_log_lines: u32,
+    /// Fuel the call used.
+    pub fuel_used: u64,
+    /// Wall-clock time of instantiate + call.
+    pub elapsed: Duration,
+}
+
+impl Sandbox {
+    /// Calls `guest`'s `decide` on `firing` in a fresh instance.
+    pub async fn call(&self, guest: &Guest, firing: &Firing, det: Determinism) -> CallResult {
+        let _permit = self.admission.acquire().await.expect("admission semaphore is never closed");
+        let limits = guest.limits;
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_mb as usize * 1024 * 1024)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(&self.engine, HostState::new(store_limits, det));
+        store.limiter(|s| &mut s.limits);
+        store.set_fuel(limits.fuel).expect("fuel is enabled in the engine config");
+        let started = Instant::now();
+        let timeout = Duration::from_millis(limits.timeout_ms);
+        let deadline = started + timeout;
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+
+        let run = async {
+            let instance = guest.pre.instantiate_async(&mut store).await?;
+            instance.call_decide(&mut store, firing).await
+        };
+        let result = tokio::time::timeout(timeout + DEADLINE_GRACE, run).await;
+        let elapsed = started.elapsed();
+        let decision = match result {
+            Err(_) => Err(GuestFailure::Deadline { timeout_ms: limits.timeout_ms }),
+            Ok(Err(err)) => Err(classify(&err, &limits)),
+            Ok(Ok(Err(e))) => Err(GuestFailure::Guest { message: cut(e.message), retryable: e.retryable }),
+            Ok(Ok(Ok(decision))) => check_size(decision, limits.max_output_kb as usize * 1024),
+        };
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let (log, dropped_log_lines) = store.data_mut().take_log();
+        CallResult { decision, log, dropped_log_lines, fuel_used, elapsed }
+    }
+}
+
+fn classify(err: &wasmtime::Error, limits: &crate::net::Limits) -> GuestFailure {
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => return GuestFailure::Deadline { timeout_ms: limits.timeout_ms },
+        Some(Trap::OutOfFuel) => return GuestFailure::OutOfFuel { fuel: limits.fuel },
+        _ => {}
+    }
+    let message = format!("{err:#}");
+    if message.contains("forcing trap when growing memory") {
+        return GuestFailure::MemoryCap { memory_mb: limits.memory_mb };
+    }
+    if err.downcast_ref::<Trap>().is_some() || message.contains("wasm trap") {
+        GuestFailure::Trap { message: cut(message) }
+    } else {
+        GuestFailure::Instantiate { message: cut(message) }
+    }
+}
+
+fn check_size(decision: Decision, cap: usize) -> Result<Decision, GuestFailure> {
+    match decision {
+        Decision::Fire(fire) => {
+            let bytes: usize = fire.outputs.iter().map(|t| t.payload.len() + t.place.len()).sum::<usize>()
+                + fire.outcome.len();
+            if bytes > cap {
+                Err(GuestFailure::OutputTooLarge { bytes, cap })
+            } else {
+                Ok(Decision::Fire(fire))
+            }
+        }
+        Decision::Abort(reason) => Ok(Decision::Abort(cut(reason))),
+        Decision::Decline => Ok(Decision::Decline),
+    }
+}
+
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE {
+        let mut at = MAX_MESSAGE;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+        s.push_str("…");
+    }
+    s
+}

@@ -1,0 +1,113 @@
+//! Errors of loading and calling guests.
+
+use std::path::PathBuf;
+
+/// A guest component refused at deploy.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The component file could not be read.
+    #[error("transition `{transition}`: cannot read guest `{}`: {source} (build the guests first, e.g. `cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml`)", path.display())]
+    Read {
+        /// The transition whose guest it is.
+        transition: String,
+        /// The component path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid WebAssembly component for this engine.
+    #[error("transition `{transition}`: guest `{}` is not a valid component: {message}", path.display())]
+    Compile {
+        /// The transition whose guest it is.
+        transition: String,
+        /// The component path.
+        path: PathBuf,
+        /// What wasmtime said.
+        message: String,
+    },
+    /// The component imports an interface that no transition may use.
+    #[error("transition `{transition}`: guest `{}` imports `{import}`, which Petrel never grants (guests get no filesystem, network or other host access; only `petrel:transition/log`, `petrel:transition/llm` when granted, and deny-all WASI cli/io/clocks/random)", path.display())]
+    ForbiddenImport {
+        /// The transition whose guest it is.
+        transition: String,
+        /// The component path.
+        path: PathBuf,
+        /// The import's name.
+        import: String,
+    },
+    /// The component imports a capability its transition is not granted.
+    #[error("transition `{transition}`: guest `{}` imports `{import}` but the net does not grant it (add `capabilities = [\"{capability}\"]` to the transition)", path.display())]
+    NotGranted {
+        /// The transition whose guest it is.
+        transition: String,
+        /// The component path.
+        path: PathBuf,
+        /// The import's name.
+        import: String,
+        /// The capability that would grant it.
+        capability: &'static str,
+    },
+    /// The component does not implement the Petrel transition world.
+    #[error("transition `{transition}`: guest `{}` does not implement the `petrel:transition/transition` world: {message}", path.display())]
+    NotATransition {
+        /// The transition whose guest it is.
+        transition: String,
+        /// The component path.
+        path: PathBuf,
+        /// What is missing.
+        message: String,
+    },
+}
+
+/// Why one guest call produced no decision. Each costs one failed attempt;
+/// none harms the host or other firings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GuestFailure {
+    /// The call ran past its wall-clock deadline.
+    #[error("guest ran past its deadline of {timeout_ms} ms")]
+    Deadline {
+        /// The deadline.
+        timeout_ms: u64,
+    },
+    /// The call used up its instruction budget.
+    #[error("guest used up its instruction budget of {fuel} fuel")]
+    OutOfFuel {
+        /// The budget.
+        fuel: u64,
+    },
+    /// The guest tried to grow its memory past the cap.
+    #[error("guest tried to grow its memory past the cap of {memory_mb} MiB")]
+    MemoryCap {
+        /// The cap.
+        memory_mb: u32,
+    },
+    /// The guest trapped (panic, stack overflow, unreachable, ...).
+    #[error("guest trapped: {message}")]
+    Trap {
+        /// The trap and its wasm backtrace, if any.
+        message: String,
+    },
+    /// The guest returned more payload bytes than allowed.
+    #[error("guest returned {bytes} payload bytes, more than the cap of {cap} bytes")]
+    OutputTooLarge {
+        /// Bytes returned.
+        bytes: usize,
+        /// The cap.
+        cap: usize,
+    },
+    /// The guest reported an error instead of a decision.
+    #[error("guest reported an error: {message}")]
+    Guest {
+        /// The guest's message.
+        message: String,
+        /// Whether the guest said a retry could succeed.
+        retryable: bool,
+    },
+    /// The guest could not be instantiated.
+    #[error("guest could not be instantiated: {message}")]
+    Instantiate {
+        /// What wasmtime said.
+        message: String,
+    },
+}

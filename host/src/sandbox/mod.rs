@@ -1,0 +1,259 @@
+//! The sandbox: wasmtime engine, per-capability linkers, limits, and
+//! pre-instantiated guest components.
+//!
+//! Every guest call gets a fresh instance from its [`Guest`]'s `InstancePre`
+//! in the pooling allocator, behind an admission semaphore sized to the
+//! pool, with a wall-clock deadline (epoch interruption, yielding to tokio on
+//! every tick so a spinning guest never holds a worker), an instruction
+//! budget (fuel), a linear-memory cap and an output cap.
+
+mod bindings;
+mod cache;
+mod call;
+mod error;
+mod imports;
+mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
+use wasmtime_wasi::random::WasiRandom;
+
+pub use bindings::{Decision, Fire, Firing, GuestError, Token};
+pub use call::CallResult;
+pub use error::{DeployError, GuestFailure};
+pub(crate) use imports::unversioned;
+pub use state::{Determinism, LogLine};
+
+use crate::net::{Capability, Limits, Performer, Transition};
+use bindings::TransitionPre;
+use imports::ImportKind;
+use state::HostState;
+
+/// How often the epoch ticks; deadlines are precise to about this.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Sandbox settings.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Guest instances alive at once (pool slots); further calls wait.
+    pub instance_slots: u32,
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig { instance_slots: 64, cache_dir: None }
+    }
+}
+
+/// The wasmtime engine and everything shared by all guests.
+pub struct Sandbox {
+    engine: Engine,
+    /// Linker for guests granted only `log`, and for guests granted `llm` too.
+    linker_log: Linker<HostState>,
+    linker_llm: Linker<HostState>,
+    admission: Arc<Semaphore>,
+    cache_dir: Option<PathBuf>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+/// A transition's guest, compiled, checked and pre-instantiated.
+#[derive(Clone)]
+pub struct Guest {
+    transition: String,
+    pre: TransitionPre<HostState>,
+    limits: Limits,
+    hash: String,
+    imports: Vec<String>,
+}
+
+impl std::fmt::Debug for Guest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guest")
+            .field("transition", &self.transition)
+            .field("hash", &self.hash)
+            .field("imports", &self.imports)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guest {
+    /// BLAKE3 hash (hex) of the component bytes.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// Everything the component imports.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+}
+
+fn engine_config(slots: u32) -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * 8)
+        .total_memories(slots * 2)
+        .total_tables(slots * 4)
+        .total_stacks(slots)
+        .max_memory_size(4 << 30);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+fn linker(engine: &Engine, llm: bool) -> wasmtime::Result<Linker<HostState>> {
+    use wasmtime_wasi::p2::bindings::{cli, clocks, random};
+    let mut l = Linker::new(engine);
+    wasmtime_wasi_io::add_to_linker_async(&mut l)?;
+    cli::exit::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::environment::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::stdin::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::stdout::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::stderr::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::terminal_input::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::terminal_output::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
+    clocks::wall_clock::add_to_linker::<HostState, WasiClocks>(&mut l, HostState::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<HostState, WasiClocks>(&mut l, HostState::clocks)?;
+    random::random::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
+    random::insecure::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
+    random::insecure_seed::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
+    bindings::log::add_to_linker::<HostState, HasSelf<HostState>>(&mut l, |s| s)?;
+    if llm {
+        bindings::llm::add_to_linker::<HostState, HasSelf<HostState>>(&mut l, |s| s)?;
+    }
+    Ok(l)
+}
+
+impl Sandbox {
+    /// Builds the engine and linkers and starts the epoch ticker.
+    pub fn new(config: SandboxConfig) -> wasmtime::Result<Sandbox> {
+        let slots = config.instance_slots.max(1);
+        let engine = Engine::new(&engine_config(slots))?;
+        let linker_log = linker(&engine, false)?;
+        let linker_llm = linker(&engine, true)?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let stop = ticker_stop.clone();
+        std::thread::Builder::new()
+            .name("petrel-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        Ok(Sandbox {
+            engine,
+            linker_log,
+            linker_llm,
+            admission: Arc::new(Semaphore::new(slots as usize)),
+            cache_dir: config.cache_dir,
+            ticker_stop,
+        })
+    }
+
+    /// Lists what the component at `path` imports (for lints and tooling).
+    pub fn component_imports(&self, path: &Path) -> wasmtime::Result<Vec<String>> {
+        let bytes = std::fs::read(path)?;
+        let hash = cache::component_hash(&bytes);
+        let component = cache::compile(&self.engine, self.cache_dir.as_deref(), &hash, &bytes)?;
+        Ok(imports::imports_of(&self.engine, &component))
+    }
+
+    /// Loads `transition`'s guest: compiles (or loads from the cache),
+    /// refuses imports that are forbidden or not granted, pre-instantiates.
+    pub fn load(&self, transition: &Transition) -> Result<Guest, DeployError> {
+        let Performer::Guest { path, .. } = &transition.performer else {
+            return Err(DeployError::NotATransition {
+                transition: transition.name.clone(),
+                path: PathBuf::new(),
+                message: "the transition is external and has no guest".into(),
+            });
+        };
+        let bytes = std::fs::read(path).map_err(|source| DeployError::Read {
+            transition: transition.name.clone(),
+            path: path.clone(),
+            source,
+        })?;
+        self.load_bytes(transition, path, &bytes)
+    }
+
+    /// [`Sandbox::load`] for component bytes already in hand (`path` names them in errors).
+    pub fn load_bytes(
+        &self,
+        transition: &Transition,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<Guest, DeployError> {
+        let hash = cache::component_hash(bytes);
+        let component = cache::compile(&self.engine, self.cache_dir.as_deref(), &hash, bytes)
+            .map_err(|e| DeployError::Compile {
+                transition: transition.name.clone(),
+                path: path.to_path_buf(),
+                message: format!("{e:#}"),
+            })?;
+        let imports = imports::imports_of(&self.engine, &component);
+        for import in &imports {
+            match imports::classify(import) {
+                ImportKind::Allowed => {}
+                ImportKind::Capability(cap) if transition.grants(cap) => {}
+                ImportKind::Capability(cap) => {
+                    return Err(DeployError::NotGranted {
+                        transition: transition.name.clone(),
+                        path: path.to_path_buf(),
+                        import: import.clone(),
+                        capability: cap.name(),
+                    });
+                }
+                ImportKind::Forbidden => {
+                    return Err(DeployError::ForbiddenImport {
+                        transition: transition.name.clone(),
+                        path: path.to_path_buf(),
+                        import: import.clone(),
+                    });
+                }
+            }
+        }
+        let linker = if transition.grants(Capability::Llm) { &self.linker_llm } else { &self.linker_log };
+        let not_transition = |e: wasmtime::Error| DeployError::NotATransition {
+            transition: transition.name.clone(),
+            path: path.to_path_buf(),
+            message: format!("{e:#}"),
+        };
+        let pre = linker.instantiate_pre(&component).map_err(not_transition)?;
+        let pre = TransitionPre::new(pre).map_err(not_transition)?;
+        Ok(Guest {
+            transition: transition.name.clone(),
+            pre,
+            limits: transition.limits,
+            hash,
+            imports,
+        })
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}

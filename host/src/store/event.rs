@@ -1,0 +1,229 @@
+//! The event log: an append-only record of everything that happened, from
+//! which the marking can be rebuilt (see `replay`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::sandbox::{GuestFailure, LogLine};
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Position in the log (increasing, not dense).
+    pub seq: u64,
+    /// When it was written (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// The case it concerns, if any.
+    pub case: Option<String>,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// A token as the log records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Its place.
+    pub place: String,
+    /// Its sequence number (FIFO order within the place).
+    pub seq: u64,
+    /// Whether it is a shared (resource) token.
+    pub shared: bool,
+    /// MessagePack payload.
+    #[serde(with = "serde_bytes_compat")]
+    pub payload: Vec<u8>,
+}
+
+/// A reference to a token that was consumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRef {
+    /// Its place.
+    pub place: String,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Whether it is a shared (resource) token.
+    pub shared: bool,
+}
+
+/// Why a firing produced no effect on the marking.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum FiringError {
+    /// The guest failed (trap, deadline, budget, its own error).
+    #[error(transparent)]
+    Guest(GuestFailure),
+    /// The guest named an outcome its transition does not declare.
+    #[error("undeclared outcome `{outcome}` (declared outcomes: {declared})")]
+    UndeclaredOutcome {
+        /// What the guest named.
+        outcome: String,
+        /// The declared outcomes, comma-separated.
+        declared: String,
+    },
+    /// The guest produced a token into a place its outcome does not list.
+    #[error("outcome `{outcome}` does not produce into place `{place}` (its places: {declared})")]
+    WrongPlace {
+        /// The outcome.
+        outcome: String,
+        /// Where the guest produced.
+        place: String,
+        /// The outcome's places, comma-separated.
+        declared: String,
+    },
+    /// The guest produced the wrong number of tokens into a place.
+    #[error("outcome `{outcome}` produces {expected} token(s) into `{place}`, the guest gave {got}")]
+    WrongCount {
+        /// The outcome.
+        outcome: String,
+        /// The place.
+        place: String,
+        /// The arc weight.
+        expected: u32,
+        /// Tokens the guest produced there.
+        got: u32,
+    },
+    /// Producing the tokens would overfill a place.
+    #[error("place `{place}` would hold {would_hold} tokens, over its capacity {capacity}")]
+    CapacityExceeded {
+        /// The place.
+        place: String,
+        /// Its capacity.
+        capacity: u32,
+        /// How many it would hold.
+        would_hold: u64,
+    },
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A net version was deployed.
+    NetDeployed {
+        /// Net name.
+        net: String,
+        /// Version hash.
+        version: String,
+    },
+    /// Shared resource tokens were added to a net version.
+    SharedTokensAdded {
+        /// Version hash.
+        version: String,
+        /// The tokens.
+        tokens: Vec<TokenRecord>,
+    },
+    /// A case started with these tokens.
+    CaseStarted {
+        /// Net name.
+        net: String,
+        /// Version hash.
+        version: String,
+        /// The case's first tokens.
+        tokens: Vec<TokenRecord>,
+    },
+    /// A firing committed: inputs consumed, outcome's tokens produced.
+    FiringCompleted {
+        /// Firing id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+        /// Attempt number.
+        attempt: u32,
+        /// The outcome fired.
+        outcome: String,
+        /// Whether the host fired the outcome itself because the deadline passed.
+        timed_out: bool,
+        /// Consumed tokens.
+        consumed: Vec<TokenRef>,
+        /// Produced tokens.
+        produced: Vec<TokenRecord>,
+        /// What the guest logged.
+        log: Vec<LogLine>,
+        /// Guest time in microseconds.
+        elapsed_us: u64,
+    },
+    /// The guest declined (guard false): inputs stay.
+    FiringDeclined {
+        /// Firing id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+        /// Attempt number.
+        attempt: u32,
+        /// What the guest logged.
+        log: Vec<LogLine>,
+    },
+    /// The firing failed: inputs stay where they were.
+    FiringFailed {
+        /// Firing id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+        /// Attempt number.
+        attempt: u32,
+        /// Why.
+        error: FiringError,
+        /// What the guest logged.
+        log: Vec<LogLine>,
+    },
+    /// A firing was cut off by a crash before it committed; it runs again.
+    FiringAbandoned {
+        /// Firing id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+    },
+    /// A guest aborted the case: the case's tokens are removed, shared
+    /// tokens the firing held stay where they were.
+    CaseAborted {
+        /// Firing id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+        /// The guest's reason.
+        reason: String,
+        /// The case tokens removed.
+        consumed: Vec<TokenRef>,
+        /// What the guest logged.
+        log: Vec<LogLine>,
+    },
+    /// Nothing is enabled and every token is in a final place.
+    CaseCompleted,
+    /// Nothing is enabled and some token is outside the final places.
+    CaseStuck {
+        /// Places holding the non-final tokens.
+        places: Vec<String>,
+    },
+}
+
+/// Payload bytes as a MessagePack `bin` (and a JSON array of numbers).
+mod serde_bytes_compat {
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,135 @@
+//! The store: marking, reservations, event log, cases and deployed nets.
+//!
+//! [`Store`] is the interface the engine writes through; [`SledStore`] keeps
+//! it in sled. Every change to the marking is one [`Change`] applied in one
+//! transaction together with its log entries, re-checking that the tokens it
+//! consumes are still there; many changes may share one transaction and one
+//! flush (group commit). Nothing is acknowledged to a caller before
+//! [`Store::flush`] returned after it.
+
+mod error;
+mod event;
+mod keys;
+mod record;
+mod replay;
+mod sled_store;
+
+pub use error::StoreError;
+pub use event::{Event, EventRecord, FiringError, TokenRecord, TokenRef};
+pub use keys::Owner;
+pub(crate) use keys::token as token_key;
+pub use record::{CaseRecord, CaseStatus, NetRecord, Reservation};
+pub use replay::{ReplayReport, replay};
+pub use sled_store::SledStore;
+
+pub(crate) use error::{decode, encode};
+
+/// A token as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    /// Whose token it is.
+    pub owner: Owner,
+    /// Its place.
+    pub place: String,
+    /// FIFO sequence number.
+    pub seq: u64,
+    /// MessagePack payload.
+    pub payload: Vec<u8>,
+}
+
+impl StoredToken {
+    /// Its key in the `tokens` tree.
+    pub fn key(&self) -> Vec<u8> {
+        keys::token(&self.owner, &self.place, self.seq)
+    }
+}
+
+/// One atomic change: all of it commits, or none.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    /// Reservation removed by this change (must exist).
+    pub release: Option<u64>,
+    /// Token keys consumed (each must exist).
+    pub consume: Vec<Vec<u8>>,
+    /// Tokens produced.
+    pub produce: Vec<StoredToken>,
+    /// Case record written (created or updated).
+    pub case: Option<CaseRecord>,
+    /// Log entries appended.
+    pub events: Vec<EventRecord>,
+}
+
+/// Storage the engine runs on. Implementations must apply a [`Change`]
+/// atomically and keep what [`Store::flush`] returned after across crashes.
+pub trait Store: Send + Sync {
+    /// A fresh id, unique and increasing for the store's whole life (token
+    /// seqs, firing ids, event seqs).
+    fn next_id(&self) -> Result<u64, StoreError>;
+
+    /// Stores a net version, its components and its initial shared tokens,
+    /// unless the version is there already. Returns whether it was new.
+    fn deploy(
+        &self,
+        net: &NetRecord,
+        components: &[(String, Vec<u8>)],
+        shared: Change,
+    ) -> Result<bool, StoreError>;
+    /// A deployed net version.
+    fn net(&self, version: &str) -> Result<Option<NetRecord>, StoreError>;
+    /// The version most recently deployed under a net name.
+    fn latest_version(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Every deployed net version.
+    fn nets(&self) -> Result<Vec<NetRecord>, StoreError>;
+    /// Component bytes by hash.
+    fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Creates a case (refused with [`StoreError::CaseExists`] if its id is
+    /// taken) with `change`'s tokens and events.
+    fn start_case(&self, change: Change) -> Result<(), StoreError>;
+    /// A case.
+    fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError>;
+    /// Every case.
+    fn cases(&self) -> Result<Vec<CaseRecord>, StoreError>;
+
+    /// The tokens of one owner, by place then FIFO.
+    fn tokens(&self, owner: &Owner) -> Result<Vec<StoredToken>, StoreError>;
+    /// Every token.
+    fn all_tokens(&self) -> Result<Vec<StoredToken>, StoreError>;
+    /// One token's payload.
+    fn payload(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Records reservations (firing id → reservation) before their guests run.
+    fn reserve(&self, reservations: &[(u64, Reservation)]) -> Result<(), StoreError>;
+    /// Every reservation left.
+    fn reservations(&self) -> Result<Vec<(u64, Reservation)>, StoreError>;
+    /// Applies changes in one transaction. If any conflicts, nothing is
+    /// applied and the error names it.
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError>;
+
+    /// Log entries with seq > `after`, of one case or of all, at most `limit`.
+    fn events(&self, case: Option<&str>, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError>;
+
+    /// Makes everything written so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// Checks a case id: 1 to 128 ASCII letters, digits, `_`, `-`, `.` or `:`.
+pub fn check_case_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid case id `{id}` (expected 1 to 128 ASCII letters, digits, `_`, `-`, `.` or `:`)"
+        ))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,287 @@
+//! [`Store`] on sled. Key encodings: see `keys`.
+
+use std::path::Path;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::{Transactional, Tree};
+
+use super::keys::{self, Owner};
+use super::{
+    CaseRecord, Change, EventRecord, NetRecord, Reservation, Store, StoreError, StoredToken, decode,
+    encode,
+};
+
+/// The sled-backed store.
+#[derive(Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    tokens: Tree,
+    reservations: Tree,
+    events: Tree,
+    case_events: Tree,
+    cases: Tree,
+    nets: Tree,
+    components: Tree,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").finish_non_exhaustive()
+    }
+}
+
+/// A change with its records encoded once, outside the transaction (sled may
+/// run the transaction closure more than once).
+struct Encoded<'a> {
+    change: &'a Change,
+    case: Option<Vec<u8>>,
+    events: Vec<(u64, Option<&'a str>, Vec<u8>)>,
+}
+
+fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
+    let case = change.case.as_ref().map(|c| encode("case", c)).transpose()?;
+    let events = change
+        .events
+        .iter()
+        .map(|e| Ok((e.seq, e.case.as_deref(), encode("event", e)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Encoded { change, case, events })
+}
+
+type Abort = ConflictableTransactionError<StoreError>;
+
+struct Trees<'a> {
+    tokens: &'a TransactionalTree,
+    reservations: &'a TransactionalTree,
+    events: &'a TransactionalTree,
+    case_events: &'a TransactionalTree,
+    cases: &'a TransactionalTree,
+}
+
+fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
+    let ch = e.change;
+    if let Some(id) = ch.release
+        && t.reservations.remove(&id.to_be_bytes())?.is_none()
+    {
+        return Err(Abort::Abort(StoreError::Conflict(format!("firing {id} holds no reservation"))));
+    }
+    for key in &ch.consume {
+        if t.tokens.remove(key.as_slice())?.is_none() {
+            let what = keys::parse_token(key)
+                .map_or_else(|| format!("{key:?}"), |(o, p, s)| format!("{o:?} place `{p}` seq {s}"));
+            return Err(Abort::Abort(StoreError::Conflict(format!("token {what} is gone"))));
+        }
+    }
+    for token in &ch.produce {
+        t.tokens.insert(token.key(), token.payload.as_slice())?;
+    }
+    if let (Some(record), Some(bytes)) = (&ch.case, &e.case) {
+        t.cases.insert(record.id.as_bytes(), bytes.as_slice())?;
+    }
+    for (seq, case, bytes) in &e.events {
+        t.events.insert(&seq.to_be_bytes(), bytes.as_slice())?;
+        if let Some(case) = case {
+            t.case_events.insert(keys::case_event(case, *seq), &[][..])?;
+        }
+    }
+    Ok(())
+}
+
+fn unwrap_tx(result: Result<(), TransactionError<StoreError>>) -> Result<(), StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    })
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
+        let dir = dir.as_ref();
+        let db = sled::Config::new().path(dir.join("db")).open().map_err(|e| match &e {
+            sled::Error::Io(io) if io.to_string().contains("lock") => {
+                StoreError::Locked(dir.display().to_string())
+            }
+            _ => StoreError::Sled(e),
+        })?;
+        Ok(SledStore {
+            tokens: db.open_tree("tokens")?,
+            reservations: db.open_tree("reservations")?,
+            events: db.open_tree("events")?,
+            case_events: db.open_tree("case_events")?,
+            cases: db.open_tree("cases")?,
+            nets: db.open_tree("nets")?,
+            components: db.open_tree("components")?,
+            db,
+        })
+    }
+
+    fn transact(
+        &self,
+        changes: &[Change],
+        new_case: Option<&str>,
+        nets: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let encoded = changes.iter().map(encode_change).collect::<Result<Vec<_>, _>>()?;
+        let trees = (&self.tokens, &self.reservations, &self.events, &self.case_events, &self.cases, &self.nets);
+        unwrap_tx(trees.transaction(|(tokens, reservations, events, case_events, cases, net_tree)| {
+            if let Some(id) = new_case
+                && cases.get(id.as_bytes())?.is_some()
+            {
+                return Err(Abort::Abort(StoreError::CaseExists(id.to_string())));
+            }
+            for (k, v) in nets {
+                net_tree.insert(k.as_slice(), v.as_slice())?;
+            }
+            let t = Trees { tokens, reservations, events, case_events, cases };
+            for e in &encoded {
+                apply_one(&t, e)?;
+            }
+            Ok(())
+        }))
+    }
+
+    fn scan_tokens(&self, prefix: &[u8]) -> Result<Vec<StoredToken>, StoreError> {
+        self.tokens
+            .scan_prefix(prefix)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let (owner, place, seq) = keys::parse_token(&k)
+                    .ok_or_else(|| StoreError::Bug(format!("malformed token key {k:?}")))?;
+                Ok(StoredToken { owner, place, seq, payload: v.to_vec() })
+            })
+            .collect()
+    }
+}
+
+impl Store for SledStore {
+    fn next_id(&self) -> Result<u64, StoreError> {
+        // sled ids start at 0; keep 0 free as "before everything".
+        Ok(self.db.generate_id()? + 1)
+    }
+
+    fn deploy(
+        &self,
+        net: &NetRecord,
+        components: &[(String, Vec<u8>)],
+        shared: Change,
+    ) -> Result<bool, StoreError> {
+        if self.nets.contains_key(keys::net_version(&net.version))? {
+            return Ok(false);
+        }
+        for (hash, bytes) in components {
+            self.components.insert(hash.as_bytes(), bytes.as_slice())?;
+        }
+        let puts = vec![
+            (keys::net_version(&net.version), encode("net", net)?),
+            (keys::net_name(&net.name), net.version.as_bytes().to_vec()),
+        ];
+        self.transact(&[shared], None, &puts)?;
+        Ok(true)
+    }
+
+    fn net(&self, version: &str) -> Result<Option<NetRecord>, StoreError> {
+        self.nets.get(keys::net_version(version))?.map(|v| decode("net", &v)).transpose()
+    }
+
+    fn latest_version(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.nets.get(keys::net_name(name))?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    fn nets(&self) -> Result<Vec<NetRecord>, StoreError> {
+        self.nets.scan_prefix(b"v").map(|kv| decode("net", &kv?.1)).collect()
+    }
+
+    fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.components.get(hash.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    fn start_case(&self, change: Change) -> Result<(), StoreError> {
+        let id = change
+            .case
+            .as_ref()
+            .map(|c| c.id.clone())
+            .ok_or_else(|| StoreError::Bug("start_case without a case record".into()))?;
+        self.transact(std::slice::from_ref(&change), Some(&id), &[])
+    }
+
+    fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {
+        self.cases.get(id.as_bytes())?.map(|v| decode("case", &v)).transpose()
+    }
+
+    fn cases(&self) -> Result<Vec<CaseRecord>, StoreError> {
+        self.cases.iter().map(|kv| decode("case", &kv?.1)).collect()
+    }
+
+    fn tokens(&self, owner: &Owner) -> Result<Vec<StoredToken>, StoreError> {
+        self.scan_tokens(&keys::owner_prefix(owner))
+    }
+
+    fn all_tokens(&self) -> Result<Vec<StoredToken>, StoreError> {
+        self.scan_tokens(b"")
+    }
+
+    fn payload(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tokens.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn reserve(&self, reservations: &[(u64, Reservation)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (id, r) in reservations {
+            batch.insert(&id.to_be_bytes(), encode("reservation", r)?);
+        }
+        Ok(self.reservations.apply_batch(batch)?)
+    }
+
+    fn reservations(&self) -> Result<Vec<(u64, Reservation)>, StoreError> {
+        self.reservations
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                let id = u64::from_be_bytes(
+                    k.as_ref().try_into().map_err(|_| StoreError::Bug(format!("malformed reservation key {k:?}")))?,
+                );
+                Ok((id, decode("reservation", &v)?))
+            })
+            .collect()
+    }
+
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.transact(changes, None, &[])
+    }
+
+    fn events(&self, case: Option<&str>, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        let start = after.saturating_add(1);
+        let mut out = Vec::new();
+        match case {
+            None => {
+                for kv in self.events.range(start.to_be_bytes()..).take(limit) {
+                    out.push(decode("event", &kv?.1)?);
+                }
+            }
+            Some(case) => {
+                let prefix = keys::case_events_prefix(case);
+                let mut end = prefix.clone();
+                end.extend_from_slice(&[0xff; 9]);
+                for kv in self.case_events.range(keys::case_event(case, start)..end).take(limit) {
+                    let (k, _) = kv?;
+                    let seq = &k[prefix.len()..];
+                    let v = self
+                        .events
+                        .get(seq)?
+                        .ok_or_else(|| StoreError::Bug(format!("case `{case}` indexes a missing event")))?;
+                    out.push(decode("event", &v)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
