@@ -2,6 +2,7 @@
 //! WebAssembly guests.
 #![deny(missing_docs)]
 
+pub mod engine;
 pub mod net;
 pub mod sandbox;
 pub mod store;

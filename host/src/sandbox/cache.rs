@@ -25,7 +25,11 @@ fn engine_hash(engine: &Engine) -> u64 {
 }
 
 fn artifact_path(dir: &Path, engine: &Engine, hash: &str) -> PathBuf {
-    dir.join(format!("{}-{:016x}.cwasm", &hash[..32], engine_hash(engine)))
+    dir.join(format!(
+        "{}-{:016x}.cwasm",
+        &hash[..32],
+        engine_hash(engine)
+    ))
 }
 
 /// Compiles `bytes`, or loads the artifact a previous run left in `dir`.
@@ -46,7 +50,9 @@ pub(crate) fn compile(
         #[allow(unsafe_code)]
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => return Ok(component),
-            Err(err) => tracing::warn!(path = %path.display(), cause = %err, "stale compiled artifact; recompiling"),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), cause = %err, "stale compiled artifact; recompiling")
+            }
         }
     }
     let component = Component::from_binary(engine, bytes)?;

@@ -32,7 +32,11 @@ pub struct CallResult {
 impl Sandbox {
     /// Calls `guest`'s `decide` on `firing` in a fresh instance.
     pub async fn call(&self, guest: &Guest, firing: &Firing, det: Determinism) -> CallResult {
-        let _permit = self.admission.acquire().await.expect("admission semaphore is never closed");
+        let _permit = self
+            .admission
+            .acquire()
+            .await
+            .expect("admission semaphore is never closed");
         let limits = guest.limits;
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(limits.memory_mb as usize * 1024 * 1024)
@@ -40,7 +44,9 @@ impl Sandbox {
             .build();
         let mut store = Store::new(&self.engine, HostState::new(store_limits, det));
         store.limiter(|s| &mut s.limits);
-        store.set_fuel(limits.fuel).expect("fuel is enabled in the engine config");
+        store
+            .set_fuel(limits.fuel)
+            .expect("fuel is enabled in the engine config");
         let started = Instant::now();
         let timeout = Duration::from_millis(limits.timeout_ms);
         let deadline = started + timeout;
@@ -60,38 +66,63 @@ impl Sandbox {
         let result = tokio::time::timeout(timeout + DEADLINE_GRACE, run).await;
         let elapsed = started.elapsed();
         let decision = match result {
-            Err(_) => Err(GuestFailure::Deadline { timeout_ms: limits.timeout_ms }),
+            Err(_) => Err(GuestFailure::Deadline {
+                timeout_ms: limits.timeout_ms,
+            }),
             Ok(Err(err)) => Err(classify(&err, &limits)),
-            Ok(Ok(Err(e))) => Err(GuestFailure::Guest { message: cut(e.message), retryable: e.retryable }),
+            Ok(Ok(Err(e))) => Err(GuestFailure::Guest {
+                message: cut(e.message),
+                retryable: e.retryable,
+            }),
             Ok(Ok(Ok(decision))) => check_size(decision, limits.max_output_kb as usize * 1024),
         };
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let (log, dropped_log_lines) = store.data_mut().take_log();
-        CallResult { decision, log, dropped_log_lines, fuel_used, elapsed }
+        CallResult {
+            decision,
+            log,
+            dropped_log_lines,
+            fuel_used,
+            elapsed,
+        }
     }
 }
 
 fn classify(err: &wasmtime::Error, limits: &crate::net::Limits) -> GuestFailure {
     match err.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => return GuestFailure::Deadline { timeout_ms: limits.timeout_ms },
+        Some(Trap::Interrupt) => {
+            return GuestFailure::Deadline {
+                timeout_ms: limits.timeout_ms,
+            };
+        }
         Some(Trap::OutOfFuel) => return GuestFailure::OutOfFuel { fuel: limits.fuel },
         _ => {}
     }
     let message = format!("{err:#}");
     if message.contains("forcing trap when growing memory") {
-        return GuestFailure::MemoryCap { memory_mb: limits.memory_mb };
+        return GuestFailure::MemoryCap {
+            memory_mb: limits.memory_mb,
+        };
     }
     if err.downcast_ref::<Trap>().is_some() || message.contains("wasm trap") {
-        GuestFailure::Trap { message: cut(message) }
+        GuestFailure::Trap {
+            message: cut(message),
+        }
     } else {
-        GuestFailure::Instantiate { message: cut(message) }
+        GuestFailure::Instantiate {
+            message: cut(message),
+        }
     }
 }
 
 fn check_size(decision: Decision, cap: usize) -> Result<Decision, GuestFailure> {
     match decision {
         Decision::Fire(fire) => {
-            let bytes: usize = fire.outputs.iter().map(|t| t.payload.len() + t.place.len()).sum::<usize>()
+            let bytes: usize = fire
+                .outputs
+                .iter()
+                .map(|t| t.payload.len() + t.place.len())
+                .sum::<usize>()
                 + fire.outcome.len();
             if bytes > cap {
                 Err(GuestFailure::OutputTooLarge { bytes, cap })

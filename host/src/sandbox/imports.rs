@@ -81,13 +81,22 @@ mod tests {
     #[test]
     fn classifies_wasi_capabilities_and_everything_else() {
         assert_eq!(classify("wasi:cli/environment@0.2.6"), ImportKind::Allowed);
-        assert_eq!(classify("petrel:transition/types@0.1.0"), ImportKind::Allowed);
+        assert_eq!(
+            classify("petrel:transition/types@0.1.0"),
+            ImportKind::Allowed
+        );
         assert_eq!(
             classify("petrel:transition/llm@0.1.0"),
             ImportKind::Capability(Capability::Llm)
         );
-        assert_eq!(classify("wasi:filesystem/preopens@0.2.6"), ImportKind::Forbidden);
+        assert_eq!(
+            classify("wasi:filesystem/preopens@0.2.6"),
+            ImportKind::Forbidden
+        );
         assert_eq!(classify("wasi:sockets/tcp@0.2.6"), ImportKind::Forbidden);
-        assert_eq!(classify("wasi:http/outgoing-handler@0.2.6"), ImportKind::Forbidden);
+        assert_eq!(
+            classify("wasi:http/outgoing-handler@0.2.6"),
+            ImportKind::Forbidden
+        );
     }
 }

@@ -29,7 +29,6 @@ use wasmtime_wasi::random::WasiRandom;
 pub use bindings::{Decision, Fire, Firing, GuestError, Token};
 pub use call::CallResult;
 pub use error::{DeployError, GuestFailure};
-pub(crate) use imports::unversioned;
 pub use state::{Determinism, LogLine};
 
 use crate::net::{Capability, Limits, Performer, Transition};
@@ -51,7 +50,10 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { instance_slots: 64, cache_dir: None }
+        SandboxConfig {
+            instance_slots: 64,
+            cache_dir: None,
+        }
     }
 }
 
@@ -234,7 +236,11 @@ impl Sandbox {
                 }
             }
         }
-        let linker = if transition.grants(Capability::Llm) { &self.linker_llm } else { &self.linker_log };
+        let linker = if transition.grants(Capability::Llm) {
+            &self.linker_llm
+        } else {
+            &self.linker_log
+        };
         let not_transition = |e: wasmtime::Error| DeployError::NotATransition {
             transition: transition.name.clone(),
             path: path.to_path_buf(),

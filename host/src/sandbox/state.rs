@@ -112,12 +112,18 @@ impl HostState {
             }
             message.truncate(cut);
         }
-        self.log.push(LogLine { level: level.to_string(), message });
+        self.log.push(LogLine {
+            level: level.to_string(),
+            message,
+        });
     }
 
     /// The guest's log lines followed by what it wrote to stdout and stderr.
     pub(crate) fn take_log(&mut self) -> (Vec<LogLine>, u32) {
-        let captured = [("stdout", self.stdout.contents()), ("stderr", self.stderr.contents())];
+        let captured = [
+            ("stdout", self.stdout.contents()),
+            ("stderr", self.stderr.contents()),
+        ];
         for (level, bytes) in captured {
             if !bytes.is_empty() {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -130,7 +136,10 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

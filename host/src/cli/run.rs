@@ -1,0 +1,56 @@
+//! `petrel run`: fire until nothing is enabled.
+
+use petrel::engine::RunOptions;
+
+use super::{DataArgs, Format, OK, Outcome, PROBLEM, open};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Start at most this many firings.
+    #[arg(long, value_name = "N")]
+    max_firings: Option<u64>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub(crate) async fn run(args: Args) -> Outcome {
+    let engine = open(&args.data).await?;
+    let summary = engine
+        .run(RunOptions {
+            max_firings: args.max_firings,
+        })
+        .await?;
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&summary).expect("summary serializes")
+        ),
+        Format::Text => {
+            let cases: Vec<String> = summary
+                .cases
+                .iter()
+                .map(|(s, n)| format!("{n} {s}"))
+                .collect();
+            println!(
+                "fired {} (declined {}, failed {}), aborted {} case(s) in {} ms; cases: {}",
+                summary.completed,
+                summary.declined,
+                summary.failed,
+                summary.aborted,
+                summary.elapsed_ms,
+                if cases.is_empty() {
+                    "none".to_string()
+                } else {
+                    cases.join(", ")
+                }
+            );
+        }
+    }
+    Ok(if summary.cases.contains_key("stuck") {
+        PROBLEM
+    } else {
+        OK
+    })
+}

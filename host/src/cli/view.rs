@@ -1,0 +1,98 @@
+//! Turning stored records into what users read: JSON with decoded payloads,
+//! and one-line text.
+
+use petrel::engine::decode_payload;
+use petrel::store::{Event, EventRecord, StoredToken, TokenRecord};
+use serde_json::{Value, json};
+
+pub(crate) fn token_json(t: &StoredToken) -> Value {
+    json!({ "place": t.place, "seq": t.seq, "payload": decode_payload(&t.payload) })
+}
+
+fn token_records(tokens: &[TokenRecord]) -> Value {
+    tokens
+        .iter()
+        .map(|t| json!({ "place": t.place, "seq": t.seq, "shared": t.shared, "payload": decode_payload(&t.payload) }))
+        .collect()
+}
+
+/// An event as JSON, token payloads decoded from MessagePack.
+pub(crate) fn event_json(e: &EventRecord) -> Value {
+    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+    let tokens = match &e.event {
+        Event::CaseStarted { tokens, .. } | Event::SharedTokensAdded { tokens, .. } => {
+            Some(("tokens", tokens))
+        }
+        Event::FiringCompleted { produced, .. } => Some(("produced", produced)),
+        _ => None,
+    };
+    if let (Some((field, tokens)), Some(obj)) = (tokens, v.as_object_mut()) {
+        obj.insert(field.to_string(), token_records(tokens));
+    }
+    v
+}
+
+fn places(tokens: &[TokenRecord]) -> String {
+    tokens
+        .iter()
+        .map(|t| format!("{}{}", t.place, if t.shared { "*" } else { "" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An event as one line of text.
+pub(crate) fn event_line(e: &EventRecord) -> String {
+    let what = match &e.event {
+        Event::NetDeployed { net, version } => format!("net {net} deployed as {version}"),
+        Event::SharedTokensAdded { tokens, .. } => {
+            format!("shared tokens added: {}", places(tokens))
+        }
+        Event::CaseStarted {
+            net,
+            version,
+            tokens,
+        } => format!("case started on {net}@{version} with {}", places(tokens)),
+        Event::FiringCompleted {
+            transition,
+            outcome,
+            timed_out,
+            produced,
+            elapsed_us,
+            ..
+        } => format!(
+            "{transition} fired `{outcome}`{} -> {} ({elapsed_us} µs)",
+            if *timed_out { " (deadline passed)" } else { "" },
+            places(produced)
+        ),
+        Event::FiringDeclined { transition, .. } => format!("{transition} declined"),
+        Event::FiringFailed {
+            transition,
+            attempt,
+            error,
+            ..
+        } => format!("{transition} failed (attempt {attempt}): {error}"),
+        Event::FiringAbandoned { transition, firing } => {
+            format!("{transition} firing {firing} cut off by a crash; runs again")
+        }
+        Event::CaseAborted {
+            transition, reason, ..
+        } => format!("case aborted by {transition}: {reason}"),
+        Event::CaseCompleted => "case completed".to_string(),
+        Event::CaseStuck { places } => format!("case stuck with tokens in {}", places.join(", ")),
+    };
+    let mut line = format!("{:>6}  {what}", e.seq);
+    if let Event::FiringCompleted { log, .. }
+    | Event::FiringFailed { log, .. }
+    | Event::FiringDeclined { log, .. }
+    | Event::CaseAborted { log, .. } = &e.event
+    {
+        for l in log {
+            line.push_str(&format!(
+                "\n          [{}] {}",
+                l.level,
+                l.message.trim_end()
+            ));
+        }
+    }
+    line
+}

@@ -1,0 +1,199 @@
+//! Checking a guest's decision against its transition (rule 1 of the
+//! design: only a declared outcome, only that outcome's places, exactly its
+//! arc weights).
+
+use crate::net::{Net, Transition};
+use crate::sandbox::Fire;
+use crate::store::FiringError;
+
+/// A decision that passed: the outcome and the tokens to produce (place index, payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checked {
+    pub(crate) outcome: usize,
+    pub(crate) outputs: Vec<(usize, Vec<u8>)>,
+}
+
+fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+/// Checks `fire` against `t`.
+pub(crate) fn check(net: &Net, t: &Transition, fire: &Fire) -> Result<Checked, FiringError> {
+    let Some(outcome) = t.outcomes.iter().position(|o| o.name == fire.outcome) else {
+        return Err(FiringError::UndeclaredOutcome {
+            outcome: fire.outcome.clone(),
+            declared: names(t.outcomes.iter().map(|o| o.name.as_str())),
+        });
+    };
+    let declared = &t.outcomes[outcome];
+    let place_names = || {
+        names(
+            declared
+                .outputs
+                .iter()
+                .map(|a| net.places()[a.place].name.as_str()),
+        )
+    };
+    let mut outputs = Vec::with_capacity(fire.outputs.len());
+    let mut counts = vec![0u32; declared.outputs.len()];
+    for token in &fire.outputs {
+        let arc = declared
+            .outputs
+            .iter()
+            .position(|a| net.places()[a.place].name == token.place);
+        let Some(arc) = arc else {
+            return Err(FiringError::WrongPlace {
+                outcome: declared.name.clone(),
+                place: token.place.clone(),
+                declared: place_names(),
+            });
+        };
+        counts[arc] += 1;
+        outputs.push((declared.outputs[arc].place, token.payload.clone()));
+    }
+    for (arc, got) in declared.outputs.iter().zip(counts) {
+        if got != arc.weight {
+            return Err(FiringError::WrongCount {
+                outcome: declared.name.clone(),
+                place: net.places()[arc.place].name.clone(),
+                expected: arc.weight,
+                got,
+            });
+        }
+    }
+    Ok(Checked { outcome, outputs })
+}
+
+/// The tokens the host produces itself when `t`'s deadline passes: the
+/// inputs, unchanged, spread over the `on_timeout` outcome's arcs in order
+/// (case tokens to case places, shared tokens back to shared places).
+pub(crate) fn timeout_route(
+    net: &Net,
+    t: &Transition,
+    inputs: &[(usize, Vec<u8>)],
+) -> Option<Checked> {
+    let outcome = t.on_timeout?;
+    let shared = |p: usize| net.places()[p].shared;
+    let mut case_inputs = inputs
+        .iter()
+        .filter(|(p, _)| !shared(*p))
+        .map(|(_, v)| v.clone());
+    let mut shared_inputs = inputs
+        .iter()
+        .filter(|(p, _)| shared(*p))
+        .map(|(_, v)| v.clone());
+    let mut outputs = Vec::new();
+    for arc in &t.outcomes[outcome].outputs {
+        for _ in 0..arc.weight {
+            let payload = if shared(arc.place) {
+                shared_inputs.next()
+            } else {
+                case_inputs.next()
+            };
+            // rmp-serde's encoding of `()` is nil: a resource token with no payload.
+            outputs.push((arc.place, payload.unwrap_or_else(|| vec![0xc0])));
+        }
+    }
+    Some(Checked { outcome, outputs })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::sandbox::Token;
+
+    const NET: &str = r#"
+[net]
+name = "t"
+[places.a]
+start = true
+[places.b]
+final = true
+[places.c]
+final = true
+[places.human]
+final = true
+[transitions.t]
+guest = "t.wasm"
+inputs = { a = 1 }
+outcomes.two = { b = 2 }
+outcomes.one_each = { b = 1, c = 1 }
+outcomes.late = { human = 1 }
+on_timeout = "late"
+"#;
+
+    fn fire(outcome: &str, places: &[&str]) -> Fire {
+        Fire {
+            outcome: outcome.into(),
+            outputs: places
+                .iter()
+                .map(|p| Token {
+                    place: p.to_string(),
+                    payload: vec![0x90],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn accepts_exactly_the_declared_arcs() {
+        let net = Net::parse(NET, Path::new("t.toml")).unwrap();
+        let t = &net.transitions()[0];
+        let ok = check(&net, t, &fire("one_each", &["c", "b"])).unwrap();
+        assert_eq!(ok.outcome, 1);
+        assert_eq!(
+            ok.outputs.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+            [2, 1]
+        );
+        assert!(check(&net, t, &fire("two", &["b", "b"])).is_ok());
+    }
+
+    #[test]
+    fn refuses_undeclared_outcomes_wrong_places_and_wrong_counts() {
+        let net = Net::parse(NET, Path::new("t.toml")).unwrap();
+        let t = &net.transitions()[0];
+        let err = check(&net, t, &fire("three", &["b"])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "undeclared outcome `three` (declared outcomes: two, one_each, late)"
+        );
+        let err = check(&net, t, &fire("two", &["b", "c"])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "outcome `two` does not produce into place `c` (its places: b)"
+        );
+        let err = check(&net, t, &fire("two", &["b"])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "outcome `two` produces 2 token(s) into `b`, the guest gave 1"
+        );
+        let err = check(&net, t, &fire("one_each", &["b", "b", "c"])).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FiringError::WrongCount {
+                    expected: 1,
+                    got: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn timeout_moves_the_inputs_unchanged() {
+        let net = Net::parse(NET, Path::new("t.toml")).unwrap();
+        let t = &net.transitions()[0];
+        let routed = timeout_route(&net, t, &[(0, vec![1, 2, 3])]).unwrap();
+        assert_eq!(
+            routed,
+            Checked {
+                outcome: 2,
+                outputs: vec![(3, vec![1, 2, 3])]
+            }
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! A deployed net version: its net, record and loaded guests.
+
+use std::path::Path;
+
+use crate::net::{Net, Performer};
+use crate::sandbox::{Guest, Sandbox};
+use crate::store::{NetRecord, Store};
+
+use super::EngineError;
+
+/// A net version ready to fire: parsed net plus one loaded guest per guest transition.
+#[derive(Debug)]
+pub struct Deployment {
+    /// What the store keeps of it.
+    pub record: NetRecord,
+    /// The parsed net.
+    pub net: Net,
+    /// Guests by transition index (`None` for external transitions).
+    pub guests: Vec<Option<Guest>>,
+}
+
+/// Content hash of a net version: its exact text and its components.
+fn version_hash(source: &str, components: &[(String, String)]) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"petrel.net.v1\0");
+    h.update(source.as_bytes());
+    for (transition, hash) in components {
+        h.update(b"\0");
+        h.update(transition.as_bytes());
+        h.update(b"=");
+        h.update(hash.as_bytes());
+    }
+    h.finalize().to_hex()[..16].to_string()
+}
+
+impl Deployment {
+    /// Loads `net`'s guests from their files and checks them; returns the
+    /// deployment and the component bytes (by hash) to store.
+    pub(crate) fn from_files(
+        sandbox: &Sandbox,
+        net: Net,
+    ) -> Result<(Deployment, Vec<(String, Vec<u8>)>), EngineError> {
+        let mut guests = Vec::with_capacity(net.transitions().len());
+        let mut components = Vec::new();
+        let mut hashes = Vec::new();
+        for t in net.transitions() {
+            match &t.performer {
+                Performer::External => guests.push(None),
+                Performer::Guest { path, .. } => {
+                    let bytes = std::fs::read(path).map_err(|source| {
+                        crate::sandbox::DeployError::Read {
+                            transition: t.name.clone(),
+                            path: path.clone(),
+                            source,
+                        }
+                    })?;
+                    let guest = sandbox.load_bytes(t, path, &bytes)?;
+                    hashes.push((t.name.clone(), guest.hash().to_string()));
+                    components.push((guest.hash().to_string(), bytes));
+                    guests.push(Some(guest));
+                }
+            }
+        }
+        let record = NetRecord {
+            name: net.name().to_string(),
+            version: version_hash(net.source(), &hashes),
+            file: net.file().display().to_string(),
+            source: net.source().to_string(),
+            components: hashes,
+            deployed_at_ms: crate::store::now_ms(),
+        };
+        Ok((
+            Deployment {
+                record,
+                net,
+                guests,
+            },
+            components,
+        ))
+    }
+
+    /// Rebuilds a deployment from what the store kept (no file is read).
+    pub(crate) fn from_store(
+        sandbox: &Sandbox,
+        store: &dyn Store,
+        record: NetRecord,
+    ) -> Result<Deployment, EngineError> {
+        let net = Net::parse(&record.source, Path::new(&record.file))?;
+        let mut guests = Vec::with_capacity(net.transitions().len());
+        for t in net.transitions() {
+            match &t.performer {
+                Performer::External => guests.push(None),
+                Performer::Guest { path, .. } => {
+                    let hash = record
+                        .components
+                        .iter()
+                        .find(|(name, _)| name == &t.name)
+                        .map(|(_, h)| h.clone())
+                        .ok_or_else(|| {
+                            EngineError::Invalid(format!(
+                                "net version {} has no component for `{}`",
+                                record.version, t.name
+                            ))
+                        })?;
+                    let bytes = store.component(&hash)?.ok_or_else(|| {
+                        EngineError::Store(crate::store::StoreError::Bug(format!(
+                            "component {hash} of `{}` is missing",
+                            t.name
+                        )))
+                    })?;
+                    guests.push(Some(sandbox.load_bytes(t, path, &bytes)?));
+                }
+            }
+        }
+        Ok(Deployment {
+            record,
+            net,
+            guests,
+        })
+    }
+
+    /// The version hash.
+    pub fn version(&self) -> &str {
+        &self.record.version
+    }
+}

@@ -1,0 +1,28 @@
+//! Engine errors.
+
+use crate::net::NetError;
+use crate::sandbox::DeployError;
+use crate::store::StoreError;
+
+/// What can go wrong driving nets and cases.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The net file is unusable.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// A guest component was refused.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The wasmtime engine could not be set up.
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+    /// A request named something that does not exist or is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// A case id or net version that is not in the store.
+    #[error("{0}")]
+    NotFound(String),
+}

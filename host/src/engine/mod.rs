@@ -1,0 +1,367 @@
+//! The engine: deploying nets, starting cases, firing.
+//!
+//! A firing is: reserve inputs (a reservation record in the store) → run the
+//! guest outside any transaction → check the decision → commit input removal,
+//! outputs and the log entry in one store transaction (many firings share
+//! one transaction and one flush). A crash before the commit leaves a
+//! reservation behind; [`Engine::open`] drops it and the firing runs again.
+
+mod decision;
+mod deployment;
+mod error;
+mod flusher;
+mod marking;
+mod run;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use deployment::Deployment;
+pub use error::EngineError;
+pub use run::{RunOptions, RunSummary};
+
+use crate::net::Net;
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::store::{
+    CaseRecord, CaseStatus, Change, Event, EventRecord, Owner, SledStore, Store, StoredToken,
+    TokenRecord, check_case_id, now_ms,
+};
+use flusher::Flusher;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Data directory: the sled store and the compiled-component cache.
+    pub data_dir: PathBuf,
+    /// Guest instances alive at once.
+    pub instance_slots: u32,
+    /// Firings in flight at once during a run.
+    pub max_in_flight: usize,
+}
+
+impl EngineConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            data_dir: data_dir.into(),
+            instance_slots: 64,
+            max_in_flight: 256,
+        }
+    }
+}
+
+/// A deployed net, as [`Engine::deploy`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployed {
+    /// Net name.
+    pub name: String,
+    /// Version hash.
+    pub version: String,
+    /// Whether this call stored it (false: the same version was there).
+    pub new: bool,
+}
+
+/// The engine over one data directory.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    sandbox: Arc<Sandbox>,
+    flusher: Flusher,
+    deployments: Mutex<HashMap<String, Arc<Deployment>>>,
+    config: EngineConfig,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the store in `config.data_dir` and recovers from a crash:
+    /// reservations a crash left behind are dropped (their firings run again).
+    /// Must be called inside a tokio runtime.
+    pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            EngineError::Invalid(format!(
+                "cannot create data dir `{}`: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir)?);
+        let sandbox = Sandbox::new(SandboxConfig {
+            instance_slots: config.instance_slots,
+            cache_dir: Some(config.data_dir.join("cache")),
+        })
+        .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
+        let engine = Engine {
+            flusher: Flusher::start(store.clone()),
+            store,
+            sandbox: Arc::new(sandbox),
+            deployments: Mutex::new(HashMap::new()),
+            config,
+        };
+        engine.recover().await?;
+        Ok(engine)
+    }
+
+    async fn recover(&self) -> Result<(), EngineError> {
+        let left = self.store.reservations()?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        let mut changes = Vec::with_capacity(left.len());
+        for (firing, r) in left {
+            tracing::info!(firing, case = %r.case, transition = %r.transition, "re-running a firing a crash cut off");
+            changes.push(Change {
+                release: Some(firing),
+                events: vec![self.event(
+                    Some(&r.case),
+                    Event::FiringAbandoned {
+                        firing,
+                        transition: r.transition,
+                    },
+                )?],
+                ..Change::default()
+            });
+        }
+        self.store.apply(&changes)?;
+        self.flusher.flush().await?;
+        Ok(())
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The sandbox underneath.
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
+    }
+
+    pub(crate) fn event(
+        &self,
+        case: Option<&str>,
+        event: Event,
+    ) -> Result<EventRecord, EngineError> {
+        Ok(EventRecord {
+            seq: self.store.next_id()?,
+            at_ms: now_ms(),
+            case: case.map(str::to_string),
+            event,
+        })
+    }
+
+    /// Waits until everything written so far is durable (shared with
+    /// concurrent callers: group commit).
+    pub async fn flush(&self) -> Result<(), EngineError> {
+        Ok(self.flusher.flush().await?)
+    }
+
+    /// Deploys the net file at `file` (if this exact version is not deployed
+    /// yet): checks the net and its guests, stores both, adds the shared
+    /// places' initial tokens. Durable when it returns.
+    pub async fn deploy(&self, file: &Path) -> Result<Deployed, EngineError> {
+        let net = Net::load(file)?;
+        let (deployment, components) = Deployment::from_files(&self.sandbox, net)?;
+        let version = deployment.version().to_string();
+        let name = deployment.record.name.clone();
+        let mut tokens = Vec::new();
+        let mut produce = Vec::new();
+        for place in deployment.net.places().iter().filter(|p| p.shared) {
+            for value in &place.initial {
+                let payload = encode_json(value)?;
+                let seq = self.store.next_id()?;
+                tokens.push(TokenRecord {
+                    place: place.name.clone(),
+                    seq,
+                    shared: true,
+                    payload: payload.clone(),
+                });
+                produce.push(StoredToken {
+                    owner: Owner::Shared(version.clone()),
+                    place: place.name.clone(),
+                    seq,
+                    payload,
+                });
+            }
+        }
+        let mut events = vec![self.event(
+            None,
+            Event::NetDeployed {
+                net: name.clone(),
+                version: version.clone(),
+            },
+        )?];
+        if !tokens.is_empty() {
+            events.push(self.event(
+                None,
+                Event::SharedTokensAdded {
+                    version: version.clone(),
+                    tokens,
+                },
+            )?);
+        }
+        let change = Change {
+            produce,
+            events,
+            ..Change::default()
+        };
+        let new = self.store.deploy(&deployment.record, &components, change)?;
+        self.flusher.flush().await?;
+        self.deployments
+            .lock()
+            .expect("deployments lock")
+            .entry(version.clone())
+            .or_insert_with(|| Arc::new(deployment));
+        Ok(Deployed { name, version, new })
+    }
+
+    /// The deployment of a stored net version (loaded once, then cached).
+    pub fn deployment(&self, version: &str) -> Result<Arc<Deployment>, EngineError> {
+        if let Some(d) = self
+            .deployments
+            .lock()
+            .expect("deployments lock")
+            .get(version)
+        {
+            return Ok(d.clone());
+        }
+        let record = self
+            .store
+            .net(version)?
+            .ok_or_else(|| EngineError::NotFound(format!("no deployed net version `{version}`")))?;
+        let d = Arc::new(Deployment::from_store(
+            &self.sandbox,
+            self.store.as_ref(),
+            record,
+        )?);
+        self.deployments
+            .lock()
+            .expect("deployments lock")
+            .insert(version.to_string(), d.clone());
+        Ok(d)
+    }
+
+    /// Starts case `case` on net version `version` with tokens given as
+    /// (place, JSON payload); with none, one `null` token in each `start`
+    /// place. Durable when it returns.
+    pub async fn start_case(
+        &self,
+        version: &str,
+        case: &str,
+        tokens: Vec<(String, serde_json::Value)>,
+    ) -> Result<CaseRecord, EngineError> {
+        check_case_id(case).map_err(EngineError::Invalid)?;
+        let dep = self.deployment(version)?;
+        let net = &dep.net;
+        let tokens = if tokens.is_empty() {
+            let starts: Vec<_> = net
+                .places()
+                .iter()
+                .filter(|p| p.start)
+                .map(|p| (p.name.clone(), serde_json::Value::Null))
+                .collect();
+            if starts.is_empty() {
+                return Err(EngineError::Invalid(format!(
+                    "net `{}` declares no `start = true` place, so a case needs explicit tokens (e.g. --token PLACE=JSON)",
+                    net.name()
+                )));
+            }
+            starts
+        } else {
+            tokens
+        };
+        let mut records = Vec::with_capacity(tokens.len());
+        let mut produce = Vec::with_capacity(tokens.len());
+        for (place, value) in tokens {
+            let Some(p) = net.place_index(&place) else {
+                let known: Vec<_> = net
+                    .places()
+                    .iter()
+                    .filter(|p| !p.shared)
+                    .map(|p| p.name.as_str())
+                    .collect();
+                return Err(EngineError::Invalid(format!(
+                    "token for unknown place `{place}` (places of net `{}`: {})",
+                    net.name(),
+                    known.join(", ")
+                )));
+            };
+            if net.places()[p].shared {
+                return Err(EngineError::Invalid(format!(
+                    "place `{place}` is shared; a case cannot bring tokens into it"
+                )));
+            }
+            let payload = encode_json(&value)?;
+            let seq = self.store.next_id()?;
+            records.push(TokenRecord {
+                place: place.clone(),
+                seq,
+                shared: false,
+                payload: payload.clone(),
+            });
+            produce.push(StoredToken {
+                owner: Owner::Case(case.to_string()),
+                place,
+                seq,
+                payload,
+            });
+        }
+        let now = now_ms();
+        let record = CaseRecord {
+            id: case.to_string(),
+            net: net.name().to_string(),
+            version: version.to_string(),
+            status: CaseStatus::Running,
+            started_at_ms: now,
+            updated_at_ms: now,
+        };
+        let event = self.event(
+            Some(case),
+            Event::CaseStarted {
+                net: net.name().to_string(),
+                version: version.to_string(),
+                tokens: records,
+            },
+        )?;
+        self.store.start_case(Change {
+            produce,
+            case: Some(record.clone()),
+            events: vec![event],
+            ..Change::default()
+        })?;
+        self.flusher.flush().await?;
+        Ok(record)
+    }
+
+    /// Fires until nothing is enabled (or `options.max_firings` firings
+    /// started), then flushes.
+    pub async fn run(&self, options: RunOptions) -> Result<RunSummary, EngineError> {
+        run::Runner::load(self, options)?.run().await
+    }
+
+    pub(crate) fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub(crate) fn flusher(&self) -> &Flusher {
+        &self.flusher
+    }
+}
+
+/// A JSON value as a MessagePack token payload.
+pub fn encode_json(value: &serde_json::Value) -> Result<Vec<u8>, EngineError> {
+    rmp_serde::to_vec_named(value)
+        .map_err(|e| EngineError::Invalid(format!("payload cannot be encoded: {e}")))
+}
+
+/// A MessagePack token payload as JSON (binary data becomes an array of numbers).
+pub fn decode_payload(payload: &[u8]) -> serde_json::Value {
+    rmp_serde::from_slice(payload).unwrap_or_else(|_| {
+        serde_json::Value::String(format!("<{} undecodable bytes>", payload.len()))
+    })
+}

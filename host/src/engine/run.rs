@@ -1,0 +1,681 @@
+//! Running cases until nothing is enabled: scheduling, firing, settling.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+
+use super::decision::{self, Checked};
+use super::marking::Tokens;
+use super::{Deployment, Engine, EngineError};
+use crate::sandbox::{CallResult, Decision, Determinism, Firing, GuestFailure, Sandbox, Token};
+use crate::store::{
+    CaseRecord, CaseStatus, Change, Event, FiringError, Owner, Reservation, Store, StoreError,
+    StoredToken, TokenRecord, TokenRef, now_ms, token_key,
+};
+
+/// Limits of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stop starting firings after this many.
+    pub max_firings: Option<u64>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunSummary {
+    /// Firings that committed an outcome.
+    pub completed: u64,
+    /// Firings whose guest declined.
+    pub declined: u64,
+    /// Firings that failed (inputs kept).
+    pub failed: u64,
+    /// Cases aborted by a guest.
+    pub aborted: u64,
+    /// Cases by status at the end of the run (the cases the run looked at).
+    pub cases: BTreeMap<String, u64>,
+    /// Wall-clock time, flush included.
+    pub elapsed_ms: u64,
+}
+
+/// One firing handed to a task.
+struct Launch {
+    firing: u64,
+    case: String,
+    transition: usize,
+    dep: Arc<Deployment>,
+    /// (place index, shared, seq), in input-arc order.
+    inputs: Vec<(usize, bool, u64)>,
+    started_at_ms: u64,
+}
+
+struct CaseState {
+    record: CaseRecord,
+    dep: Arc<Deployment>,
+    tokens: Tokens,
+    in_flight: usize,
+    /// Transitions that declined or failed since the marking last changed.
+    blocked: HashSet<usize>,
+}
+
+pub(crate) struct Runner<'e> {
+    engine: &'e Engine,
+    options: RunOptions,
+    cases: HashMap<String, CaseState>,
+    shared: HashMap<String, Tokens>,
+    /// Cases waiting for shared tokens of a version held by firings in flight.
+    waiting: HashMap<String, HashSet<String>>,
+    dirty: VecDeque<String>,
+    dirty_set: HashSet<String>,
+    pending: Vec<Change>,
+    tasks: JoinSet<(Launch, Result<CallResult, StoreError>)>,
+    launched: u64,
+    summary: RunSummary,
+}
+
+fn owner(case: &str, version: &str, shared: bool) -> Owner {
+    if shared {
+        Owner::Shared(version.to_string())
+    } else {
+        Owner::Case(case.to_string())
+    }
+}
+
+impl<'e> Runner<'e> {
+    pub(crate) fn load(engine: &'e Engine, options: RunOptions) -> Result<Runner<'e>, EngineError> {
+        let store = engine.store();
+        let mut cases = HashMap::new();
+        for record in store.cases()? {
+            if record.status.is_terminal() {
+                continue;
+            }
+            let dep = engine.deployment(&record.version)?;
+            let tokens = Tokens::new(dep.net.places().len());
+            cases.insert(
+                record.id.clone(),
+                CaseState {
+                    record,
+                    dep,
+                    tokens,
+                    in_flight: 0,
+                    blocked: HashSet::new(),
+                },
+            );
+        }
+        let mut shared: HashMap<String, Tokens> = HashMap::new();
+        for t in store.all_tokens()? {
+            match &t.owner {
+                Owner::Case(id) => {
+                    if let Some(c) = cases.get_mut(id)
+                        && let Some(p) = c.dep.net.place_index(&t.place)
+                    {
+                        c.tokens.place_mut(p).push(t.seq);
+                    }
+                }
+                Owner::Shared(version) => {
+                    let Ok(dep) = engine.deployment(version) else {
+                        continue;
+                    };
+                    if let Some(p) = dep.net.place_index(&t.place) {
+                        let places = dep.net.places().len();
+                        shared
+                            .entry(version.clone())
+                            .or_insert_with(|| Tokens::new(places))
+                            .place_mut(p)
+                            .push(t.seq);
+                    }
+                }
+            }
+        }
+        for c in cases.values() {
+            let places = c.dep.net.places().len();
+            shared
+                .entry(c.record.version.clone())
+                .or_insert_with(|| Tokens::new(places));
+        }
+        let mut ids: Vec<String> = cases.keys().cloned().collect();
+        ids.sort();
+        Ok(Runner {
+            engine,
+            options,
+            cases,
+            shared,
+            waiting: HashMap::new(),
+            dirty_set: ids.iter().cloned().collect(),
+            dirty: ids.into(),
+            pending: Vec::new(),
+            tasks: JoinSet::new(),
+            launched: 0,
+            summary: RunSummary::default(),
+        })
+    }
+
+    fn mark_dirty(&mut self, case: &str) {
+        if self.dirty_set.insert(case.to_string()) {
+            self.dirty.push_back(case.to_string());
+        }
+    }
+
+    fn wake_waiting(&mut self, version: &str) {
+        if let Some(waiters) = self.waiting.remove(version) {
+            let mut waiters: Vec<_> = waiters.into_iter().collect();
+            waiters.sort();
+            for case in waiters {
+                self.mark_dirty(&case);
+            }
+        }
+    }
+
+    pub(crate) async fn run(mut self) -> Result<RunSummary, EngineError> {
+        let started = Instant::now();
+        loop {
+            let launches = self.schedule()?;
+            if !launches.is_empty() {
+                self.start(launches)?;
+            }
+            if self.tasks.is_empty() {
+                break;
+            }
+            let mut changes = std::mem::take(&mut self.pending);
+            let first = self.tasks.join_next().await.expect("tasks is not empty");
+            let mut done =
+                vec![first.map_err(|e| {
+                    EngineError::Store(StoreError::Bug(format!("firing task: {e}")))
+                })?];
+            while let Some(more) = self.tasks.try_join_next() {
+                done.push(more.map_err(|e| {
+                    EngineError::Store(StoreError::Bug(format!("firing task: {e}")))
+                })?);
+            }
+            for (launch, result) in done {
+                changes.push(self.settle(launch, result?)?);
+            }
+            changes.append(&mut self.pending);
+            self.engine.store().apply(&changes)?;
+            self.engine.flusher().nudge();
+        }
+        let changes = std::mem::take(&mut self.pending);
+        self.engine.store().apply(&changes)?;
+        self.engine.flush().await?;
+        for c in self.cases.values() {
+            *self
+                .summary
+                .cases
+                .entry(c.record.status.as_str().to_string())
+                .or_default() += 1;
+        }
+        self.summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(self.summary)
+    }
+
+    /// Reserves inputs for every enabled firing of the dirty cases.
+    fn schedule(&mut self) -> Result<Vec<Launch>, EngineError> {
+        let max_in_flight = self.engine.config().max_in_flight.max(1);
+        let mut launches = Vec::new();
+        while let Some(id) = self.dirty.pop_front() {
+            if self.tasks.len() + launches.len() >= max_in_flight {
+                self.dirty.push_front(id);
+                break;
+            }
+            self.dirty_set.remove(&id);
+            let Some(case) = self.cases.get_mut(&id) else {
+                continue;
+            };
+            if case.record.status.is_terminal() {
+                continue;
+            }
+            let dep = case.dep.clone();
+            let version = case.record.version.clone();
+            let shared = self
+                .shared
+                .get_mut(&version)
+                .expect("shared tokens exist for every loaded version");
+            let mut waits_on_shared = false;
+            for (ti, t) in dep.net.transitions().iter().enumerate() {
+                if case.blocked.contains(&ti) || dep.guests[ti].is_none() {
+                    continue;
+                }
+                loop {
+                    if self
+                        .options
+                        .max_firings
+                        .is_some_and(|max| self.launched >= max)
+                        || self.tasks.len() + launches.len() >= max_in_flight
+                    {
+                        break;
+                    }
+                    let places = dep.net.places();
+                    let fits = t.inputs.iter().all(|a| {
+                        let p = if places[a.place].shared {
+                            shared.place(a.place)
+                        } else {
+                            case.tokens.place(a.place)
+                        };
+                        p.free() >= a.weight as usize
+                    });
+                    if !fits {
+                        waits_on_shared |= t.inputs.iter().all(|a| {
+                            let p = if places[a.place].shared {
+                                shared.place(a.place)
+                            } else {
+                                case.tokens.place(a.place)
+                            };
+                            p.len() >= a.weight as usize
+                        });
+                        break;
+                    }
+                    let mut inputs = Vec::new();
+                    for a in &t.inputs {
+                        let is_shared = places[a.place].shared;
+                        let p = if is_shared {
+                            shared.place_mut(a.place)
+                        } else {
+                            case.tokens.place_mut(a.place)
+                        };
+                        for seq in p.reserve(a.weight as usize).expect("checked free count") {
+                            inputs.push((a.place, is_shared, seq));
+                        }
+                    }
+                    case.in_flight += 1;
+                    self.launched += 1;
+                    launches.push(Launch {
+                        firing: self.engine.store().next_id()?,
+                        case: id.clone(),
+                        transition: ti,
+                        dep: dep.clone(),
+                        inputs,
+                        started_at_ms: now_ms(),
+                    });
+                }
+            }
+            if waits_on_shared {
+                self.waiting.entry(version).or_default().insert(id.clone());
+            } else if case.in_flight == 0 {
+                self.settle_status(&id)?;
+            }
+        }
+        Ok(launches)
+    }
+
+    /// Writes the case's status once nothing of it is enabled or in flight.
+    fn settle_status(&mut self, id: &str) -> Result<(), EngineError> {
+        let case = self.cases.get_mut(id).expect("case is loaded");
+        let places = case.dep.net.places();
+        let outside: Vec<String> = case
+            .tokens
+            .marked()
+            .filter(|&p| !places[p].is_final)
+            .map(|p| places[p].name.clone())
+            .collect();
+        let (status, event) = if outside.is_empty() {
+            (CaseStatus::Completed, Event::CaseCompleted)
+        } else {
+            (CaseStatus::Stuck, Event::CaseStuck { places: outside })
+        };
+        if case.record.status == status {
+            return Ok(());
+        }
+        case.record.status = status;
+        case.record.updated_at_ms = now_ms();
+        let record = case.record.clone();
+        let event = self.engine.event(Some(id), event)?;
+        self.pending.push(Change {
+            case: Some(record),
+            events: vec![event],
+            ..Change::default()
+        });
+        Ok(())
+    }
+
+    fn start(&mut self, launches: Vec<Launch>) -> Result<(), EngineError> {
+        let reservations: Vec<(u64, Reservation)> = launches
+            .iter()
+            .map(|l| {
+                let places = l.dep.net.places();
+                let version = l.dep.version();
+                (
+                    l.firing,
+                    Reservation {
+                        case: l.case.clone(),
+                        transition: l.dep.net.transitions()[l.transition].name.clone(),
+                        attempt: 1,
+                        tokens: l
+                            .inputs
+                            .iter()
+                            .map(|&(p, s, seq)| {
+                                token_key(&owner(&l.case, version, s), &places[p].name, seq)
+                            })
+                            .collect(),
+                        started_at_ms: l.started_at_ms,
+                    },
+                )
+            })
+            .collect();
+        self.engine.store().reserve(&reservations)?;
+        for (launch, (_, reservation)) in launches.into_iter().zip(reservations) {
+            let sandbox = self.engine.sandbox().clone();
+            let store = self.engine.store().clone();
+            self.tasks
+                .spawn(execute(sandbox, store, launch, reservation.tokens));
+        }
+        Ok(())
+    }
+
+    /// Turns a finished call into the change to commit, and updates the index.
+    fn settle(&mut self, launch: Launch, call: CallResult) -> Result<Change, EngineError> {
+        let Launch {
+            firing,
+            case: id,
+            transition: ti,
+            dep,
+            inputs,
+            ..
+        } = launch;
+        let net = &dep.net;
+        let t = &net.transitions()[ti];
+        let version = dep.version().to_string();
+        let places = net.places();
+        let case = self.cases.get_mut(&id).expect("case is loaded");
+        case.in_flight -= 1;
+        let shared = self.shared.get_mut(&version).expect("shared tokens exist");
+        let keys: Vec<Vec<u8>> = inputs
+            .iter()
+            .map(|&(p, s, seq)| token_key(&owner(&id, &version, s), &places[p].name, seq))
+            .collect();
+        let touches_shared = inputs.iter().any(|&(_, s, _)| s);
+        let log = call.log;
+        let elapsed_us = call.elapsed.as_micros() as u64;
+
+        // The decision, or the timeout route, or the failure.
+        let decided: Result<Option<(Checked, bool)>, FiringError> = match call.decision {
+            Ok(Decision::Fire(fire)) => decision::check(net, t, &fire).map(|c| Some((c, false))),
+            Ok(Decision::Decline) => Ok(None),
+            Ok(Decision::Abort(reason)) => {
+                return self.abort(id, firing, ti, dep.clone(), inputs, keys, reason, log);
+            }
+            Err(GuestFailure::Deadline { timeout_ms }) if t.on_timeout.is_some() => {
+                let payloads = inputs
+                    .iter()
+                    .zip(&keys)
+                    .map(|(&(p, _, _), k)| {
+                        Ok((p, self.engine.store().payload(k)?.unwrap_or_default()))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                tracing::info!(firing, case = %id, transition = %t.name, timeout_ms, "deadline passed; firing on_timeout outcome");
+                Ok(decision::timeout_route(net, t, &payloads).map(|c| (c, true)))
+            }
+            Err(failure) => Err(FiringError::Guest(failure)),
+        };
+        // Capacities, counted with the firing's own inputs gone.
+        let decided = decided.and_then(|d| match d {
+            Some((checked, timed_out)) => {
+                for (p, place) in places.iter().enumerate() {
+                    let Some(cap) = place.capacity else { continue };
+                    let produced = checked.outputs.iter().filter(|(q, _)| *q == p).count() as u64;
+                    if produced == 0 {
+                        continue;
+                    }
+                    let consumed = inputs.iter().filter(|(q, _, _)| *q == p).count() as u64;
+                    let held = if place.shared {
+                        shared.place(p).len()
+                    } else {
+                        case.tokens.place(p).len()
+                    } as u64;
+                    let would_hold = held - consumed + produced;
+                    if would_hold > cap as u64 {
+                        return Err(FiringError::CapacityExceeded {
+                            place: place.name.clone(),
+                            capacity: cap,
+                            would_hold,
+                        });
+                    }
+                }
+                Ok(Some((checked, timed_out)))
+            }
+            None => Ok(None),
+        });
+
+        let transition = t.name.clone();
+        let change = match decided {
+            Ok(Some((checked, timed_out))) => {
+                let mut produce = Vec::with_capacity(checked.outputs.len());
+                let mut produced = Vec::with_capacity(checked.outputs.len());
+                for (p, payload) in checked.outputs {
+                    let seq = self.engine.store().next_id()?;
+                    let is_shared = places[p].shared;
+                    produced.push(TokenRecord {
+                        place: places[p].name.clone(),
+                        seq,
+                        shared: is_shared,
+                        payload: payload.clone(),
+                    });
+                    produce.push(StoredToken {
+                        owner: owner(&id, &version, is_shared),
+                        place: places[p].name.clone(),
+                        seq,
+                        payload,
+                    });
+                }
+                for &(p, s, seq) in &inputs {
+                    if s {
+                        shared.place_mut(p).remove(seq)
+                    } else {
+                        case.tokens.place_mut(p).remove(seq)
+                    }
+                }
+                for t in &produced {
+                    let p = net.place_index(&t.place).expect("checked place");
+                    if t.shared {
+                        shared.place_mut(p).push(t.seq)
+                    } else {
+                        case.tokens.place_mut(p).push(t.seq)
+                    }
+                }
+                case.blocked.clear();
+                let consumed = inputs
+                    .iter()
+                    .map(|&(p, s, seq)| TokenRef {
+                        place: places[p].name.clone(),
+                        seq,
+                        shared: s,
+                    })
+                    .collect();
+                let outcome = net.transitions()[ti].outcomes[checked.outcome].name.clone();
+                self.summary.completed += 1;
+                let event = Event::FiringCompleted {
+                    firing,
+                    transition,
+                    attempt: 1,
+                    outcome,
+                    timed_out,
+                    consumed,
+                    produced,
+                    log,
+                    elapsed_us,
+                };
+                Change {
+                    release: Some(firing),
+                    consume: keys,
+                    produce,
+                    events: vec![self.engine.event(Some(&id), event)?],
+                    ..Change::default()
+                }
+            }
+            other => {
+                for &(p, s, seq) in &inputs {
+                    if s {
+                        shared.place_mut(p).unreserve(seq)
+                    } else {
+                        case.tokens.place_mut(p).unreserve(seq)
+                    }
+                }
+                case.blocked.insert(ti);
+                let event = match other {
+                    Ok(_) => {
+                        self.summary.declined += 1;
+                        Event::FiringDeclined {
+                            firing,
+                            transition,
+                            attempt: 1,
+                            log,
+                        }
+                    }
+                    Err(error) => {
+                        self.summary.failed += 1;
+                        tracing::warn!(firing, case = %id, transition = %transition, cause = %error, "firing failed; inputs kept");
+                        Event::FiringFailed {
+                            firing,
+                            transition,
+                            attempt: 1,
+                            error,
+                            log,
+                        }
+                    }
+                };
+                Change {
+                    release: Some(firing),
+                    events: vec![self.engine.event(Some(&id), event)?],
+                    ..Change::default()
+                }
+            }
+        };
+        self.mark_dirty(&id);
+        if touches_shared
+            || change
+                .produce
+                .iter()
+                .any(|t| matches!(t.owner, Owner::Shared(_)))
+        {
+            self.wake_waiting(&version);
+        }
+        Ok(change)
+    }
+
+    /// A guest aborted the case: its tokens go (shared ones the firing held stay).
+    #[allow(clippy::too_many_arguments)]
+    fn abort(
+        &mut self,
+        id: String,
+        firing: u64,
+        ti: usize,
+        dep: Arc<Deployment>,
+        inputs: Vec<(usize, bool, u64)>,
+        keys: Vec<Vec<u8>>,
+        reason: String,
+        log: Vec<crate::sandbox::LogLine>,
+    ) -> Result<Change, EngineError> {
+        let version = dep.version().to_string();
+        let places = dep.net.places();
+        let case = self.cases.get_mut(&id).expect("case is loaded");
+        let shared = self.shared.get_mut(&version).expect("shared tokens exist");
+        let mut consume = Vec::new();
+        let mut consumed = Vec::new();
+        for &(p, s, seq) in &inputs {
+            if s {
+                shared.place_mut(p).unreserve(seq);
+            } else {
+                case.tokens.place_mut(p).remove(seq);
+                consumed.push(TokenRef {
+                    place: places[p].name.clone(),
+                    seq,
+                    shared: false,
+                });
+            }
+        }
+        consume.extend(
+            keys.into_iter()
+                .zip(&inputs)
+                .filter(|(_, (_, s, _))| !s)
+                .map(|(k, _)| k),
+        );
+        // Every other free token of the case goes too; tokens held by other
+        // firings in flight go when those settle (their case is aborted then).
+        for p in 0..places.len() {
+            let seqs: Vec<u64> = case.tokens.place(p).free_seqs().collect();
+            for seq in seqs {
+                case.tokens.place_mut(p).remove(seq);
+                consume.push(token_key(&Owner::Case(id.clone()), &places[p].name, seq));
+                consumed.push(TokenRef {
+                    place: places[p].name.clone(),
+                    seq,
+                    shared: false,
+                });
+            }
+        }
+        case.record.status = CaseStatus::Aborted;
+        case.record.updated_at_ms = now_ms();
+        let record = case.record.clone();
+        self.summary.aborted += 1;
+        let transition = dep.net.transitions()[ti].name.clone();
+        let event = Event::CaseAborted {
+            firing,
+            transition,
+            reason,
+            consumed,
+            log,
+        };
+        self.wake_waiting(&version);
+        Ok(Change {
+            release: Some(firing),
+            consume,
+            case: Some(record),
+            events: vec![self.engine.event(Some(&id), event)?],
+            ..Change::default()
+        })
+    }
+}
+
+/// Runs one firing's guest (outside any transaction).
+async fn execute(
+    sandbox: Arc<Sandbox>,
+    store: Arc<dyn Store>,
+    launch: Launch,
+    keys: Vec<Vec<u8>>,
+) -> (Launch, Result<CallResult, StoreError>) {
+    let result = call(&sandbox, store.as_ref(), &launch, &keys).await;
+    (launch, result)
+}
+
+async fn call(
+    sandbox: &Sandbox,
+    store: &dyn Store,
+    l: &Launch,
+    keys: &[Vec<u8>],
+) -> Result<CallResult, StoreError> {
+    let net = &l.dep.net;
+    let places = net.places();
+    let mut inputs = Vec::with_capacity(keys.len());
+    let mut seed = blake3::Hasher::new();
+    seed.update(l.case.as_bytes());
+    seed.update(net.transitions()[l.transition].name.as_bytes());
+    for (&(p, _, seq), key) in l.inputs.iter().zip(keys) {
+        let payload = store.payload(key)?.ok_or_else(|| {
+            StoreError::Bug(format!(
+                "reserved token {}#{seq} of case `{}` is missing",
+                places[p].name, l.case
+            ))
+        })?;
+        seed.update(&seq.to_be_bytes());
+        inputs.push(Token {
+            place: places[p].name.clone(),
+            payload,
+        });
+    }
+    let firing = Firing {
+        net: net.name().to_string(),
+        version: l.dep.version().to_string(),
+        transition: net.transitions()[l.transition].name.clone(),
+        case_id: l.case.clone(),
+        attempt: 1,
+        inputs,
+    };
+    let guest = l.dep.guests[l.transition]
+        .as_ref()
+        .expect("only guest transitions are launched");
+    let det = Determinism {
+        now_unix_ms: l.started_at_ms,
+        seed: *seed.finalize().as_bytes(),
+    };
+    Ok(sandbox.call(guest, &firing, det).await)
+}
