@@ -1,1 +1,8 @@
+//! End-to-end tests: real guests built from `guests/`, a real sled store in
+//! a temp dir, the real `petrel` binary.
 
+mod cli;
+mod crash;
+mod engine;
+mod sandbox;
+mod util;

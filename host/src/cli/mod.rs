@@ -71,7 +71,8 @@ impl From<EngineError> for Failure {
             EngineError::Net(_)
             | EngineError::Deploy(_)
             | EngineError::Invalid(_)
-            | EngineError::NotFound(_) => BAD_INPUT,
+            | EngineError::NotFound(_)
+            | EngineError::Store(petrel::store::StoreError::CaseExists(_)) => BAD_INPUT,
             EngineError::Store(_) | EngineError::Sandbox(_) => PROBLEM,
         };
         Failure {

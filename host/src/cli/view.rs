@@ -77,6 +77,9 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
         Event::CaseAborted {
             transition, reason, ..
         } => format!("case aborted by {transition}: {reason}"),
+        Event::FiringDiscarded { transition, .. } => {
+            format!("{transition} discarded: the case was aborted while it ran")
+        }
         Event::CaseCompleted => "case completed".to_string(),
         Event::CaseStuck { places } => format!("case stuck with tokens in {}", places.join(", ")),
     };
@@ -84,7 +87,8 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
     if let Event::FiringCompleted { log, .. }
     | Event::FiringFailed { log, .. }
     | Event::FiringDeclined { log, .. }
-    | Event::CaseAborted { log, .. } = &e.event
+    | Event::CaseAborted { log, .. }
+    | Event::FiringDiscarded { log, .. } = &e.event
     {
         for l in log {
             line.push_str(&format!(

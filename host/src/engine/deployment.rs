@@ -19,6 +19,9 @@ pub struct Deployment {
     pub guests: Vec<Option<Guest>>,
 }
 
+/// Component bytes by hash, as the store keeps them.
+pub(crate) type Components = Vec<(String, Vec<u8>)>;
+
 /// Content hash of a net version: its exact text and its components.
 fn version_hash(source: &str, components: &[(String, String)]) -> String {
     let mut h = blake3::Hasher::new();
@@ -39,7 +42,7 @@ impl Deployment {
     pub(crate) fn from_files(
         sandbox: &Sandbox,
         net: Net,
-    ) -> Result<(Deployment, Vec<(String, Vec<u8>)>), EngineError> {
+    ) -> Result<(Deployment, Components), EngineError> {
         let mut guests = Vec::with_capacity(net.transitions().len());
         let mut components = Vec::new();
         let mut hashes = Vec::new();

@@ -68,10 +68,19 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn line(&self, span: Range<usize>) -> usize {
         let end = span.start.min(self.source.len());
-        self.source.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+        self.source.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
     }
 
-    fn err(&self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> NetError {
+    fn err(
+        &self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> NetError {
         NetError::Invalid {
             file: self.file.to_path_buf(),
             line: self.line(span),
@@ -108,7 +117,11 @@ pub(super) fn parse(source: &str, file: &Path) -> Result<Net, NetError> {
         transitions.push(parse_transition(&cx, name, t, &places, file)?);
     }
     if transitions.is_empty() {
-        return Err(cx.err(raw.net.span(), "transitions", "the net declares no transition (expected at least one `[transitions.NAME]` table)"));
+        return Err(cx.err(
+            raw.net.span(),
+            "transitions",
+            "the net declares no transition (expected at least one `[transitions.NAME]` table)",
+        ));
     }
 
     Ok(Net {
@@ -125,7 +138,8 @@ fn check_name(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<(), N
     let n = name.get_ref();
     let ok = !n.is_empty()
         && n.len() <= 128
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ok {
         Ok(())
     } else {
@@ -150,10 +164,18 @@ fn parse_places(
         if let Some(c) = &p.capacity
             && *c.get_ref() == 0
         {
-            return Err(cx.err(c.span(), format!("{field}.capacity"), "capacity 0 (expected at least 1, or no `capacity` for an unbounded place)"));
+            return Err(cx.err(
+                c.span(),
+                format!("{field}.capacity"),
+                "capacity 0 (expected at least 1, or no `capacity` for an unbounded place)",
+            ));
         }
         if p.shared && (p.start || p.is_final) {
-            return Err(cx.err(span, &field, "a shared place cannot be `start` or `final` (those are per-case places)"));
+            return Err(cx.err(
+                span,
+                &field,
+                "a shared place cannot be `start` or `final` (those are per-case places)",
+            ));
         }
         let initial = match &p.initial {
             None => Vec::new(),
@@ -165,7 +187,15 @@ fn parse_places(
         if let Some(c) = &p.capacity
             && initial.len() > *c.get_ref() as usize
         {
-            return Err(cx.err(span, format!("{field}.initial"), format!("{} initial tokens exceed the capacity {}", initial.len(), c.get_ref())));
+            return Err(cx.err(
+                span,
+                format!("{field}.initial"),
+                format!(
+                    "{} initial tokens exceed the capacity {}",
+                    initial.len(),
+                    c.get_ref()
+                ),
+            ));
         }
         places.push(Place {
             name: name.get_ref().clone(),
@@ -194,14 +224,22 @@ fn initial_tokens(
         toml::Value::Array(items) => items
             .iter()
             .map(|item| {
-                serde_json::to_value(item)
-                    .map_err(|e| cx.err(value.span(), field, format!("token payload is not representable: {e}")))
+                serde_json::to_value(item).map_err(|e| {
+                    cx.err(
+                        value.span(),
+                        field,
+                        format!("token payload is not representable: {e}"),
+                    )
+                })
             })
             .collect(),
         other => Err(cx.err(
             value.span(),
             field,
-            format!("expected a token count (0..=1000000) or an array of payloads, found {}", other.type_str()),
+            format!(
+                "expected a token count (0..=1000000) or an array of payloads, found {}",
+                other.type_str()
+            ),
         )),
     }
 }
@@ -220,13 +258,20 @@ fn parse_arcs(
             return Err(cx.err(
                 place.span(),
                 f,
-                format!("unknown place `{}` (declared places: {})", place.get_ref(), known.join(", ")),
+                format!(
+                    "unknown place `{}` (declared places: {})",
+                    place.get_ref(),
+                    known.join(", ")
+                ),
             ));
         };
         if *weight.get_ref() == 0 {
             return Err(cx.err(weight.span(), f, "arc weight 0 (expected at least 1)"));
         }
-        out.push(Arc { place: index, weight: *weight.get_ref() });
+        out.push(Arc {
+            place: index,
+            weight: *weight.get_ref(),
+        });
     }
     Ok(out)
 }
@@ -245,14 +290,25 @@ fn parse_transition(
     let performer = match (&t.guest, t.external) {
         (Some(g), false) => {
             if g.get_ref().trim().is_empty() {
-                return Err(cx.err(g.span(), format!("{field}.guest"), "empty guest path (expected the path of a .wasm component)"));
+                return Err(cx.err(
+                    g.span(),
+                    format!("{field}.guest"),
+                    "empty guest path (expected the path of a .wasm component)",
+                ));
             }
             let dir = file.parent().unwrap_or(Path::new("."));
-            Performer::Guest { declared: g.get_ref().clone(), path: dir.join(g.get_ref()) }
+            Performer::Guest {
+                declared: g.get_ref().clone(),
+                path: dir.join(g.get_ref()),
+            }
         }
         (None, true) => Performer::External,
         (Some(g), true) => {
-            return Err(cx.err(g.span(), format!("{field}.guest"), "a transition is either `external = true` or has a `guest`, not both"));
+            return Err(cx.err(
+                g.span(),
+                format!("{field}.guest"),
+                "a transition is either `external = true` or has a `guest`, not both",
+            ));
         }
         (None, false) => {
             return Err(cx.err(span, &field, "missing `guest` (expected the path of a .wasm component, or `external = true` for a worker-performed transition)"));
@@ -260,18 +316,30 @@ fn parse_transition(
     };
 
     let Some(raw_inputs) = &t.inputs else {
-        return Err(cx.err(span, format!("{field}.inputs"), "missing `inputs` (expected e.g. `inputs = { received = 1 }`)"));
+        return Err(cx.err(
+            span,
+            format!("{field}.inputs"),
+            "missing `inputs` (expected e.g. `inputs = { received = 1 }`)",
+        ));
     };
     let inputs = parse_arcs(cx, raw_inputs, places, &format!("{field}.inputs"))?;
     if inputs.is_empty() {
-        return Err(cx.err(raw_inputs.span(), format!("{field}.inputs"), "no input place (a transition must consume at least one token)"));
+        return Err(cx.err(
+            raw_inputs.span(),
+            format!("{field}.inputs"),
+            "no input place (a transition must consume at least one token)",
+        ));
     }
     if inputs.iter().all(|a| places[a.place].shared) {
         return Err(cx.err(raw_inputs.span(), format!("{field}.inputs"), "every input place is shared (expected at least one per-case input, so the firing belongs to a case)"));
     }
 
     let Some(raw_outcomes) = &t.outcomes else {
-        return Err(cx.err(span, format!("{field}.outcomes"), "missing `outcomes` (expected e.g. `outcomes.done = { finished = 1 }`)"));
+        return Err(cx.err(
+            span,
+            format!("{field}.outcomes"),
+            "missing `outcomes` (expected e.g. `outcomes.done = { finished = 1 }`)",
+        ));
     };
     let mut outcomes = Vec::new();
     for (oname, arcs) in raw_outcomes.get_ref() {
@@ -281,10 +349,18 @@ fn parse_transition(
         if outputs.is_empty() {
             return Err(cx.err(arcs.span(), of, "outcome produces no token (expected at least one output place; route a finished case into a `final` place)"));
         }
-        outcomes.push(Outcome { name: oname.get_ref().clone(), outputs, line: cx.line(oname.span()) });
+        outcomes.push(Outcome {
+            name: oname.get_ref().clone(),
+            outputs,
+            line: cx.line(oname.span()),
+        });
     }
     if outcomes.is_empty() {
-        return Err(cx.err(raw_outcomes.span(), format!("{field}.outcomes"), "no outcome declared (expected at least one)"));
+        return Err(cx.err(
+            raw_outcomes.span(),
+            format!("{field}.outcomes"),
+            "no outcome declared (expected at least one)",
+        ));
     }
 
     let mut capabilities = vec![Capability::Log];
@@ -294,18 +370,30 @@ fn parse_transition(
             "log" => Capability::Log,
             "llm" => Capability::Llm,
             other => {
-                return Err(cx.err(c.span(), format!("{field}.capabilities"), format!("unknown capability `{other}` (expected `log` or `llm`)")));
+                return Err(cx.err(
+                    c.span(),
+                    format!("{field}.capabilities"),
+                    format!("unknown capability `{other}` (expected `log` or `llm`)"),
+                ));
             }
         };
         if !seen.insert(cap) {
-            return Err(cx.err(c.span(), format!("{field}.capabilities"), format!("capability `{}` listed twice", cap.name())));
+            return Err(cx.err(
+                c.span(),
+                format!("{field}.capabilities"),
+                format!("capability `{}` listed twice", cap.name()),
+            ));
         }
         if !capabilities.contains(&cap) {
             capabilities.push(cap);
         }
     }
     if performer == Performer::External && capabilities.contains(&Capability::Llm) {
-        return Err(cx.err(span, format!("{field}.capabilities"), "an external transition runs no guest, so it cannot be granted `llm`"));
+        return Err(cx.err(
+            span,
+            format!("{field}.capabilities"),
+            "an external transition runs no guest, so it cannot be granted `llm`",
+        ));
     }
 
     let mut limits = Limits::default();
@@ -315,7 +403,11 @@ fn parse_transition(
     if let Some(v) = &t.memory_mb {
         limits.memory_mb = positive(cx, v, &format!("{field}.memory_mb"))?;
         if limits.memory_mb > 4096 {
-            return Err(cx.err(v.span(), format!("{field}.memory_mb"), "memory_mb above 4096 (a 32-bit guest addresses at most 4 GiB)"));
+            return Err(cx.err(
+                v.span(),
+                format!("{field}.memory_mb"),
+                "memory_mb above 4096 (a 32-bit guest addresses at most 4 GiB)",
+            ));
         }
     }
     if let Some(v) = &t.fuel {
@@ -331,10 +423,27 @@ fn parse_transition(
             let of = format!("{field}.on_timeout");
             let Some(index) = outcomes.iter().position(|x| &x.name == o.get_ref()) else {
                 let known: Vec<&str> = outcomes.iter().map(|x| x.name.as_str()).collect();
-                return Err(cx.err(o.span(), of, format!("unknown outcome `{}` (declared outcomes: {})", o.get_ref(), known.join(", "))));
+                return Err(cx.err(
+                    o.span(),
+                    of,
+                    format!(
+                        "unknown outcome `{}` (declared outcomes: {})",
+                        o.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
             };
-            let consumed: u32 = inputs.iter().filter(|a| !places[a.place].shared).map(|a| a.weight).sum();
-            let produced: u32 = outcomes[index].outputs.iter().filter(|a| !places[a.place].shared).map(|a| a.weight).sum();
+            let consumed: u32 = inputs
+                .iter()
+                .filter(|a| !places[a.place].shared)
+                .map(|a| a.weight)
+                .sum();
+            let produced: u32 = outcomes[index]
+                .outputs
+                .iter()
+                .filter(|a| !places[a.place].shared)
+                .map(|a| a.weight)
+                .sum();
             if consumed != produced {
                 return Err(cx.err(o.span(), of, format!(
                     "outcome `{}` produces {produced} case token(s) but the transition consumes {consumed} (expected equal weights: on timeout the host moves the inputs unchanged)",
@@ -363,7 +472,14 @@ fn positive<T: Copy + PartialEq + Default + std::fmt::Display>(
     field: &str,
 ) -> Result<T, NetError> {
     if *v.get_ref() == T::default() {
-        Err(cx.err(v.span(), field, format!("{} is not allowed (expected a positive number)", v.get_ref())))
+        Err(cx.err(
+            v.span(),
+            field,
+            format!(
+                "{} is not allowed (expected a positive number)",
+                v.get_ref()
+            ),
+        ))
     } else {
         Ok(*v.get_ref())
     }

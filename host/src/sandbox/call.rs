@@ -142,7 +142,7 @@ fn cut(mut s: String) -> String {
             at -= 1;
         }
         s.truncate(at);
-        s.push_str("…");
+        s.push('…');
     }
     s
 }

@@ -29,9 +29,18 @@ pub enum StoreError {
 }
 
 pub(crate) fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, StoreError> {
-    rmp_serde::to_vec_named(value).map_err(|e| StoreError::Codec { what: what.into(), message: e.to_string() })
+    rmp_serde::to_vec_named(value).map_err(|e| StoreError::Codec {
+        what: what.into(),
+        message: e.to_string(),
+    })
 }
 
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    rmp_serde::from_slice(bytes).map_err(|e| StoreError::Codec { what: what.into(), message: e.to_string() })
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    rmp_serde::from_slice(bytes).map_err(|e| StoreError::Codec {
+        what: what.into(),
+        message: e.to_string(),
+    })
 }

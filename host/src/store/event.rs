@@ -70,7 +70,9 @@ pub enum FiringError {
         declared: String,
     },
     /// The guest produced the wrong number of tokens into a place.
-    #[error("outcome `{outcome}` produces {expected} token(s) into `{place}`, the guest gave {got}")]
+    #[error(
+        "outcome `{outcome}` produces {expected} token(s) into `{place}`, the guest gave {got}"
+    )]
     WrongCount {
         /// The outcome.
         outcome: String,
@@ -172,6 +174,18 @@ pub enum Event {
         /// Transition.
         transition: String,
     },
+    /// The case was aborted while this firing ran: its decision is void,
+    /// its case inputs are removed, its shared inputs stay.
+    FiringDiscarded {
+        /// Firing id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+        /// The case tokens removed.
+        consumed: Vec<TokenRef>,
+        /// What the guest logged.
+        log: Vec<LogLine>,
+    },
     /// A guest aborted the case: the case's tokens are removed, shared
     /// tokens the firing held stay where they were.
     CaseAborted {
@@ -216,7 +230,10 @@ mod serde_bytes_compat {
             fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
                 Ok(v)
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<u8>, A::Error> {
                 let mut out = Vec::new();
                 while let Some(b) = seq.next_element::<u8>()? {
                     out.push(b);

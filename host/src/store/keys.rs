@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(key, b"corder-7\0approved\0\0\0\0\0\0\0\x01\x02");
         let key = token(&Owner::Shared("3f2a".into()), "slots", 1);
         assert_eq!(key, b"s3f2a\0slots\0\0\0\0\0\0\0\0\x01");
-        assert_eq!(parse_token(&key), Some((Owner::Shared("3f2a".into()), "slots".into(), 1)));
+        assert_eq!(
+            parse_token(&key),
+            Some((Owner::Shared("3f2a".into()), "slots".into(), 1))
+        );
     }
 
     #[test]
@@ -125,7 +128,11 @@ mod tests {
     #[test]
     fn token_keys_sort_by_owner_place_then_seq() {
         let owner = Owner::Case("x".into());
-        let mut keys = [token(&owner, "b", 1), token(&owner, "a", 300), token(&owner, "a", 2)];
+        let mut keys = [
+            token(&owner, "b", 1),
+            token(&owner, "a", 300),
+            token(&owner, "a", 2),
+        ];
         keys.sort();
         let parsed: Vec<_> = keys.iter().map(|k| parse_token(k).unwrap()).collect();
         let order: Vec<_> = parsed.iter().map(|(_, p, s)| (p.as_str(), *s)).collect();

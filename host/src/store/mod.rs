@@ -107,7 +107,12 @@ pub trait Store: Send + Sync {
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError>;
 
     /// Log entries with seq > `after`, of one case or of all, at most `limit`.
-    fn events(&self, case: Option<&str>, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError>;
+    fn events(
+        &self,
+        case: Option<&str>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, StoreError>;
 
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
@@ -117,7 +122,9 @@ pub trait Store: Send + Sync {
 pub fn check_case_id(id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
         && id.len() <= 128
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
     if ok {
         Ok(())
     } else {

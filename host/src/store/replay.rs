@@ -34,7 +34,10 @@ impl Rebuild {
         for t in tokens {
             let key = keys::token(&owner, &t.place, t.seq);
             if self.marking.insert(key, t.payload.clone()).is_some() {
-                self.problems.push(format!("event {seq} produces token {}#{} twice", t.place, t.seq));
+                self.problems.push(format!(
+                    "event {seq} produces token {}#{} twice",
+                    t.place, t.seq
+                ));
             }
         }
     }
@@ -54,7 +57,11 @@ impl Rebuild {
 
 /// Rebuilds the marking from the log and compares it with the stored one.
 pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
-    let mut rb = Rebuild { marking: BTreeMap::new(), versions: HashMap::new(), problems: Vec::new() };
+    let mut rb = Rebuild {
+        marking: BTreeMap::new(),
+        versions: HashMap::new(),
+        problems: Vec::new(),
+    };
     let mut after = 0;
     let mut events = 0u64;
     loop {
@@ -68,38 +75,61 @@ pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
                 Event::SharedTokensAdded { version, tokens } => {
                     rb.add(rec.seq, Owner::Shared(version.clone()), tokens);
                 }
-                Event::CaseStarted { version, tokens, .. } => {
+                Event::CaseStarted {
+                    version, tokens, ..
+                } => {
                     rb.versions.insert(case.to_string(), version.clone());
                     rb.add(rec.seq, Owner::Case(case.to_string()), tokens);
                 }
-                Event::FiringCompleted { consumed, produced, .. } => {
+                Event::FiringCompleted {
+                    consumed, produced, ..
+                } => {
                     rb.remove(rec.seq, case, consumed);
-                    let (shared, own): (Vec<_>, Vec<_>) = produced.iter().cloned().partition(|t| t.shared);
+                    let (shared, own): (Vec<_>, Vec<_>) =
+                        produced.iter().cloned().partition(|t| t.shared);
                     let shared_owner = rb.owner(case, true);
                     rb.add(rec.seq, shared_owner, &shared);
                     rb.add(rec.seq, Owner::Case(case.to_string()), &own);
                 }
-                Event::CaseAborted { consumed, .. } => rb.remove(rec.seq, case, consumed),
+                Event::CaseAborted { consumed, .. } | Event::FiringDiscarded { consumed, .. } => {
+                    rb.remove(rec.seq, case, consumed)
+                }
                 _ => {}
             }
         }
     }
-    let stored: BTreeMap<Vec<u8>, Vec<u8>> =
-        store.all_tokens()?.into_iter().map(|t| (t.key(), t.payload)).collect();
+    let stored: BTreeMap<Vec<u8>, Vec<u8>> = store
+        .all_tokens()?
+        .into_iter()
+        .map(|t| (t.key(), t.payload))
+        .collect();
     let mut mismatches = rb.problems;
     for (key, payload) in &rb.marking {
         match stored.get(key) {
-            None => mismatches.push(format!("log has token {} that the store lacks", describe(key))),
-            Some(p) if p != payload => mismatches.push(format!("token {} has another payload in the store", describe(key))),
+            None => mismatches.push(format!(
+                "log has token {} that the store lacks",
+                describe(key)
+            )),
+            Some(p) if p != payload => mismatches.push(format!(
+                "token {} has another payload in the store",
+                describe(key)
+            )),
             Some(_) => {}
         }
     }
     for key in stored.keys() {
         if !rb.marking.contains_key(key) {
-            mismatches.push(format!("store has token {} that the log never produced", describe(key)));
+            mismatches.push(format!(
+                "store has token {} that the log never produced",
+                describe(key)
+            ));
         }
     }
-    Ok(ReplayReport { events, tokens: rb.marking.len(), mismatches })
+    Ok(ReplayReport {
+        events,
+        tokens: rb.marking.len(),
+        mismatches,
+    })
 }
 
 fn describe(key: &[u8]) -> String {

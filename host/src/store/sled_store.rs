@@ -7,8 +7,8 @@ use sled::{Transactional, Tree};
 
 use super::keys::{self, Owner};
 use super::{
-    CaseRecord, Change, EventRecord, NetRecord, Reservation, Store, StoreError, StoredToken, decode,
-    encode,
+    CaseRecord, Change, EventRecord, NetRecord, Reservation, Store, StoreError, StoredToken,
+    decode, encode,
 };
 
 /// The sled-backed store.
@@ -39,13 +39,21 @@ struct Encoded<'a> {
 }
 
 fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
-    let case = change.case.as_ref().map(|c| encode("case", c)).transpose()?;
+    let case = change
+        .case
+        .as_ref()
+        .map(|c| encode("case", c))
+        .transpose()?;
     let events = change
         .events
         .iter()
         .map(|e| Ok((e.seq, e.case.as_deref(), encode("event", e)?)))
         .collect::<Result<_, StoreError>>()?;
-    Ok(Encoded { change, case, events })
+    Ok(Encoded {
+        change,
+        case,
+        events,
+    })
 }
 
 type Abort = ConflictableTransactionError<StoreError>;
@@ -63,13 +71,19 @@ fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
     if let Some(id) = ch.release
         && t.reservations.remove(&id.to_be_bytes())?.is_none()
     {
-        return Err(Abort::Abort(StoreError::Conflict(format!("firing {id} holds no reservation"))));
+        return Err(Abort::Abort(StoreError::Conflict(format!(
+            "firing {id} holds no reservation"
+        ))));
     }
     for key in &ch.consume {
         if t.tokens.remove(key.as_slice())?.is_none() {
-            let what = keys::parse_token(key)
-                .map_or_else(|| format!("{key:?}"), |(o, p, s)| format!("{o:?} place `{p}` seq {s}"));
-            return Err(Abort::Abort(StoreError::Conflict(format!("token {what} is gone"))));
+            let what = keys::parse_token(key).map_or_else(
+                || format!("{key:?}"),
+                |(o, p, s)| format!("{o:?} place `{p}` seq {s}"),
+            );
+            return Err(Abort::Abort(StoreError::Conflict(format!(
+                "token {what} is gone"
+            ))));
         }
     }
     for token in &ch.produce {
@@ -81,7 +95,8 @@ fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
     for (seq, case, bytes) in &e.events {
         t.events.insert(&seq.to_be_bytes(), bytes.as_slice())?;
         if let Some(case) = case {
-            t.case_events.insert(keys::case_event(case, *seq), &[][..])?;
+            t.case_events
+                .insert(keys::case_event(case, *seq), &[][..])?;
         }
     }
     Ok(())
@@ -98,12 +113,15 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
         let dir = dir.as_ref();
-        let db = sled::Config::new().path(dir.join("db")).open().map_err(|e| match &e {
-            sled::Error::Io(io) if io.to_string().contains("lock") => {
-                StoreError::Locked(dir.display().to_string())
-            }
-            _ => StoreError::Sled(e),
-        })?;
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.to_string().contains("lock") => {
+                    StoreError::Locked(dir.display().to_string())
+                }
+                _ => StoreError::Sled(e),
+            })?;
         Ok(SledStore {
             tokens: db.open_tree("tokens")?,
             reservations: db.open_tree("reservations")?,
@@ -122,23 +140,41 @@ impl SledStore {
         new_case: Option<&str>,
         nets: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), StoreError> {
-        let encoded = changes.iter().map(encode_change).collect::<Result<Vec<_>, _>>()?;
-        let trees = (&self.tokens, &self.reservations, &self.events, &self.case_events, &self.cases, &self.nets);
-        unwrap_tx(trees.transaction(|(tokens, reservations, events, case_events, cases, net_tree)| {
-            if let Some(id) = new_case
-                && cases.get(id.as_bytes())?.is_some()
-            {
-                return Err(Abort::Abort(StoreError::CaseExists(id.to_string())));
-            }
-            for (k, v) in nets {
-                net_tree.insert(k.as_slice(), v.as_slice())?;
-            }
-            let t = Trees { tokens, reservations, events, case_events, cases };
-            for e in &encoded {
-                apply_one(&t, e)?;
-            }
-            Ok(())
-        }))
+        let encoded = changes
+            .iter()
+            .map(encode_change)
+            .collect::<Result<Vec<_>, _>>()?;
+        let trees = (
+            &self.tokens,
+            &self.reservations,
+            &self.events,
+            &self.case_events,
+            &self.cases,
+            &self.nets,
+        );
+        unwrap_tx(trees.transaction(
+            |(tokens, reservations, events, case_events, cases, net_tree)| {
+                if let Some(id) = new_case
+                    && cases.get(id.as_bytes())?.is_some()
+                {
+                    return Err(Abort::Abort(StoreError::CaseExists(id.to_string())));
+                }
+                for (k, v) in nets {
+                    net_tree.insert(k.as_slice(), v.as_slice())?;
+                }
+                let t = Trees {
+                    tokens,
+                    reservations,
+                    events,
+                    case_events,
+                    cases,
+                };
+                for e in &encoded {
+                    apply_one(&t, e)?;
+                }
+                Ok(())
+            },
+        ))
     }
 
     fn scan_tokens(&self, prefix: &[u8]) -> Result<Vec<StoredToken>, StoreError> {
@@ -148,7 +184,12 @@ impl SledStore {
                 let (k, v) = kv?;
                 let (owner, place, seq) = keys::parse_token(&k)
                     .ok_or_else(|| StoreError::Bug(format!("malformed token key {k:?}")))?;
-                Ok(StoredToken { owner, place, seq, payload: v.to_vec() })
+                Ok(StoredToken {
+                    owner,
+                    place,
+                    seq,
+                    payload: v.to_vec(),
+                })
             })
             .collect()
     }
@@ -181,15 +222,24 @@ impl Store for SledStore {
     }
 
     fn net(&self, version: &str) -> Result<Option<NetRecord>, StoreError> {
-        self.nets.get(keys::net_version(version))?.map(|v| decode("net", &v)).transpose()
+        self.nets
+            .get(keys::net_version(version))?
+            .map(|v| decode("net", &v))
+            .transpose()
     }
 
     fn latest_version(&self, name: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.nets.get(keys::net_name(name))?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self
+            .nets
+            .get(keys::net_name(name))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     fn nets(&self) -> Result<Vec<NetRecord>, StoreError> {
-        self.nets.scan_prefix(b"v").map(|kv| decode("net", &kv?.1)).collect()
+        self.nets
+            .scan_prefix(b"v")
+            .map(|kv| decode("net", &kv?.1))
+            .collect()
     }
 
     fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -206,7 +256,10 @@ impl Store for SledStore {
     }
 
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        self.cases.get(id.as_bytes())?.map(|v| decode("case", &v)).transpose()
+        self.cases
+            .get(id.as_bytes())?
+            .map(|v| decode("case", &v))
+            .transpose()
     }
 
     fn cases(&self) -> Result<Vec<CaseRecord>, StoreError> {
@@ -238,9 +291,10 @@ impl Store for SledStore {
             .iter()
             .map(|kv| {
                 let (k, v) = kv?;
-                let id = u64::from_be_bytes(
-                    k.as_ref().try_into().map_err(|_| StoreError::Bug(format!("malformed reservation key {k:?}")))?,
-                );
+                let id =
+                    u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
+                        StoreError::Bug(format!("malformed reservation key {k:?}"))
+                    })?);
                 Ok((id, decode("reservation", &v)?))
             })
             .collect()
@@ -253,7 +307,12 @@ impl Store for SledStore {
         self.transact(changes, None, &[])
     }
 
-    fn events(&self, case: Option<&str>, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+    fn events(
+        &self,
+        case: Option<&str>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, StoreError> {
         let start = after.saturating_add(1);
         let mut out = Vec::new();
         match case {
@@ -266,13 +325,16 @@ impl Store for SledStore {
                 let prefix = keys::case_events_prefix(case);
                 let mut end = prefix.clone();
                 end.extend_from_slice(&[0xff; 9]);
-                for kv in self.case_events.range(keys::case_event(case, start)..end).take(limit) {
+                for kv in self
+                    .case_events
+                    .range(keys::case_event(case, start)..end)
+                    .take(limit)
+                {
                     let (k, _) = kv?;
                     let seq = &k[prefix.len()..];
-                    let v = self
-                        .events
-                        .get(seq)?
-                        .ok_or_else(|| StoreError::Bug(format!("case `{case}` indexes a missing event")))?;
+                    let v = self.events.get(seq)?.ok_or_else(|| {
+                        StoreError::Bug(format!("case `{case}` indexes a missing event"))
+                    })?;
                     out.push(decode("event", &v)?);
                 }
             }

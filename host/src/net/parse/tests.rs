@@ -26,7 +26,9 @@ on_timeout = "human"
 "#;
 
 fn parse_err(text: &str) -> String {
-    parse(text, Path::new("nets/x.toml")).unwrap_err().to_string()
+    parse(text, Path::new("nets/x.toml"))
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -37,7 +39,19 @@ fn parses_places_transitions_and_limits() {
     assert_eq!(names, ["inbox", "llm_slots", "done", "handoff"]);
     assert_eq!(net.places()[1].initial.len(), 2);
     let t = net.transition("classify").unwrap();
-    assert_eq!(t.inputs, vec![Arc { place: 0, weight: 1 }, Arc { place: 1, weight: 1 }]);
+    assert_eq!(
+        t.inputs,
+        vec![
+            Arc {
+                place: 0,
+                weight: 1
+            },
+            Arc {
+                place: 1,
+                weight: 1
+            }
+        ]
+    );
     assert_eq!(t.capabilities, vec![Capability::Log, Capability::Llm]);
     assert_eq!(t.limits.timeout_ms, 250);
     assert_eq!(t.limits.memory_mb, crate::net::DEFAULT_MEMORY_MB);
@@ -61,7 +75,10 @@ fn unknown_place_names_file_line_field_and_the_known_places() {
 #[test]
 fn syntax_errors_and_unknown_fields_name_the_line() {
     let err = parse_err(&GOOD.replace("timeout_ms = 250", "timeout_msec = 250"));
-    assert!(err.starts_with("nets/x.toml:22: unknown field `timeout_msec`"), "{err}");
+    assert!(
+        err.starts_with("nets/x.toml:22: unknown field `timeout_msec`"),
+        "{err}"
+    );
     let err = parse_err("[net]\nname = \"a\"\n[places.p\n");
     assert!(err.starts_with("nets/x.toml:3:"), "{err}");
 }
@@ -70,23 +87,66 @@ fn syntax_errors_and_unknown_fields_name_the_line() {
 fn duplicate_names_are_refused() {
     let err = parse_err(&format!("{GOOD}\n[places.inbox]\n"));
     assert!(err.contains("duplicate key"), "{err}");
-    let err = parse_err(&GOOD.replace("[places.handoff]", "[places.classify]").replace("handoff = 1", "classify = 1"));
-    assert!(err.contains("`transitions.classify`: `classify` is already the name of a place"), "{err}");
+    let err = parse_err(
+        &GOOD
+            .replace("[places.handoff]", "[places.classify]")
+            .replace("handoff = 1", "classify = 1"),
+    );
+    assert!(
+        err.contains("`transitions.classify`: `classify` is already the name of a place"),
+        "{err}"
+    );
 }
 
 #[test]
 fn inconsistent_nets_are_refused_with_the_reason() {
     let cases = [
-        ("on_timeout = \"human\"", "on_timeout = \"nope\"", "unknown outcome `nope` (declared outcomes: yes, human)"),
-        ("outcomes.yes = { done = 1, llm_slots = 1 }", "outcomes.yes = {}", "outcome produces no token"),
-        ("inputs = { inbox = 1, llm_slots = 1 }", "inputs = { llm_slots = 1 }", "every input place is shared"),
-        ("capabilities = [\"llm\"]", "capabilities = [\"net\"]", "unknown capability `net`"),
+        (
+            "on_timeout = \"human\"",
+            "on_timeout = \"nope\"",
+            "unknown outcome `nope` (declared outcomes: yes, human)",
+        ),
+        (
+            "outcomes.yes = { done = 1, llm_slots = 1 }",
+            "outcomes.yes = {}",
+            "outcome produces no token",
+        ),
+        (
+            "inputs = { inbox = 1, llm_slots = 1 }",
+            "inputs = { llm_slots = 1 }",
+            "every input place is shared",
+        ),
+        (
+            "capabilities = [\"llm\"]",
+            "capabilities = [\"net\"]",
+            "unknown capability `net`",
+        ),
         ("guest = \"classify.wasm\"", "", "missing `guest`"),
-        ("capacity = 2\ninitial = 2", "capacity = 1\ninitial = 2", "2 initial tokens exceed the capacity 1"),
-        ("timeout_ms = 250", "timeout_ms = 0", "`transitions.classify.timeout_ms`: 0 is not allowed"),
-        ("inputs = { inbox = 1,", "inputs = { inbox = 0,", "arc weight 0"),
-        ("name = \"mini\"", "name = \"mini net\"", "invalid name `mini net`"),
-        ("outcomes.human = { handoff = 1, llm_slots = 1 }", "outcomes.human = { handoff = 2, llm_slots = 1 }", "produces 2 case token(s) but the transition consumes 1"),
+        (
+            "capacity = 2\ninitial = 2",
+            "capacity = 1\ninitial = 2",
+            "2 initial tokens exceed the capacity 1",
+        ),
+        (
+            "timeout_ms = 250",
+            "timeout_ms = 0",
+            "`transitions.classify.timeout_ms`: 0 is not allowed",
+        ),
+        (
+            "inputs = { inbox = 1,",
+            "inputs = { inbox = 0,",
+            "arc weight 0",
+        ),
+        (
+            "name = \"mini\"",
+            "name = \"mini net\"",
+            "invalid name `mini net`",
+        ),
+        (
+            "outcomes.human = { handoff = 1, llm_slots = 1 }",
+            "outcomes.human = { handoff = 2, llm_slots = 1 }",
+            "produces 2 case token(s) but the transition consumes 1",
+        ),
     ];
     for (from, to, expected) in cases {
         let text = GOOD.replace(from, to);

@@ -1,0 +1,61 @@
+//! Running one firing's guest, outside any transaction.
+
+use std::sync::Arc;
+
+use super::Launch;
+use crate::sandbox::{CallResult, Determinism, Firing, Sandbox, Token};
+use crate::store::{Store, StoreError};
+
+/// Runs one firing's guest (outside any transaction).
+pub(super) async fn execute(
+    sandbox: Arc<Sandbox>,
+    store: Arc<dyn Store>,
+    launch: Launch,
+    keys: Vec<Vec<u8>>,
+) -> (Launch, Result<CallResult, StoreError>) {
+    let result = call(&sandbox, store.as_ref(), &launch, &keys).await;
+    (launch, result)
+}
+
+async fn call(
+    sandbox: &Sandbox,
+    store: &dyn Store,
+    l: &Launch,
+    keys: &[Vec<u8>],
+) -> Result<CallResult, StoreError> {
+    let net = &l.dep.net;
+    let places = net.places();
+    let mut inputs = Vec::with_capacity(keys.len());
+    let mut seed = blake3::Hasher::new();
+    seed.update(l.case.as_bytes());
+    seed.update(net.transitions()[l.transition].name.as_bytes());
+    for (&(p, _, seq), key) in l.inputs.iter().zip(keys) {
+        let payload = store.payload(key)?.ok_or_else(|| {
+            StoreError::Bug(format!(
+                "reserved token {}#{seq} of case `{}` is missing",
+                places[p].name, l.case
+            ))
+        })?;
+        seed.update(&seq.to_be_bytes());
+        inputs.push(Token {
+            place: places[p].name.clone(),
+            payload,
+        });
+    }
+    let firing = Firing {
+        net: net.name().to_string(),
+        version: l.dep.version().to_string(),
+        transition: net.transitions()[l.transition].name.clone(),
+        case_id: l.case.clone(),
+        attempt: 1,
+        inputs,
+    };
+    let guest = l.dep.guests[l.transition]
+        .as_ref()
+        .expect("only guest transitions are launched");
+    let det = Determinism {
+        now_unix_ms: l.started_at_ms,
+        seed: *seed.finalize().as_bytes(),
+    };
+    Ok(sandbox.call(guest, &firing, det).await)
+}

@@ -1,0 +1,144 @@
+//! Crash safety: the real binary is killed with SIGKILL at random moments
+//! while it fires, restarted, and run to completion. Every case must end with
+//! exactly its expected tokens (none lost, none duplicated), every firing
+//! must be logged exactly once, and replay must agree with the store.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{order_net, order_token, petrel, petrel_bin};
+
+const CASES: u64 = 200;
+
+/// xorshift64*: a reproducible stream from a printed seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+fn expected(i: u64) -> (u64, u32, &'static str, usize) {
+    let amount = (i * 7_919) % 150_000;
+    let items = (i % 5) as u32;
+    // (amount, items, final place, firings)
+    if amount == 0 || items == 0 {
+        (amount, items, "rejected", 1)
+    } else if amount <= 100_000 {
+        (amount, items, "approved", 4)
+    } else {
+        (amount, items, "rejected", 4)
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_never_loses_or_duplicates_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let net = order_net();
+    for i in 0..CASES {
+        let (amount, items, _, _) = expected(i);
+        let id = format!("o-{i}");
+        petrel(&[
+            "start",
+            net.to_str().unwrap(),
+            "--data",
+            data_s,
+            "--case",
+            &id,
+            "--token",
+            &order_token(&id, amount, items),
+        ])
+        .expect_code(0);
+    }
+
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("crash test seed {seed}");
+    let mut rng = Rng(seed);
+    let mut kills = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Kill runs until one finishes on its own (all work done) or time is up.
+    while Instant::now() < deadline {
+        let mut child = Command::new(petrel_bin())
+            .args(["run", "--data", data_s, "--max-firings", "400"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(10 + rng.next() % 40));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            kills += 1;
+        } else {
+            let status = child.wait().unwrap();
+            assert!(status.code().is_some(), "seed {seed}: run died: {status:?}");
+            if kills > 0 && rng.next().is_multiple_of(4) {
+                break;
+            }
+        }
+    }
+    eprintln!("killed {kills} runs");
+    assert!(
+        kills > 0,
+        "seed {seed}: no run was killed mid-flight; the test proved nothing"
+    );
+
+    petrel(&["run", "--data", data_s]).expect_code(0);
+    let marking = petrel(&["marking", "--data", data_s, "--format", "json"])
+        .expect_code(0)
+        .json();
+    let cases = marking["cases"].as_array().unwrap();
+    let mut abandoned = 0;
+    assert_eq!(cases.len() as u64, CASES);
+    for case in cases {
+        let id = case["id"].as_str().unwrap();
+        let i: u64 = id[2..].parse().unwrap();
+        let (_, _, place, firings) = expected(i);
+        let tokens = case["tokens"].as_array().unwrap();
+        assert_eq!(case["status"], "completed", "seed {seed}: {case}");
+        assert_eq!(tokens.len(), 1, "seed {seed}: case {id} tokens {tokens:?}");
+        assert_eq!(tokens[0]["place"], place, "seed {seed}: case {id}");
+        assert_eq!(tokens[0]["payload"]["order_id"], id, "seed {seed}");
+
+        let history = petrel(&[
+            "history", "--data", data_s, "--case", id, "--format", "json",
+        ])
+        .expect_code(0)
+        .json();
+        let completed = history["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "firing_completed")
+            .count();
+        assert_eq!(
+            completed, firings,
+            "seed {seed}: case {id} logged {completed} firings: {history}"
+        );
+        abandoned += history["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "firing_abandoned")
+            .count();
+    }
+    eprintln!("{abandoned} firings were cut off by a kill and ran again");
+    let shared = marking["shared"].as_array().unwrap();
+    assert_eq!(
+        shared.len(),
+        1,
+        "seed {seed}: exactly one reviewer token: {shared:?}"
+    );
+    assert_eq!(shared[0]["payload"]["name"], "ana");
+    petrel(&["replay", "--data", data_s, "--verify"]).expect_code(0);
+}

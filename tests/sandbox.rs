@@ -1,0 +1,330 @@
+//! Hostile guests, built from source: each costs one failed firing with a
+//! typed error; its input tokens stay; other cases keep firing in the same host.
+
+use std::time::{Duration, Instant};
+
+use petrel::engine::{Engine, EngineConfig, EngineError, RunOptions};
+use petrel::sandbox::{DeployError, GuestFailure};
+use petrel::store::{CaseStatus, Event, FiringError, Owner};
+use serde_json::json;
+
+use crate::util::{guest, order_net, write_net};
+
+const HOSTILE_NET: &str = r#"
+[net]
+name = "hostile"
+
+[places.in_spin]
+[places.in_grow]
+[places.in_recurse]
+[places.in_huge]
+[places.in_undeclared]
+[places.in_wrong_place]
+[places.in_panic]
+[places.in_env]
+[places.in_clock]
+[places.out]
+final = true
+[places.elsewhere]
+final = true
+
+[transitions.spin]
+guest = "GUEST(hostile)"
+inputs = { in_spin = 1 }
+outcomes.out = { out = 1 }
+timeout_ms = 300
+# Enough fuel that the wall-clock deadline is what stops it.
+fuel = 1_000_000_000_000
+
+[transitions.grow]
+guest = "GUEST(hostile)"
+inputs = { in_grow = 1 }
+outcomes.out = { out = 1 }
+memory_mb = 16
+
+[transitions.recurse]
+guest = "GUEST(hostile)"
+inputs = { in_recurse = 1 }
+outcomes.out = { out = 1 }
+
+[transitions.huge]
+guest = "GUEST(hostile)"
+inputs = { in_huge = 1 }
+outcomes.out = { out = 1 }
+memory_mb = 400
+
+[transitions.undeclared]
+guest = "GUEST(hostile)"
+inputs = { in_undeclared = 1 }
+outcomes.out = { out = 1 }
+
+[transitions.wrong_place]
+guest = "GUEST(hostile)"
+inputs = { in_wrong_place = 1 }
+outcomes.out = { out = 1 }
+
+[transitions.panic]
+guest = "GUEST(hostile)"
+inputs = { in_panic = 1 }
+outcomes.out = { out = 1 }
+
+[transitions.env]
+guest = "GUEST(hostile)"
+inputs = { in_env = 1 }
+outcomes.out = { out = 1 }
+
+[transitions.clock]
+guest = "GUEST(hostile)"
+inputs = { in_clock = 1 }
+outcomes.out = { out = 1 }
+"#;
+
+async fn engine(dir: &std::path::Path) -> Engine {
+    Engine::open(EngineConfig::new(dir.join("data")))
+        .await
+        .expect("open engine")
+}
+
+fn failure_of(engine: &Engine, case: &str) -> FiringError {
+    let events = engine.store().events(Some(case), 0, usize::MAX).unwrap();
+    let failures: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::FiringFailed { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        failures.len(),
+        1,
+        "case {case}: expected exactly one failed firing, log: {events:#?}"
+    );
+    failures[0].clone()
+}
+
+fn payload_of_out(engine: &Engine, case: &str) -> serde_json::Value {
+    let tokens = engine.store().tokens(&Owner::Case(case.into())).unwrap();
+    assert_eq!(tokens.len(), 1, "case {case}: {tokens:?}");
+    assert_eq!(tokens[0].place, "out");
+    petrel::engine::decode_payload(&tokens[0].payload)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path()).await;
+    let net = write_net(dir.path(), "hostile.toml", HOSTILE_NET);
+    let hostile = engine.deploy(&net).await.unwrap();
+    let orders = engine.deploy(&order_net()).await.unwrap();
+
+    let hostile_cases = [
+        "spin",
+        "grow",
+        "recurse",
+        "huge",
+        "undeclared",
+        "wrong_place",
+        "panic",
+        "env",
+        "clock",
+    ];
+    for name in hostile_cases {
+        let token = (format!("in_{name}"), json!({ "case": name }));
+        engine
+            .start_case(&hostile.version, name, vec![token])
+            .await
+            .unwrap();
+    }
+    let order = json!({ "order_id": "o-1", "customer": "ada", "amount_cents": 100, "items": 1 });
+    engine
+        .start_case(&orders.version, "order", vec![("submitted".into(), order)])
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let summary = engine.run(RunOptions::default()).await.unwrap();
+    let elapsed = started.elapsed();
+    // The spinning guest is stopped at its 300 ms deadline (plus scheduling
+    // margin on a loaded 2-core machine), not after the 5 s default.
+    assert!(elapsed < Duration::from_secs(3), "run took {elapsed:?}");
+    assert_eq!(summary.failed, 7, "{summary:?}");
+
+    let store = engine.store();
+    let spin = failure_of(&engine, "spin");
+    assert!(
+        matches!(
+            spin,
+            FiringError::Guest(GuestFailure::Deadline { timeout_ms: 300 })
+        ),
+        "{spin:?}"
+    );
+    assert!(matches!(
+        failure_of(&engine, "grow"),
+        FiringError::Guest(GuestFailure::MemoryCap { memory_mb: 16 })
+    ));
+    assert!(matches!(
+        failure_of(&engine, "recurse"),
+        FiringError::Guest(GuestFailure::Trap { .. })
+    ));
+    match failure_of(&engine, "huge") {
+        FiringError::Guest(GuestFailure::OutputTooLarge { bytes, cap }) => {
+            assert!(bytes >= 100_000_000, "{bytes}");
+            assert_eq!(cap, 1024 * 1024);
+        }
+        other => panic!("huge: {other:?}"),
+    }
+    assert_eq!(
+        failure_of(&engine, "undeclared").to_string(),
+        "undeclared outcome `no_such_outcome` (declared outcomes: out)"
+    );
+    assert_eq!(
+        failure_of(&engine, "wrong_place").to_string(),
+        "outcome `out` does not produce into place `elsewhere` (its places: out)"
+    );
+    match failure_of(&engine, "panic") {
+        FiringError::Guest(GuestFailure::Trap { message }) => {
+            assert!(message.contains("wasm trap"), "{message}")
+        }
+        other => panic!("panic: {other:?}"),
+    }
+
+    // Each failed case still holds its input token, unchanged, and is stuck.
+    for name in [
+        "spin",
+        "grow",
+        "recurse",
+        "huge",
+        "undeclared",
+        "wrong_place",
+        "panic",
+    ] {
+        let tokens = store.tokens(&Owner::Case(name.into())).unwrap();
+        assert_eq!(tokens.len(), 1, "{name}: {tokens:?}");
+        assert_eq!(tokens[0].place, format!("in_{name}"));
+        assert_eq!(
+            petrel::engine::decode_payload(&tokens[0].payload),
+            json!({ "case": name })
+        );
+        assert_eq!(
+            store.case(name).unwrap().unwrap().status,
+            CaseStatus::Stuck,
+            "{name}"
+        );
+    }
+
+    // The deny-all WASI context: no environment, no arguments.
+    assert_eq!(
+        payload_of_out(&engine, "env"),
+        json!({ "vars": [], "args": [] })
+    );
+    // The clock is frozen at the firing's start, which lies within this test.
+    let clock = payload_of_out(&engine, "clock");
+    let now_ms = clock["now_unix_ms"]
+        .as_u64()
+        .expect("clock payload has now_unix_ms");
+    let test_start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        - elapsed.as_millis() as u64
+        - 60_000;
+    assert!(now_ms > test_start, "{clock}");
+
+    // The order case in the same host completed meanwhile.
+    assert_eq!(
+        store.case("order").unwrap().unwrap().status,
+        CaseStatus::Completed
+    );
+    assert!(
+        petrel::store::replay(store.as_ref())
+            .unwrap()
+            .mismatches
+            .is_empty()
+    );
+}
+
+const ONE_GUEST: &str = r#"
+[net]
+name = "one"
+[places.a]
+start = true
+[places.b]
+final = true
+[transitions.t]
+guest = "GUEST_PATH"
+inputs = { a = 1 }
+outcomes.done = { b = 1 }
+CAPS
+"#;
+
+async fn deploy_one(
+    engine: &Engine,
+    dir: &std::path::Path,
+    guest_path: &str,
+    caps: &str,
+) -> Result<String, EngineError> {
+    let text = ONE_GUEST
+        .replace("GUEST_PATH", guest_path)
+        .replace("CAPS", caps);
+    let file = dir.join(format!("one-{}.toml", text.len()));
+    std::fs::write(&file, text).unwrap();
+    engine.deploy(&file).await.map(|d| d.version)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn components_importing_what_is_not_granted_are_refused_at_deploy() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path()).await;
+    let path = |name: &str| guest(name).display().to_string();
+
+    let err = deploy_one(&engine, dir.path(), &path("hostile_fs"), "")
+        .await
+        .unwrap_err();
+    match &err {
+        EngineError::Deploy(DeployError::ForbiddenImport {
+            import, transition, ..
+        }) => {
+            assert!(import.starts_with("wasi:filesystem/"), "{err}");
+            assert_eq!(transition, "t");
+        }
+        other => panic!("hostile_fs: {other}"),
+    }
+    let err = deploy_one(&engine, dir.path(), &path("hostile_socket"), "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Deploy(DeployError::ForbiddenImport { import, .. }) if import.starts_with("wasi:sockets/")),
+        "{err}"
+    );
+    let err = deploy_one(&engine, dir.path(), &path("llm_echo"), "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Deploy(DeployError::NotGranted { import, capability: "llm", .. }) if import.starts_with("petrel:transition/llm")),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("add `capabilities = [\"llm\"]`"),
+        "{err}"
+    );
+    // Granted, the same component deploys.
+    deploy_one(
+        &engine,
+        dir.path(),
+        &path("llm_echo"),
+        "capabilities = [\"llm\"]",
+    )
+    .await
+    .unwrap();
+
+    let err = deploy_one(&engine, dir.path(), "no-such.wasm", "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Deploy(DeployError::Read { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no-such.wasm"), "{err}");
+    // Nothing refused was stored.
+    assert_eq!(engine.store().nets().unwrap().len(), 1);
+}

@@ -1,0 +1,141 @@
+//! Test harness: guests, temp data dirs, and running the real binary with a
+//! report (command, stdout, stderr, data dir listing) when a check fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// A built guest component.
+pub fn guest(name: &str) -> PathBuf {
+    let path = Path::new(env!("PETREL_GUESTS_DIR")).join(format!("{name}.wasm"));
+    assert!(path.exists(), "guest {} was not built", path.display());
+    path
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("PETREL_REPO_ROOT"))
+}
+
+/// The `petrel` binary of this build, built on first use.
+pub fn petrel_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/tests-<hash> -> target/<profile>/petrel
+        let bin = exe.parent().unwrap().parent().unwrap().join("petrel");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "petrel", "--bin", "petrel"])
+            .current_dir(repo());
+        if exe.to_string_lossy().contains("/release/") {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .expect("cannot run cargo build for the petrel binary");
+        assert!(status.success(), "building the petrel binary failed");
+        assert!(bin.exists(), "{} missing after build", bin.display());
+        bin
+    })
+}
+
+/// Writes `text` as a net file in `dir`, replacing `GUEST(name)` with the
+/// path of that built guest.
+pub fn write_net(dir: &Path, file: &str, text: &str) -> PathBuf {
+    let mut out = text.to_string();
+    while let Some(start) = out.find("GUEST(") {
+        let end = start + out[start..].find(')').unwrap();
+        let name = out[start + 6..end].to_string();
+        out.replace_range(start..=end, &guest(&name).display().to_string());
+    }
+    let path = dir.join(file);
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// One finished run of the binary.
+pub struct Run {
+    pub command: String,
+    pub output: Output,
+    pub data: Option<PathBuf>,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout())
+            .unwrap_or_else(|e| self.fail(&format!("stdout is not JSON: {e}")))
+    }
+    /// Panics with the whole report.
+    pub fn fail(&self, why: &str) -> ! {
+        let listing = self.data.as_ref().map(|d| list(d)).unwrap_or_default();
+        panic!(
+            "{why}\ncommand: {}\nexit: {}\n--- stdout\n{}--- stderr\n{}--- data dir\n{listing}",
+            self.command,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        );
+    }
+    pub fn expect_code(self, code: i32) -> Run {
+        if self.code() != code {
+            self.fail(&format!("expected exit code {code}"));
+        }
+        self
+    }
+}
+
+fn list(dir: &Path) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let meta = entry.metadata().ok();
+        out.push_str(&format!(
+            "{} {}\n",
+            entry.path().display(),
+            meta.map_or(0, |m| m.len())
+        ));
+        if entry.path().is_dir() {
+            out.push_str(&list(&entry.path()));
+        }
+    }
+    out
+}
+
+/// Runs `petrel ARGS`, noting `--data DIR` for the failure report.
+pub fn petrel(args: &[&str]) -> Run {
+    let output = Command::new(petrel_bin())
+        .args(args)
+        .env_remove("PETREL_DATA")
+        .output()
+        .expect("run petrel");
+    let data = args
+        .iter()
+        .position(|a| *a == "--data")
+        .map(|i| PathBuf::from(args[i + 1]));
+    Run {
+        command: format!("petrel {}", args.join(" ")),
+        output,
+        data,
+    }
+}
+
+/// The order-approval example net.
+pub fn order_net() -> PathBuf {
+    repo().join("examples/order-approval/net.toml")
+}
+
+/// An order payload as `--token` argument.
+pub fn order_token(id: &str, amount_cents: u64, items: u32) -> String {
+    format!(
+        r#"submitted={{"order_id":"{id}","customer":"c-{id}","amount_cents":{amount_cents},"items":{items}}}"#
+    )
+}
