@@ -50,10 +50,4 @@ impl Flusher {
             Err(_) => Err(StoreError::Bug("flusher stopped".into())),
         }
     }
-
-    /// Asks for a flush without waiting for it.
-    pub(crate) fn nudge(&self) {
-        let (tx, _rx) = oneshot::channel();
-        let _ = self.tx.send(tx);
-    }
 }

@@ -115,6 +115,7 @@ impl SledStore {
         let dir = dir.as_ref();
         let db = sled::Config::new()
             .path(dir.join("db"))
+            .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|e| match &e {
                 sled::Error::Io(io) if io.to_string().contains("lock") => {
