@@ -1,8 +1,11 @@
 //! End-to-end tests: real guests built from `guests/`, a real sled store in
 //! a temp dir, the real `petrel` binary.
 
+mod check;
 mod cli;
 mod crash;
 mod engine;
+mod llm;
+mod mcc;
 mod sandbox;
 mod util;

@@ -2,9 +2,12 @@
 //! WebAssembly guests.
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod engine;
+pub mod llm;
 pub mod net;
 pub mod sandbox;
 pub mod store;
+pub mod verify;
 
 pub use net::{Net, NetError};

@@ -1,6 +1,10 @@
 //! Subcommands, one file each.
 
+mod bench;
+mod bench_llm;
+mod check;
 mod demo;
+mod graph;
 mod guests;
 mod history;
 mod marking;
@@ -35,8 +39,20 @@ enum Command {
     History(history::Args),
     /// Rebuild the marking from the event log and compare it with the store.
     Replay(replay::Args),
-    /// Run the order-approval example end to end in a temp dir.
+    /// Run an example end to end in a temp dir (the refund flow, offline on
+    /// its cassette; `--example order-approval`).
     Demo(demo::Args),
+    /// Measure firing latency and throughput (build with --release).
+    Bench(bench::Args),
+    /// Time many concurrent cases whose language model is slow.
+    #[command(hide = true)]
+    BenchLlm(bench_llm::Args),
+    /// Explore a net's state space (whatever the guests decide): deadlocks,
+    /// improper completion, dead outcomes, unbounded places, lints. Also
+    /// reads PNML place/transition nets.
+    Check(check::Args),
+    /// Draw a net as Mermaid or DOT, optionally with a case's tokens.
+    Graph(graph::Args),
 }
 
 /// Output format.
@@ -52,6 +68,10 @@ pub(crate) struct DataArgs {
     /// Data directory (created if missing).
     #[arg(long, value_name = "DIR", env = "PETREL_DATA")]
     data: PathBuf,
+    /// Host configuration (`petrel.toml`: the language model guests granted
+    /// `llm` may call). Without it, their calls get `not-configured`.
+    #[arg(long, value_name = "FILE", env = "PETREL_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 /// Exit codes: 0 ok, 1 the operation found a problem, 2 bad input.
@@ -117,7 +137,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 pub(crate) async fn open(data: &DataArgs) -> Result<Engine, Failure> {
-    Ok(Engine::open(EngineConfig::new(&data.data)).await?)
+    let mut config = EngineConfig::new(&data.data);
+    if let Some(file) = &data.config {
+        config.llm = petrel::config::Config::load(file)
+            .and_then(|c| c.llm_provider())
+            .map_err(bad_input)?;
+    }
+    Ok(Engine::open(config).await?)
 }
 
 pub(crate) fn dispatch(cli: Cli) -> Outcome {
@@ -130,6 +156,10 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::History(a) => history::run(a).await,
             Command::Replay(a) => replay::run(a).await,
             Command::Demo(a) => demo::run(a).await,
+            Command::Bench(a) => bench::run(a).await,
+            Command::BenchLlm(a) => bench_llm::run(a).await,
+            Command::Check(a) => check::run(a),
+            Command::Graph(a) => graph::run(a),
         }
     })
 }

@@ -40,6 +40,43 @@ fn places(tokens: &[TokenRecord]) -> String {
         .join(", ")
 }
 
+/// A language-model exchange: who asked whom, and what came back.
+fn llm_line(x: &petrel::llm::ExchangeRecord) -> String {
+    let who = format!(
+        "{} llm call {} ({}{}{})",
+        x.transition,
+        x.call,
+        x.provider,
+        if x.provider.is_empty() { "" } else { " " },
+        x.model
+    );
+    let result = match (&x.response, &x.error) {
+        (Some(r), _) => {
+            let mut text: String = r.text.chars().take(80).collect();
+            if text.len() < r.text.len() {
+                text.push('…');
+            }
+            format!(
+                "answered {:?} ({}+{} tokens, {} ms{})",
+                text,
+                r.usage.input_tokens,
+                r.usage.output_tokens,
+                x.latency_ms,
+                match x.attempts {
+                    0 | 1 => String::new(),
+                    n => format!(", {n} attempts"),
+                }
+            )
+        }
+        (None, Some(e)) => format!("failed after {} ms: {e}", x.latency_ms),
+        (None, None) => "no answer".to_string(),
+    };
+    match x.replayed_from {
+        Some(f) => format!("{who} {result} [journaled answer of firing {f}, not asked again]"),
+        None => format!("{who} {result}"),
+    }
+}
+
 /// An event as one line of text.
 pub(crate) fn event_line(e: &EventRecord) -> String {
     let what = match &e.event {
@@ -80,6 +117,7 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
         Event::FiringDiscarded { transition, .. } => {
             format!("{transition} discarded: the case was aborted while it ran")
         }
+        Event::LlmExchange(x) => llm_line(x),
         Event::CaseCompleted => "case completed".to_string(),
         Event::CaseStuck { places } => format!("case stuck with tokens in {}", places.join(", ")),
     };

@@ -38,6 +38,10 @@ pub struct EngineConfig {
     pub instance_slots: u32,
     /// Firings in flight at once during a run.
     pub max_in_flight: usize,
+    /// The language model that answers guests granted `llm` (built from
+    /// `petrel.toml` with [`crate::llm::provider`]); `None`: their calls get
+    /// `not-configured`.
+    pub llm: Option<Arc<dyn crate::llm::LlmProvider>>,
 }
 
 impl EngineConfig {
@@ -47,6 +51,7 @@ impl EngineConfig {
             data_dir: data_dir.into(),
             instance_slots: 64,
             max_in_flight: 256,
+            llm: None,
         }
     }
 }
@@ -69,6 +74,7 @@ pub struct Engine {
     flusher: Flusher,
     deployments: Mutex<HashMap<String, Arc<Deployment>>>,
     config: EngineConfig,
+    llm: Arc<crate::llm::LlmHost>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -96,8 +102,19 @@ impl Engine {
             cache_dir: Some(config.data_dir.join("cache")),
         })
         .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
+        let flusher = Flusher::start(store.clone());
+        let flush = flusher.clone();
+        let llm = Arc::new(crate::llm::LlmHost::new(
+            config.llm.clone(),
+            store.clone(),
+            Arc::new(move || {
+                let flush = flush.clone();
+                Box::pin(async move { flush.flush().await })
+            }),
+        ));
         let engine = Engine {
-            flusher: Flusher::start(store.clone()),
+            flusher,
+            llm,
             store,
             sandbox: Arc::new(sandbox),
             deployments: Mutex::new(HashMap::new()),
@@ -348,8 +365,9 @@ impl Engine {
         &self.config
     }
 
-    pub(crate) fn flusher(&self) -> &Flusher {
-        &self.flusher
+    /// The `llm` capability's engine-wide state (provider, case budgets).
+    pub fn llm(&self) -> &Arc<crate::llm::LlmHost> {
+        &self.llm
     }
 }
 

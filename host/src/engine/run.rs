@@ -193,8 +193,10 @@ impl<'e> Runner<'e> {
                 changes.push(self.settle(launch, result?)?);
             }
             changes.append(&mut self.pending);
+            // Not flushed here: a run acknowledges with one flush at its end
+            // (sled also flushes in the background every 500 ms); a crash
+            // before that re-runs uncommitted firings, never repeats one.
             self.engine.store().apply(&changes)?;
-            self.engine.flusher().nudge();
         }
         let changes = std::mem::take(&mut self.pending);
         self.engine.store().apply(&changes)?;
@@ -357,8 +359,14 @@ impl<'e> Runner<'e> {
         for (launch, (_, reservation)) in launches.into_iter().zip(reservations) {
             let sandbox = self.engine.sandbox().clone();
             let store = self.engine.store().clone();
-            self.tasks
-                .spawn(execute::execute(sandbox, store, launch, reservation.tokens));
+            let llm = self.engine.llm().clone();
+            self.tasks.spawn(execute::execute(
+                sandbox,
+                store,
+                llm,
+                launch,
+                reservation.tokens,
+            ));
         }
         Ok(())
     }

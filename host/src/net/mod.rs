@@ -22,16 +22,24 @@
 //! timeout_ms = 2000
 //! ```
 //!
+//! A transition granted `llm` may bound its model calls with an `llm` table
+//! (see [`LlmPolicy`]): `llm = { max_calls = 3, max_tokens = 2000,
+//! case_token_budget = 20000, call_timeout_ms = 8000 }`.
+//!
 //! [`Net::load`] refuses an inconsistent net with a [`NetError`] naming the
 //! file, line and field. Guest components are not read here: deploying a net
 //! (the sandbox) loads and checks them.
 
 mod error;
+mod llm_policy;
 mod parse;
 
 use std::path::{Path, PathBuf};
 
 pub use error::NetError;
+pub use llm_policy::{
+    DEFAULT_LLM_CASE_TOKEN_BUDGET, DEFAULT_LLM_MAX_CALLS, DEFAULT_LLM_MAX_TOKENS, LlmPolicy,
+};
 
 /// Default wall-clock deadline of one guest call.
 pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
@@ -175,6 +183,9 @@ pub struct Transition {
     /// Index into `outcomes` of the outcome the host fires itself when the
     /// deadline passes, moving the inputs unchanged.
     pub on_timeout: Option<usize>,
+    /// Bounds on language-model calls (the `llm` table; defaults when
+    /// absent; used only when the transition is granted `llm`).
+    pub llm: LlmPolicy,
     /// Line of the transition's table in the net file.
     pub line: usize,
 }

@@ -57,6 +57,7 @@ struct RawTransition {
     fuel: Option<Spanned<u64>>,
     max_output_kb: Option<Spanned<u32>>,
     on_timeout: Option<Spanned<String>>,
+    llm: Option<Spanned<llm_policy::RawLlmPolicy>>,
 }
 
 /// Turns byte spans into errors that name the file, line and field.
@@ -417,6 +418,14 @@ fn parse_transition(
         limits.max_output_kb = positive(cx, v, &format!("{field}.max_output_kb"))?;
     }
 
+    let llm = llm_policy::parse(
+        cx,
+        t.llm.as_ref(),
+        capabilities.contains(&Capability::Llm),
+        limits.timeout_ms,
+        &field,
+    )?;
+
     let on_timeout = match &t.on_timeout {
         None => None,
         Some(o) => {
@@ -462,6 +471,7 @@ fn parse_transition(
         capabilities,
         limits,
         on_timeout,
+        llm,
         line: cx.line(name.span()),
     })
 }
@@ -485,5 +495,6 @@ fn positive<T: Copy + PartialEq + Default + std::fmt::Display>(
     }
 }
 
+mod llm_policy;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 use super::bindings::{Decision, Firing};
 use super::state::{Determinism, HostState, LogLine};
 use super::{Guest, GuestFailure, Sandbox};
+use crate::llm::LlmSession;
 
 /// Longest abort reason or guest error message kept.
 const MAX_MESSAGE: usize = 4096;
@@ -32,6 +33,19 @@ pub struct CallResult {
 impl Sandbox {
     /// Calls `guest`'s `decide` on `firing` in a fresh instance.
     pub async fn call(&self, guest: &Guest, firing: &Firing, det: Determinism) -> CallResult {
+        self.call_with(guest, firing, det, None).await
+    }
+
+    /// [`Sandbox::call`] with the firing's language-model session, which
+    /// answers the guest's `llm.complete` (transitions granted `llm`; without
+    /// one the guest gets `not-configured`). No call outlives the deadline.
+    pub async fn call_with(
+        &self,
+        guest: &Guest,
+        firing: &Firing,
+        det: Determinism,
+        llm: Option<LlmSession>,
+    ) -> CallResult {
         let _permit = self
             .admission
             .acquire()
@@ -42,7 +56,9 @@ impl Sandbox {
             .memory_size(limits.memory_mb as usize * 1024 * 1024)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(&self.engine, HostState::new(store_limits, det));
+        let mut state = HostState::new(store_limits, det);
+        state.llm = llm;
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store
             .set_fuel(limits.fuel)
@@ -50,6 +66,9 @@ impl Sandbox {
         let started = Instant::now();
         let timeout = Duration::from_millis(limits.timeout_ms);
         let deadline = started + timeout;
+        if let Some(session) = store.data_mut().llm.as_mut() {
+            session.set_deadline(deadline);
+        }
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
                 Ok(UpdateDeadline::Interrupt)
@@ -75,6 +94,17 @@ impl Sandbox {
                 retryable: e.retryable,
             }),
             Ok(Ok(Ok(decision))) => check_size(decision, limits.max_output_kb as usize * 1024),
+        };
+        // A model call cut off by the firing's deadline is the deadline
+        // passing, however the guest reacted to its `timeout` (failing before
+        // the epoch check could interrupt it).
+        let decision = match decision {
+            Err(_) if store.data().llm.as_ref().is_some_and(|s| s.hit_deadline()) => {
+                Err(GuestFailure::Deadline {
+                    timeout_ms: limits.timeout_ms,
+                })
+            }
+            other => other,
         };
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let (log, dropped_log_lines) = store.data_mut().take_log();

@@ -12,6 +12,7 @@ mod cache;
 mod call;
 mod error;
 mod imports;
+mod llm;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -107,7 +108,11 @@ fn engine_config(slots: u32) -> Config {
         .total_memories(slots * 2)
         .total_tables(slots * 4)
         .total_stacks(slots)
-        .max_memory_size(4 << 30);
+        .max_memory_size(4 << 30)
+        // Keep a guest's first pages mapped between instances: a fresh
+        // instance then faults in far fewer pages on its first call.
+        .linear_memory_keep_resident(2 << 20)
+        .table_keep_resident(64 << 10);
     let mut config = Config::new();
     config
         .wasm_component_model(true)

@@ -8,7 +8,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{llm, log};
+use super::bindings::log;
+use crate::llm::LlmSession;
 
 /// Most log lines one firing keeps; later ones are counted, not stored.
 pub(crate) const MAX_LOG_LINES: usize = 256;
@@ -44,6 +45,9 @@ pub(crate) struct HostState {
     pub(crate) dropped_log_lines: u32,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
+    /// The firing's language-model session (transitions granted `llm`);
+    /// without one, `llm.complete` answers `not-configured` (see `sandbox::llm`).
+    pub(crate) llm: Option<LlmSession>,
 }
 
 struct FrozenWall(Duration);
@@ -72,7 +76,7 @@ impl HostState {
     pub(crate) fn new(limits: StoreLimits, det: Determinism) -> Self {
         let stdout = MemoryOutputPipe::new(MAX_STDIO);
         let stderr = MemoryOutputPipe::new(MAX_STDIO);
-        let mut random = vec![0u8; 4096];
+        let mut random = [0u8; 528];
         blake3::Hasher::new_keyed(&det.seed)
             .update(b"petrel.random")
             .finalize_xof()
@@ -84,8 +88,8 @@ impl HostState {
             .stderr(stderr.clone())
             .wall_clock(FrozenWall(Duration::from_millis(det.now_unix_ms)))
             .monotonic_clock(FrozenMonotonic)
-            .secure_random(wasmtime_wasi::Deterministic::new(random[16..2064].to_vec()))
-            .insecure_random(wasmtime_wasi::Deterministic::new(random[2064..].to_vec()))
+            .secure_random(wasmtime_wasi::Deterministic::new(random[16..272].to_vec()))
+            .insecure_random(wasmtime_wasi::Deterministic::new(random[272..].to_vec()))
             .insecure_random_seed(insecure_seed)
             .allow_blocking_current_thread(false)
             .build();
@@ -97,6 +101,7 @@ impl HostState {
             dropped_log_lines: 0,
             stdout,
             stderr,
+            llm: None,
         }
     }
 
@@ -160,15 +165,6 @@ impl log::Host for HostState {
         };
         self.push_log(level, message);
         Ok(())
-    }
-}
-
-impl llm::Host for HostState {
-    async fn complete(
-        &mut self,
-        _request: llm::Request,
-    ) -> wasmtime::Result<Result<llm::Response, llm::LlmError>> {
-        Ok(Err(llm::LlmError::NotConfigured))
     }
 }
 

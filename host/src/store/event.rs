@@ -200,6 +200,11 @@ pub enum Event {
         /// What the guest logged.
         log: Vec<LogLine>,
     },
+    /// A guest's call to the language model (request, answer or error,
+    /// model, latency, usage; never the key), appended as it happened,
+    /// before its firing commits. Replay ignores it; a re-run of a firing
+    /// cut off by a crash is answered from it (see `llm::journal`).
+    LlmExchange(Box<crate::llm::ExchangeRecord>),
     /// Nothing is enabled and every token is in a final place.
     CaseCompleted,
     /// Nothing is enabled and some token is outside the final places.

@@ -54,7 +54,7 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap(), vec![token("c", "a", 1)]);
     assert_eq!(store.reservations().unwrap().len(), 1);
 
-    store.apply(&[good.clone()]).unwrap();
+    store.apply(std::slice::from_ref(&good)).unwrap();
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap(), vec![token("c", "b", 2)]);
     // Applying it twice is a conflict (the reservation and token are gone), never a duplicate.
     assert!(matches!(store.apply(&[good]), Err(StoreError::Conflict(_))));

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use super::Launch;
+use crate::llm::{Caller, JournalKey, LlmHost};
+use crate::net::Capability;
 use crate::sandbox::{CallResult, Determinism, Firing, Sandbox, Token};
 use crate::store::{Store, StoreError};
 
@@ -10,16 +12,18 @@ use crate::store::{Store, StoreError};
 pub(super) async fn execute(
     sandbox: Arc<Sandbox>,
     store: Arc<dyn Store>,
+    llm: Arc<LlmHost>,
     launch: Launch,
     keys: Vec<Vec<u8>>,
 ) -> (Launch, Result<CallResult, StoreError>) {
-    let result = call(&sandbox, store.as_ref(), &launch, &keys).await;
+    let result = call(&sandbox, store.as_ref(), &llm, &launch, &keys).await;
     (launch, result)
 }
 
 async fn call(
     sandbox: &Sandbox,
     store: &dyn Store,
+    llm: &Arc<LlmHost>,
     l: &Launch,
     keys: &[Vec<u8>],
 ) -> Result<CallResult, StoreError> {
@@ -57,5 +61,17 @@ async fn call(
         now_unix_ms: l.started_at_ms,
         seed: *seed.finalize().as_bytes(),
     };
-    Ok(sandbox.call(guest, &firing, det).await)
+    // The seed hashes case, transition and input seqs: the same on every
+    // re-run of this firing, so it keys the firing's llm journal.
+    let t = &net.transitions()[l.transition];
+    let session = t.grants(Capability::Llm).then(|| {
+        let caller = Caller {
+            case: l.case.clone(),
+            transition: t.name.clone(),
+            firing: l.firing,
+            key: JournalKey::from_seed(&det.seed),
+        };
+        llm.session(caller, t.llm)
+    });
+    Ok(sandbox.call_with(guest, &firing, det, session).await)
 }

@@ -1,0 +1,140 @@
+//! `petrel bench`: firing costs and throughput, measured in one run.
+//!
+//! Prints (1) fresh-instance firing latency (instantiate + `decide` + drop)
+//! p50/p99; (2) the raw sled transaction rate (one transaction over two trees
+//! removing 2 keys and inserting 2 values, no flush); (3) durable end-to-end
+//! firings/s through the engine (reserve, guest, check, commit, group flush)
+//! and its ratio to (2).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use petrel::Net;
+use petrel::engine::{Engine, EngineConfig, RunOptions};
+use petrel::sandbox::{Determinism, Firing, Sandbox, SandboxConfig, Token};
+use sled::Transactional;
+
+use super::{OK, Outcome, guests};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Guest calls for the latency measurement.
+    #[arg(long, default_value_t = 2000)]
+    calls: usize,
+    /// Raw sled transactions.
+    #[arg(long, default_value_t = 20_000)]
+    transactions: usize,
+    /// Cases (one firing each) for the end-to-end measurement.
+    #[arg(long, default_value_t = 5000)]
+    cases: usize,
+}
+
+const BENCH_NET: &str = r#"
+[net]
+name = "bench"
+[places.stock_check]
+start = true
+[places.stock_reserved]
+final = true
+[transitions.reserve_stock]
+guest = "GUEST"
+inputs = { stock_check = 1 }
+outcomes.reserved = { stock_reserved = 1 }
+"#;
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e6
+}
+
+fn order_payload(i: usize) -> serde_json::Value {
+    serde_json::json!({ "order_id": format!("o-{i}"), "customer": "bench", "amount_cents": 1000 + i, "items": 1 + i % 3 })
+}
+
+async fn fresh_instance_latency(wasm: &Path, dir: &Path, calls: usize) -> anyhow::Result<Vec<Duration>> {
+    let text = BENCH_NET.replace("GUEST", &wasm.display().to_string());
+    let net = Net::parse(&text, dir.join("bench.toml"))?;
+    let sandbox = Sandbox::new(SandboxConfig { instance_slots: 16, cache_dir: Some(dir.join("cache")) })?;
+    let guest = sandbox.load(&net.transitions()[0])?;
+    let payload = rmp_serde::to_vec_named(&order_payload(1))?;
+    let firing = Firing {
+        net: "bench".into(),
+        version: "v".into(),
+        transition: "reserve_stock".into(),
+        case_id: "c".into(),
+        attempt: 1,
+        inputs: vec![Token { place: "stock_check".into(), payload }],
+    };
+    let det = Determinism { now_unix_ms: 0, seed: [7; 32] };
+    for _ in 0..50 {
+        sandbox.call(&guest, &firing, det).await.decision.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut samples = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        let result = sandbox.call(&guest, &firing, det).await;
+        samples.push(started.elapsed());
+        result.decision.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    samples.sort();
+    Ok(samples)
+}
+
+fn raw_sled_rate(dir: &Path, n: usize) -> anyhow::Result<f64> {
+    let db = sled::Config::new().path(dir.join("raw")).open()?;
+    let (a, b) = (db.open_tree("a")?, db.open_tree("b")?);
+    for i in 0..2 * n as u64 {
+        a.insert(i.to_be_bytes(), &[0u8; 32][..])?;
+    }
+    let started = Instant::now();
+    for i in 0..n as u64 {
+        (&a, &b).transaction(|(a, b)| {
+            a.remove(&(2 * i).to_be_bytes())?;
+            a.remove(&(2 * i + 1).to_be_bytes())?;
+            b.insert(&(2 * i).to_be_bytes(), &[1u8; 32][..])?;
+            b.insert(&(2 * i + 1).to_be_bytes(), &[1u8; 32][..])?;
+            Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+        })
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn end_to_end_rate(wasm: &Path, dir: &Path, cases: usize) -> anyhow::Result<(f64, u64)> {
+    let file = dir.join("e2e.toml");
+    std::fs::write(&file, BENCH_NET.replace("GUEST", &wasm.display().to_string()))?;
+    let engine = Engine::open(EngineConfig::new(dir.join("e2e"))).await?;
+    let version = engine.deploy(&file).await?.version;
+    for i in 0..cases {
+        engine.start_case(&version, &format!("c{i}"), vec![("stock_check".into(), order_payload(i))]).await?;
+    }
+    let started = Instant::now();
+    let summary = engine.run(RunOptions::default()).await?; // ends with a flush
+    let elapsed = started.elapsed();
+    anyhow::ensure!(summary.completed == cases as u64, "expected {cases} firings, got {summary:?}");
+    Ok((summary.completed as f64 / elapsed.as_secs_f64(), elapsed.as_millis() as u64))
+}
+
+pub(crate) async fn run(args: Args) -> Outcome {
+    let root = guests::repo_root();
+    let wasm = guests::build(&root)?.join("reserve_stock.wasm");
+    let dir = tempfile::Builder::new().prefix("petrel-bench-").tempdir().map_err(anyhow::Error::from)?;
+    let profile = if cfg!(debug_assertions) { "dev (debug assertions on: numbers are pessimistic)" } else { "release" };
+    println!("petrel bench ({profile} build, {} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+    let samples = fresh_instance_latency(&wasm, dir.path(), args.calls).await?;
+    println!(
+        "fresh-instance firing (instantiate + decide + drop), {} calls: p50 {:.1} µs, p99 {:.1} µs (target p50 <= 25 µs)",
+        samples.len(),
+        percentile(&samples, 0.50),
+        percentile(&samples, 0.99)
+    );
+
+    let raw = raw_sled_rate(dir.path(), args.transactions)?;
+    println!("raw sled transactions (2 trees, remove 2 + insert 2, no flush): {raw:.0}/s");
+
+    let (e2e, ms) = end_to_end_rate(&wasm, dir.path(), args.cases).await?;
+    println!("durable end-to-end firings with group commit: {e2e:.0}/s ({} firings in {ms} ms, flush included)", args.cases);
+    println!("ratio end-to-end / raw sled: {:.2} (target >= 0.7)", e2e / raw);
+    Ok(OK)
+}

@@ -1,0 +1,337 @@
+//! `petrel check`: explores a net's state space and reports what can go
+//! wrong, whatever the guests (and the language models behind them) decide.
+//!
+//! A `.toml` net file is checked as a workflow (one case, then `--cases`
+//! concurrent cases) and linted; a `.pnml` file is checked as a plain
+//! place/transition net. Exit status: 0 no problem, 1 a problem (or an
+//! inconclusive check), 2 bad input.
+//!
+//! The answers (`states`, `deadlock`, `live`, …) are in the Model Checking
+//! Contest's sense, for the net as explored: a workflow marking where every
+//! case has completed enables nothing, so it counts as a `deadlock` there.
+//! Workflow deadlocks (a case stuck outside its final places) are listed in
+//! `problems`, with the shortest firing sequence to them. Lints never change
+//! the exit status.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use petrel::net::{Net, Performer};
+use petrel::sandbox::{Sandbox, SandboxConfig};
+use petrel::verify::{
+    self, Analysis, Answers, Imports, Lint, Options, Problem, PtNet, Report, Step,
+};
+use serde_json::{Value, json};
+
+use super::{Format, OK, Outcome, PROBLEM, bad_input};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Net file (`.toml`) or place/transition net in PNML (`.pnml`).
+    file: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Concurrent cases to check besides one (net files only): shared
+    /// resource places that starve or deadlock cases show up here.
+    #[arg(long, value_name = "K", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    cases: u16,
+    /// Stop after this many markings; the answer is then inconclusive.
+    #[arg(long, value_name = "N", default_value_t = Options::default().max_states,
+          value_parser = clap::value_parser!(u64).range(1..=verify::MAX_STATES))]
+    max_states: u64,
+}
+
+pub(crate) fn run(args: Args) -> Outcome {
+    let options = Options {
+        max_states: args.max_states,
+        progress: true,
+    };
+    match args.file.extension().and_then(|e| e.to_str()) {
+        Some("pnml") => {
+            let net = verify::pnml::load(&args.file).map_err(bad_input)?;
+            let analysis = verify::analyse(&net, &options);
+            Ok(pnml_report(&args, &net, &analysis))
+        }
+        Some("toml") => {
+            let net = Net::load(&args.file).map_err(bad_input)?;
+            let report = verify::check(&net, usize::from(args.cases), &options);
+            let (lints, notes) = verify::lint(&net, imports(&net).as_ref());
+            Ok(net_report(&args, &net, &report, &lints, &notes))
+        }
+        _ => Err(bad_input(anyhow::anyhow!(
+            "cannot check `{}`: unknown file type (expected a `.toml` net file or a `.pnml` place/transition net)",
+            args.file.display()
+        ))),
+    }
+}
+
+/// What each guest component imports, read by the sandbox; `None` when
+/// the sandbox cannot start.
+fn imports(net: &Net) -> Option<Imports> {
+    let guests: Vec<(&str, &Path)> = net
+        .transitions()
+        .iter()
+        .filter_map(|t| match &t.performer {
+            Performer::Guest { path, .. } => Some((t.name.as_str(), path.as_path())),
+            Performer::External => None,
+        })
+        .collect();
+    if guests.is_empty() {
+        return Some(Imports::new());
+    }
+    let sandbox = Sandbox::new(SandboxConfig {
+        instance_slots: 1,
+        cache_dir: None,
+    })
+    .ok()?;
+    let mut out = BTreeMap::new();
+    for (name, path) in guests {
+        let found = if path.is_file() {
+            sandbox
+                .component_imports(path)
+                .map_err(|e| format!("cannot read component `{}`: {e:#}", path.display()))
+        } else {
+            Err(format!(
+                "component `{}` not found (build the guests first)",
+                path.display()
+            ))
+        };
+        out.insert(name.to_string(), found);
+    }
+    Some(out)
+}
+
+fn answers_json(a: &Answers) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(a) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn names<'a>(net: &'a PtNet, trace: &[usize]) -> Vec<&'a str> {
+    trace
+        .iter()
+        .map(|&t| net.transitions()[t].name.as_str())
+        .collect()
+}
+
+fn pnml_report(args: &Args, net: &PtNet, a: &Analysis) -> u8 {
+    let x = &a.answers;
+    let dead: Vec<&str> = a
+        .dead_transitions
+        .iter()
+        .map(|&t| net.transitions()[t].name.as_str())
+        .collect();
+    let problem = x.deadlock != Some(false)
+        || x.bounded != Some(true)
+        || !dead.is_empty()
+        || x.inconclusive.is_some();
+    match args.format {
+        Format::Json => {
+            let mut out = answers_json(x);
+            out.insert("file".into(), json!(args.file));
+            out.insert("net".into(), json!(net.name));
+            out.insert("places".into(), json!(net.places().len()));
+            out.insert("transitions".into(), json!(net.transitions().len()));
+            out.insert("explored".into(), json!(a.explored));
+            out.insert(
+                "deadlock_trace".into(),
+                json!(a.deadlock_trace.as_ref().map(|t| names(net, t))),
+            );
+            let unbounded: Vec<Value> = a
+                .unbounded
+                .iter()
+                .map(|u| json!({ "place": net.places()[u.place].name, "prefix": names(net, &u.prefix), "pump": names(net, &u.pump) }))
+                .collect();
+            out.insert("unbounded".into(), json!(unbounded));
+            out.insert("dead_transitions".into(), json!(dead));
+            out.insert(
+                "seconds".into(),
+                json!((a.cost.explore + a.cost.components).as_secs_f64()),
+            );
+            println!("{}", Value::Object(out));
+        }
+        Format::Text => {
+            println!(
+                "{} ({}): {} places, {} transitions",
+                net.name,
+                args.file.display(),
+                net.places().len(),
+                net.transitions().len()
+            );
+            print_answers(x, a.explored);
+            if let Some(t) = &a.deadlock_trace {
+                println!(
+                    "deadlock after {} firing(s): {}",
+                    t.len(),
+                    names(net, t).join(" ")
+                );
+            }
+            for u in &a.unbounded {
+                println!(
+                    "unbounded place `{}`: fire {} then repeat {}",
+                    net.places()[u.place].name,
+                    display_seq(&names(net, &u.prefix)),
+                    display_seq(&names(net, &u.pump))
+                );
+            }
+            if !dead.is_empty() {
+                println!("dead transitions: {}", dead.join(", "));
+            }
+        }
+    }
+    if problem { PROBLEM } else { OK }
+}
+
+fn display_seq(s: &[&str]) -> String {
+    if s.is_empty() {
+        "nothing".into()
+    } else {
+        s.join(" ")
+    }
+}
+
+fn show(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "?".to_string(), |v| v.to_string())
+}
+
+fn print_answers(x: &Answers, explored: u64) {
+    println!(
+        "  states {} (explored {explored}), max tokens in a place {}, in a marking {}",
+        show(x.states),
+        show(x.max_token_in_place),
+        show(x.max_token_per_marking)
+    );
+    println!(
+        "  deadlock {}, live {}, quasi-live {}, 1-safe {}, bounded {}",
+        show(x.deadlock),
+        show(x.live),
+        show(x.quasi_live),
+        show(x.one_safe),
+        show(x.bounded)
+    );
+    if let Some(why) = &x.inconclusive {
+        println!("  inconclusive: {why}");
+    }
+}
+
+fn steps_text(steps: &[Step]) -> String {
+    if steps.is_empty() {
+        return "(from the start)".into();
+    }
+    steps
+        .iter()
+        .map(Step::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn net_report(args: &Args, net: &Net, report: &Report, lints: &[Lint], notes: &[String]) -> u8 {
+    match args.format {
+        Format::Json => {
+            let mut out = answers_json(report.answers());
+            out.insert("file".into(), json!(args.file));
+            out.insert("net".into(), json!(net.name()));
+            out.insert(
+                "cases".into(),
+                json!(report.runs.last().map_or(1, |r| r.cases)),
+            );
+            let runs: Vec<Value> = report
+                .runs
+                .iter()
+                .map(|r| {
+                    let mut m = answers_json(&r.analysis.answers);
+                    m.insert("cases".into(), json!(r.cases));
+                    m.insert("explored".into(), json!(r.analysis.explored));
+                    Value::Object(m)
+                })
+                .collect();
+            out.insert("runs".into(), json!(runs));
+            out.insert("problems".into(), json!(report.problems));
+            out.insert("lints".into(), json!(lints));
+            out.insert("notes".into(), json!(notes));
+            println!("{}", Value::Object(out));
+        }
+        Format::Text => {
+            println!("{} ({})", net.name(), args.file.display());
+            for r in &report.runs {
+                println!("{} case(s):", r.cases);
+                print_answers(&r.analysis.answers, r.analysis.explored);
+            }
+            if report.problems.is_empty() {
+                println!(
+                    "no problem: no deadlock, every case completes properly, every outcome can fire, bounded"
+                );
+            }
+            for p in &report.problems {
+                println!("problem: {}", problem_text(p));
+            }
+            for l in lints {
+                println!("{}: {} [{}]: {}", l.code, l.name, l.subject, l.message);
+            }
+            for n in notes {
+                println!("note: {n}");
+            }
+        }
+    }
+    if report.problems.is_empty() {
+        OK
+    } else {
+        PROBLEM
+    }
+}
+
+fn problem_text(p: &Problem) -> String {
+    match p {
+        Problem::Deadlock {
+            cases,
+            trace,
+            marking,
+        } => format!(
+            "deadlock with {cases} case(s) after {}; stuck with {}",
+            steps_text(trace),
+            marking
+                .iter()
+                .map(|t| format!(
+                    "{}{}×{}",
+                    t.place,
+                    t.case.map_or(String::new(), |c| format!("#{c}")),
+                    t.tokens
+                ))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        Problem::ImproperCompletion {
+            cases,
+            case,
+            place,
+            trace,
+            ..
+        } => format!(
+            "improper completion with {cases} case(s): case {case} reaches final place `{place}` with tokens left, after {}",
+            steps_text(trace)
+        ),
+        Problem::DeadTransition { transition } => {
+            format!("transition `{transition}` can never fire")
+        }
+        Problem::DeadOutcome {
+            transition,
+            outcome,
+        } => format!("outcome `{outcome}` of `{transition}` can never fire"),
+        Problem::Unbounded {
+            cases,
+            place,
+            case,
+            prefix,
+            pump,
+        } => format!(
+            "place `{place}`{} is unbounded with {cases} case(s): after {}, repeat {}",
+            case.map_or(String::new(), |c| format!(" (case {c})")),
+            steps_text(prefix),
+            steps_text(pump)
+        ),
+        Problem::Inconclusive { cases, reason } => {
+            format!("inconclusive with {cases} case(s): {reason}")
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Host configuration: `petrel.toml`.
+//!
+//! Everything the net file must not decide lives here: which language
+//! model answers, where, with which key. Every field has a default, so an
+//! empty file is valid (and configures nothing):
+//!
+//! ```toml
+//! # petrel.toml
+//! [llm]                                   # absent: guests calling llm get `not-configured`
+//! provider = "openai"                     # "openai" (any OpenAI-compatible chat-completions
+//!                                         # endpoint: OpenAI, vLLM, llama.cpp server, Ollama /v1)
+//!                                         # or "cassette" (answers from a recorded file)
+//! base_url = "https://api.openai.com/v1"  # POSTs go to {base_url}/chat/completions
+//! model = "gpt-4o-mini"
+//! api_key_env = "OPENAI_API_KEY"          # NAME of the env var holding the key ("" = no key);
+//!                                         # the key itself is never written anywhere
+//! request_timeout_ms = 30000              # one HTTP attempt
+//! max_retries = 3                         # extra attempts on 429, 5xx, 408, connect errors, timeouts
+//! backoff_initial_ms = 250                # first backoff; doubles per retry, with jitter
+//! backoff_max_ms = 8000                   # backoff cap (a longer Retry-After is honoured)
+//!
+//! [llm.cassette]                          # only read when provider = "cassette"
+//! file = "cassette.json"                  # relative to petrel.toml
+//! mode = "replay"                         # "replay": answer from the file only;
+//!                                         # "record": answer from the file, else ask the
+//!                                         # OpenAI-compatible endpoint above and append
+//! ```
+//!
+//! Retries, backoff and every attempt stay inside the firing's deadline and
+//! the transition's `llm.call_timeout_ms` (net file). [`Config::load`]
+//! refuses a bad file with a [`ConfigError`] naming the file, line and field.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::llm::config::RawLlm;
+use crate::llm::{LlmConfig, LlmProvider};
+
+/// The parsed `petrel.toml`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// The `[llm]` table; `None` when the file has none.
+    pub llm: Option<LlmConfig>,
+}
+
+/// A configuration file that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file `{}`: {source}", file.display())]
+    Read {
+        /// The config file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown field.
+    #[error("{}:{line}: {message}", file.display())]
+    Syntax {
+        /// The config file.
+        file: PathBuf,
+        /// 1-based line (0 when the parser gave none).
+        line: usize,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// A field has a value Petrel cannot use.
+    #[error("{}:{line}: `{field}`: {message}", file.display())]
+    Invalid {
+        /// The config file.
+        file: PathBuf,
+        /// 1-based line of the field.
+        line: usize,
+        /// Dotted path of the field (`llm.base_url`).
+        field: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// The environment variable that should hold the API key is not set.
+    #[error(
+        "{}:{line}: `llm.api_key_env`: the environment variable `{var}` is not set (export the key in it, or set `api_key_env = \"\"` for an endpoint that needs none)",
+        file.display()
+    )]
+    MissingKey {
+        /// The config file.
+        file: PathBuf,
+        /// Line of `api_key_env` (of `[llm]` when the default is used).
+        line: usize,
+        /// The variable's name.
+        var: String,
+    },
+    /// The provider could not be set up (cassette unreadable, HTTP client).
+    #[error("llm provider: {message}")]
+    Provider {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    llm: Option<Spanned<RawLlm>>,
+}
+
+/// Turns byte spans into errors that name the file, line and field.
+pub(crate) struct Ctx<'a> {
+    pub(crate) file: &'a Path,
+    source: &'a str,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn line(&self, span: Range<usize>) -> usize {
+        let end = span.start.min(self.source.len());
+        self.source.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    pub(crate) fn err(
+        &self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_path_buf(),
+            line: self.line(span),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks the config file at `file`.
+    pub fn load(file: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let file = file.as_ref();
+        let source = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&source, file)
+    }
+
+    /// Checks `source` as the text of the config file `file` (which names it
+    /// in errors and anchors relative paths).
+    pub fn parse(source: &str, file: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let file = file.as_ref();
+        let cx = Ctx { file, source };
+        let raw: RawConfig = toml::from_str(source).map_err(|e| ConfigError::Syntax {
+            file: file.to_path_buf(),
+            line: e.span().map_or(0, |s| cx.line(s)),
+            message: e.message().trim().to_string(),
+        })?;
+        let llm = raw
+            .llm
+            .as_ref()
+            .map(|raw| LlmConfig::from_raw(&cx, raw))
+            .transpose()?;
+        Ok(Config { llm })
+    }
+
+    /// The language model the `[llm]` table describes (`None` without one),
+    /// with its API key read from the environment.
+    pub fn llm_provider(&self) -> Result<Option<Arc<dyn LlmProvider>>, ConfigError> {
+        self.llm.as_ref().map(crate::llm::provider).transpose()
+    }
+}

@@ -1,0 +1,115 @@
+//! Language models, called by the host on a guest's behalf.
+//!
+//! A guest granted `llm` calls the WIT import `llm.complete`; it never holds
+//! a key, a socket or a URL. The host answers through an [`LlmProvider`]
+//! chosen in `petrel.toml` ([`crate::config`]) — an OpenAI-compatible
+//! endpoint ([`OpenAiProvider`]) or a recorded cassette
+//! ([`CassetteProvider`]) — under the transition's policy from the net file
+//! ([`crate::net::LlmPolicy`]): calls and tokens per firing, tokens per case,
+//! a call timeout, all inside the firing's deadline.
+//!
+//! Every exchange (request, answer or error, model, latency, usage) is
+//! appended to the event log as it happens ([`crate::store::Event::LlmExchange`]),
+//! never with the key. A firing cut off by a crash after an exchange runs
+//! again and its guest gets the journaled answer instead of a new call
+//! (`journal`). Replaying the log never calls a provider.
+//!
+//! Layout: `config` (the `[llm]` table), `message` (requests and answers),
+//! `error`, `retry` (backoff, `Retry-After`), `openai`, `cassette`, `secret`
+//! (the API key, kept out of every message), `budget` (per-case token
+//! spend), `journal` (what earlier attempts of a firing were answered),
+//! `host` (the engine-wide part), `session` (one firing's calls) and
+//! `writer` (batched appends to the event log).
+
+mod budget;
+mod cassette;
+pub mod config;
+mod error;
+mod host;
+mod journal;
+mod message;
+mod openai;
+mod retry;
+mod secret;
+mod session;
+mod writer;
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use cassette::{CassetteProvider, Interaction};
+pub use config::{CassetteMode, LlmConfig, ProviderKind};
+pub use error::ProviderError;
+pub use host::{Caller, FlushFn, LlmHost};
+pub use journal::{ExchangeRecord, JournalKey};
+pub use message::{ChatMessage, ChatRequest, ChatResponse, Usage};
+pub use openai::OpenAiProvider;
+pub use retry::RetryPolicy;
+pub use secret::Secret;
+pub use session::LlmSession;
+
+use crate::config::ConfigError;
+
+/// A boxed future, for the object-safe [`LlmProvider`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a provider did with one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The answer, or why there is none.
+    pub result: Result<ChatResponse, ProviderError>,
+    /// HTTP attempts made (0 when answered from a cassette).
+    pub attempts: u32,
+}
+
+/// Something that answers chat requests.
+pub trait LlmProvider: Send + Sync + Debug {
+    /// Short name for the event log (`openai`, `cassette`).
+    fn name(&self) -> &str;
+
+    /// The configured model.
+    fn model(&self) -> &str;
+
+    /// Answers `request`, retrying transient failures, giving up with
+    /// [`ProviderError::Timeout`] at `deadline` at the latest.
+    fn complete<'a>(&'a self, request: &'a ChatRequest, deadline: Instant)
+    -> BoxFuture<'a, Answer>;
+
+    /// `text` with every secret the provider holds scrubbed out.
+    fn redact(&self, text: &str) -> String {
+        text.to_string()
+    }
+}
+
+/// Builds the provider `config` describes, reading the API key from the
+/// environment variable it names (only when the real endpoint may be called).
+pub fn provider(config: &LlmConfig) -> Result<Arc<dyn LlmProvider>, ConfigError> {
+    let key = if config.needs_endpoint() && !config.api_key_env.is_empty() {
+        match std::env::var(&config.api_key_env) {
+            Ok(value) if !value.trim().is_empty() => Some(Secret::new(value.trim())),
+            _ => {
+                let (file, line) = config.key_origin.clone();
+                return Err(ConfigError::MissingKey {
+                    file,
+                    line,
+                    var: config.api_key_env.clone(),
+                });
+            }
+        }
+    } else {
+        None
+    };
+    Ok(match config.provider {
+        ProviderKind::OpenAi => Arc::new(OpenAiProvider::new(config, key)?),
+        ProviderKind::Cassette => {
+            let upstream = match config.cassette.mode {
+                CassetteMode::Record => Some(OpenAiProvider::new(config, key)?),
+                CassetteMode::Replay => None,
+            };
+            Arc::new(CassetteProvider::open(&config.cassette, upstream)?.with_model(&config.model))
+        }
+    })
+}

@@ -1,0 +1,491 @@
+//! Breadth-first exploration of the reachable markings.
+//!
+//! States are numbered in discovery order, which is breadth-first order, so
+//! the queue is just a cursor over the numbers and the first state found with
+//! a property is one at the least depth: following parent pointers gives a
+//! shortest firing sequence to it. Per state the engine keeps its packed
+//! marking in the [`Table`] (`order[id]` is its slot) and its parent's number;
+//! the transition that led to it is recomputed when a trace is asked for.
+//!
+//! Boundedness is watched on the way at almost no cost: a new marking that
+//! raises a place past its largest count so far (two tokens or more) is
+//! compared with its ancestors; one it covers proves the net unbounded, and
+//! the path between them is a sequence that pumps every place it grows.
+
+use std::time::{Duration, Instant};
+
+use super::column::Column;
+use super::invariants::place_bounds;
+use super::layout::{Layout, bits_for};
+use super::progress::Progress;
+use super::ptnet::{PtNet, TransitionId};
+use super::rules::Rules;
+use super::table::{Batch, Table};
+
+/// Number of a reachable marking, in breadth-first discovery order (0 is the
+/// initial marking).
+pub type StateId = u32;
+
+const ROOT: u32 = u32::MAX;
+
+/// Markings expanded together (see [`StateSpace::run`]).
+const BLOCK: usize = 32;
+
+/// Successors of a block of markings, computed and hashed.
+#[derive(Debug, Default)]
+struct Block {
+    from: usize,
+    to: usize,
+    batch: Batch,
+    /// Per marking of the block, its successors in `batch`.
+    spans: Vec<(usize, usize)>,
+}
+
+/// Most markings [`Options::max_states`] may ask for (state numbers are `u32`).
+pub const MAX_STATES: u64 = 3_000_000_000;
+
+/// Bounds and presentation of an exploration.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Stop (inconclusively) after storing this many markings.
+    pub max_states: u64,
+    /// Draw a progress bar on stderr for long runs, when stderr is a terminal.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_states: 20_000_000,
+            progress: false,
+        }
+    }
+}
+
+/// Why an exploration ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Every reachable marking was expanded.
+    Complete,
+    /// [`Options::max_states`] markings were stored before the end.
+    Limit,
+    /// Marking `top` covers its ancestor `base` and is larger in some place:
+    /// the firing sequence from `base` to `top` can repeat forever.
+    Unbounded {
+        /// The smaller marking.
+        base: StateId,
+        /// The larger marking, reached from `base`.
+        top: StateId,
+    },
+    /// A place would hold more than `u32::MAX` tokens.
+    TooManyTokens {
+        /// The place.
+        place: usize,
+    },
+}
+
+/// Sees every reachable marking once it is expanded.
+pub trait Observer {
+    /// Whether [`Observer::marking`] is called (markings are decoded for it).
+    const MARKINGS: bool;
+
+    /// Called for each marking, in breadth-first order, with the number of
+    /// enabled transitions (0: a deadlock).
+    fn marking(&mut self, _state: StateId, _marking: &[u32], _enabled: usize) {}
+}
+
+impl Observer for () {
+    const MARKINGS: bool = false;
+}
+
+/// The explored state space of a net.
+#[derive(Debug)]
+pub struct StateSpace<'n> {
+    net: &'n PtNet,
+    pub(crate) layout: Layout,
+    pub(crate) rules: Rules,
+    pub(crate) table: Table,
+    /// Slot of each state.
+    order: Column,
+    /// Parent of each state ([`ROOT`] for the initial marking).
+    parent: Column,
+    /// Markings re-encoded so far by widenings.
+    reencoded: usize,
+    /// Per place, the state that last raised its maximum.
+    maxed_at: Vec<StateId>,
+    /// Why exploration ended.
+    pub stop: Stop,
+    /// States expanded (all of them when [`Stop::Complete`]).
+    pub expanded: u64,
+    /// Enabled (state, transition) pairs over the expanded states.
+    pub edges: u64,
+    /// Most tokens seen in each place.
+    pub max_in_place: Vec<u32>,
+    /// Most tokens seen in one expanded marking.
+    pub max_per_marking: u64,
+    /// Whether each transition was enabled in some expanded marking.
+    pub fired: Vec<bool>,
+    /// The first (so least deep) expanded marking that enables nothing.
+    pub first_deadlock: Option<StateId>,
+    /// Peak bytes held by the visited set, parents and queue.
+    pub peak_bytes: usize,
+    /// Wall-clock time of the exploration.
+    pub elapsed: Duration,
+}
+
+impl<'n> StateSpace<'n> {
+    /// Explores the markings reachable in `net`, breadth first, showing each
+    /// to `observer`.
+    pub fn explore<O: Observer>(
+        net: &'n PtNet,
+        options: &Options,
+        observer: &mut O,
+    ) -> StateSpace<'n> {
+        let start = Instant::now();
+        let initial = net.initial_marking();
+        // Fields as wide as a capacity or a place invariant allows; places
+        // with neither start at their initial count and grow on demand.
+        let bounds = place_bounds(net);
+        let widths: Vec<u8> = net
+            .places()
+            .iter()
+            .zip(&bounds)
+            .map(|(p, b)| {
+                let most = match (p.capacity, b) {
+                    (Some(c), Some(b)) => u64::from(c).min(*b),
+                    (Some(c), None) => u64::from(c),
+                    (None, Some(b)) => *b,
+                    (None, None) => u64::from(p.initial),
+                };
+                bits_for(most.max(u64::from(p.initial)))
+            })
+            .collect();
+        let layout = Layout::new(&widths);
+        let rules = Rules::new(net, &layout);
+        let max_states = options.max_states.clamp(1, MAX_STATES) as usize;
+        let mut space = StateSpace {
+            net,
+            table: Table::start(&layout, max_states),
+            layout,
+            rules,
+            order: Column::default(),
+            parent: Column::default(),
+            reencoded: 0,
+            maxed_at: vec![0; net.places().len()],
+            stop: Stop::Complete,
+            expanded: 0,
+            edges: 0,
+            max_in_place: initial.clone(),
+            max_per_marking: 0,
+            fired: vec![false; net.transitions().len()],
+            first_deadlock: None,
+            peak_bytes: 0,
+            elapsed: Duration::ZERO,
+        };
+        let mut key = vec![0u64; space.layout.words()];
+        space.layout.encode(&initial, &mut key);
+        let at = space
+            .table
+            .find(&key, space.layout.hash(&key))
+            .expect_err("empty table");
+        space.table.insert_at(at, &key);
+        space.order.push(at as u32);
+        space.parent.push(ROOT);
+        space.stop = space.run(max_states, observer, &mut Progress::new(options.progress));
+        space.peak_bytes = space.peak_bytes.max(space.heap_bytes());
+        space.elapsed = start.elapsed();
+        space
+    }
+
+    /// The breadth-first loop, a block of markings at a time, software
+    /// pipelined: block `k + 1` is expanded (successors computed, hashed, home
+    /// slots touched) before block `k`'s lookups run, so the cache misses of
+    /// the lookups are already on their way.
+    fn run<O: Observer>(
+        &mut self,
+        max_states: usize,
+        observer: &mut O,
+        progress: &mut Progress,
+    ) -> Stop {
+        let mut pending = Block::default();
+        let mut spare = Block::default();
+        let mut has_pending = false;
+        let mut cur = vec![0u64; self.layout.words()];
+        let mut unfired = self.fired.len();
+        let mut i = 0usize;
+        loop {
+            let mut expanded = false;
+            if i < self.order.len() {
+                let to = (i + BLOCK).min(self.order.len());
+                match self.expand(&mut spare, i, to, &mut cur, &mut unfired) {
+                    Ok(()) => expanded = true,
+                    Err((place, need)) => {
+                        // The pending block was computed under the old layout.
+                        if has_pending {
+                            has_pending = false;
+                            if let Err(stop) = self.commit(&pending, max_states, observer, &mut cur)
+                            {
+                                return stop;
+                            }
+                        }
+                        if let Err(stop) = self.widen(place, need) {
+                            return stop;
+                        }
+                        cur.resize(self.layout.words(), 0);
+                        continue;
+                    }
+                }
+            }
+            let committed = has_pending;
+            if has_pending {
+                has_pending = false;
+                if let Err(stop) = self.commit(&pending, max_states, observer, &mut cur) {
+                    return stop;
+                }
+                if pending.to >> 16 != pending.from >> 16 {
+                    progress.tick(pending.to, self.order.len());
+                }
+            }
+            if expanded {
+                std::mem::swap(&mut pending, &mut spare);
+                has_pending = true;
+                i = pending.to;
+            } else if !committed {
+                return Stop::Complete;
+            }
+        }
+    }
+
+    /// Computes the successors of markings `from..to` into `block`, or
+    /// returns the place (and count) whose field a firing would overflow.
+    fn expand(
+        &mut self,
+        block: &mut Block,
+        from: usize,
+        to: usize,
+        cur: &mut [u64],
+        unfired: &mut usize,
+    ) -> Result<(), (usize, u64)> {
+        let ahead = (to + BLOCK).min(self.order.len());
+        if to < ahead {
+            self.table
+                .touch_slots(self.order.run(to, ahead).iter().copied());
+        }
+        block.from = from;
+        block.to = to;
+        block.batch.clear(self.layout.words());
+        block.spans.clear();
+        for s in from..to {
+            self.table.load(self.order.get(s) as usize, cur);
+            let hash = self.layout.hash(cur);
+            let start = block.batch.len();
+            for t in self.rules.enabled_in(&self.layout, cur) {
+                if *unfired > 0 && !self.fired[t] {
+                    self.fired[t] = true;
+                    *unfired -= 1;
+                }
+                if let Some(c) = self.rules.overflow(cur, t) {
+                    let p = c.place as usize;
+                    let tr = &self.net.transitions()[t];
+                    return Err((p, c.value(cur) + u64::from(tr.produces(p) - tr.consumes(p))));
+                }
+                let next = block.batch.push(cur, t);
+                let h = self.rules.fire_hashed(&self.layout, next, t, hash);
+                block.batch.push_hash(h);
+            }
+            block.spans.push((start, block.batch.len()));
+            self.max_per_marking = self.max_per_marking.max(self.layout.total(cur));
+        }
+        block.batch.touch(&self.table);
+        Ok(())
+    }
+
+    /// Looks up the successors of an expanded block, storing the new ones.
+    fn commit<O: Observer>(
+        &mut self,
+        block: &Block,
+        max_states: usize,
+        observer: &mut O,
+        cur: &mut [u64],
+    ) -> Result<(), Stop> {
+        for (s, &(start, stop)) in (block.from..block.to).zip(&block.spans) {
+            for j in start..stop {
+                let (t, h, next) = block.batch.get(j);
+                let Err(mut at) = self.table.find(next, h) else {
+                    continue;
+                };
+                if self.order.len() >= max_states {
+                    return Err(Stop::Limit);
+                }
+                if self.table.full() {
+                    let states = self.table.capacity();
+                    let bigger = Table::new(&self.layout, states).heap_bytes();
+                    self.peak_bytes = self.peak_bytes.max(self.heap_bytes() + bigger);
+                    self.table.rebuild(&mut self.order, &self.layout, states);
+                    at = self.table.find(next, h).expect_err("still new");
+                }
+                self.table.insert_at(at, next);
+                self.order.push(at as u32);
+                self.parent.push(s as u32);
+                let top = (self.order.len() - 1) as StateId;
+                for c in self.rules.growing(t) {
+                    let v = c.value(next) as u32;
+                    let p = c.place as usize;
+                    if v > self.max_in_place[p] {
+                        self.max_in_place[p] = v;
+                        self.maxed_at[p] = top;
+                        if v >= 2
+                            && self.net.places()[p].capacity.is_none()
+                            && let Some(base) = self.covered_ancestor(s as StateId, next)
+                        {
+                            return Err(Stop::Unbounded { base, top });
+                        }
+                    }
+                }
+            }
+            let enabled = stop - start;
+            self.edges += enabled as u64;
+            if enabled == 0 && self.first_deadlock.is_none() {
+                self.first_deadlock = Some(s as StateId);
+            }
+            if O::MARKINGS {
+                self.table.load(self.order.get(s) as usize, cur);
+                observer.marking(s as StateId, &self.layout.decoded(cur), enabled);
+            }
+        }
+        self.expanded = block.to as u64;
+        Ok(())
+    }
+
+    /// Widens `place` to hold `need` tokens and re-encodes every marking.
+    ///
+    /// Each re-encoding costs a pass over the stored markings, so late ones
+    /// get a spare bit, and once re-encoding has cost more than twice the
+    /// markings stored, every place that filled its field recently (in the
+    /// later half of the markings stored) is widened in the same pass.
+    fn widen(&mut self, place: usize, need: u64) -> Result<(), Stop> {
+        let n = self.order.len();
+        let mut needs = vec![(place, need)];
+        self.reencoded += n;
+        if self.reencoded > 2 * n {
+            let net = self.net;
+            let growable = |q: usize| {
+                net.places()[q].capacity.is_none()
+                    && net
+                        .transitions()
+                        .iter()
+                        .any(|t| t.produces(q) > t.consumes(q))
+            };
+            needs.extend(
+                (0..self.layout.places())
+                    .filter(|&q| {
+                        q != place
+                            && self.maxed_at[q] as usize >= n / 2
+                            && u64::from(self.max_in_place[q]) == self.layout.max(q)
+                            && growable(q)
+                    })
+                    .map(|q| (q, self.layout.max(q) + 1)),
+            );
+        }
+        let headroom = u8::from(n >= 1 << 16);
+        let layout = self
+            .layout
+            .widen(&needs, headroom)
+            .ok_or(Stop::TooManyTokens { place })?;
+        let table = self.table.reencode(&self.layout, &layout);
+        self.peak_bytes = self.peak_bytes.max(self.heap_bytes() + table.heap_bytes());
+        self.table = table;
+        self.rules = Rules::new(self.net, &layout);
+        self.layout = layout;
+        Ok(())
+    }
+
+    /// The nearest ancestor of `from` (inclusive) that `top` covers.
+    fn covered_ancestor(&self, from: StateId, top: &[u64]) -> Option<StateId> {
+        let mut words = vec![0u64; self.layout.words()];
+        let mut a = from;
+        while a != ROOT {
+            self.table
+                .load(self.order.get(a as usize) as usize, &mut words);
+            if self.layout.covered(&words, top) {
+                return Some(a);
+            }
+            a = self.parent.get(a as usize);
+        }
+        None
+    }
+
+    /// The net explored.
+    pub fn net(&self) -> &'n PtNet {
+        self.net
+    }
+
+    /// Number of markings stored.
+    pub fn states(&self) -> u64 {
+        self.order.len() as u64
+    }
+
+    /// Bytes currently held by the visited set, parents and queue.
+    pub fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes() + self.order.heap_bytes() + self.parent.heap_bytes()
+    }
+
+    /// The marking of `state`, one count per place.
+    pub fn marking(&self, state: StateId) -> Vec<u32> {
+        let mut words = vec![0u64; self.layout.words()];
+        self.table
+            .load(self.order.get(state as usize) as usize, &mut words);
+        let mut out = vec![0u32; self.layout.places()];
+        self.layout.decode(&words, &mut out);
+        out
+    }
+
+    /// The parent of `state` in the breadth-first tree.
+    pub fn parent(&self, state: StateId) -> Option<StateId> {
+        Some(self.parent.get(state as usize)).filter(|&p| p != ROOT)
+    }
+
+    /// A shortest firing sequence from the initial marking to `state`.
+    pub fn trace(&self, state: StateId) -> Vec<TransitionId> {
+        self.path(None, state)
+    }
+
+    /// The firing sequence from `ancestor` to its descendant `state` along the
+    /// breadth-first tree (from the initial marking when `ancestor` is `None`).
+    pub fn path(&self, ancestor: Option<StateId>, state: StateId) -> Vec<TransitionId> {
+        let w = self.layout.words();
+        let (mut from, mut to, mut next) = (vec![0u64; w], vec![0u64; w], vec![0u64; w]);
+        let mut steps = Vec::new();
+        let mut s = state;
+        while Some(s) != ancestor {
+            let Some(p) = self.parent(s) else { break };
+            self.table
+                .load(self.order.get(p as usize) as usize, &mut from);
+            self.table
+                .load(self.order.get(s as usize) as usize, &mut to);
+            let t = self
+                .rules
+                .enabled_in(&self.layout, &from)
+                .find(|&t| {
+                    next.copy_from_slice(&from);
+                    self.rules.fire(&mut next, t);
+                    next == to
+                })
+                .expect("a parent reaches its child by some transition");
+            steps.push(t);
+            s = p;
+        }
+        steps.reverse();
+        steps
+    }
+
+    /// Slot of the initial marking in the visited set.
+    pub(crate) fn root_slot(&self) -> usize {
+        self.order.get(0) as usize
+    }
+
+    /// Gives up parents and queue, keeping the visited set for [`super::scc`].
+    pub(crate) fn into_table(self) -> (Layout, Rules, Table) {
+        (self.layout, self.rules, self.table)
+    }
+}
