@@ -51,10 +51,17 @@ fn order_payload(i: usize) -> serde_json::Value {
     serde_json::json!({ "order_id": format!("o-{i}"), "customer": "bench", "amount_cents": 1000 + i, "items": 1 + i % 3 })
 }
 
-async fn fresh_instance_latency(wasm: &Path, dir: &Path, calls: usize) -> anyhow::Result<Vec<Duration>> {
+async fn fresh_instance_latency(
+    wasm: &Path,
+    dir: &Path,
+    calls: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let text = BENCH_NET.replace("GUEST", &wasm.display().to_string());
     let net = Net::parse(&text, dir.join("bench.toml"))?;
-    let sandbox = Sandbox::new(SandboxConfig { instance_slots: 16, cache_dir: Some(dir.join("cache")) })?;
+    let sandbox = Sandbox::new(SandboxConfig {
+        instance_slots: 16,
+        cache_dir: Some(dir.join("cache")),
+    })?;
     let guest = sandbox.load(&net.transitions()[0])?;
     let payload = rmp_serde::to_vec_named(&order_payload(1))?;
     let firing = Firing {
@@ -63,11 +70,21 @@ async fn fresh_instance_latency(wasm: &Path, dir: &Path, calls: usize) -> anyhow
         transition: "reserve_stock".into(),
         case_id: "c".into(),
         attempt: 1,
-        inputs: vec![Token { place: "stock_check".into(), payload }],
+        inputs: vec![Token {
+            place: "stock_check".into(),
+            payload,
+        }],
     };
-    let det = Determinism { now_unix_ms: 0, seed: [7; 32] };
+    let det = Determinism {
+        now_unix_ms: 0,
+        seed: [7; 32],
+    };
     for _ in 0..50 {
-        sandbox.call(&guest, &firing, det).await.decision.map_err(|e| anyhow::anyhow!("{e}"))?;
+        sandbox
+            .call(&guest, &firing, det)
+            .await
+            .decision
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let mut samples = Vec::with_capacity(calls);
     for _ in 0..calls {
@@ -88,39 +105,65 @@ fn raw_sled_rate(dir: &Path, n: usize) -> anyhow::Result<f64> {
     }
     let started = Instant::now();
     for i in 0..n as u64 {
-        (&a, &b).transaction(|(a, b)| {
-            a.remove(&(2 * i).to_be_bytes())?;
-            a.remove(&(2 * i + 1).to_be_bytes())?;
-            b.insert(&(2 * i).to_be_bytes(), &[1u8; 32][..])?;
-            b.insert(&(2 * i + 1).to_be_bytes(), &[1u8; 32][..])?;
-            Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-        })
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        (&a, &b)
+            .transaction(|(a, b)| {
+                a.remove(&(2 * i).to_be_bytes())?;
+                a.remove(&(2 * i + 1).to_be_bytes())?;
+                b.insert(&(2 * i).to_be_bytes(), &[1u8; 32][..])?;
+                b.insert(&(2 * i + 1).to_be_bytes(), &[1u8; 32][..])?;
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     }
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
 async fn end_to_end_rate(wasm: &Path, dir: &Path, cases: usize) -> anyhow::Result<(f64, u64)> {
     let file = dir.join("e2e.toml");
-    std::fs::write(&file, BENCH_NET.replace("GUEST", &wasm.display().to_string()))?;
+    std::fs::write(
+        &file,
+        BENCH_NET.replace("GUEST", &wasm.display().to_string()),
+    )?;
     let engine = Engine::open(EngineConfig::new(dir.join("e2e"))).await?;
     let version = engine.deploy(&file).await?.version;
     for i in 0..cases {
-        engine.start_case(&version, &format!("c{i}"), vec![("stock_check".into(), order_payload(i))]).await?;
+        engine
+            .start_case(
+                &version,
+                &format!("c{i}"),
+                vec![("stock_check".into(), order_payload(i))],
+            )
+            .await?;
     }
     let started = Instant::now();
     let summary = engine.run(RunOptions::default()).await?; // ends with a flush
     let elapsed = started.elapsed();
-    anyhow::ensure!(summary.completed == cases as u64, "expected {cases} firings, got {summary:?}");
-    Ok((summary.completed as f64 / elapsed.as_secs_f64(), elapsed.as_millis() as u64))
+    anyhow::ensure!(
+        summary.completed == cases as u64,
+        "expected {cases} firings, got {summary:?}"
+    );
+    Ok((
+        summary.completed as f64 / elapsed.as_secs_f64(),
+        elapsed.as_millis() as u64,
+    ))
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
     let root = guests::repo_root();
     let wasm = guests::build(&root)?.join("reserve_stock.wasm");
-    let dir = tempfile::Builder::new().prefix("petrel-bench-").tempdir().map_err(anyhow::Error::from)?;
-    let profile = if cfg!(debug_assertions) { "dev (debug assertions on: numbers are pessimistic)" } else { "release" };
-    println!("petrel bench ({profile} build, {} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let dir = tempfile::Builder::new()
+        .prefix("petrel-bench-")
+        .tempdir()
+        .map_err(anyhow::Error::from)?;
+    let profile = if cfg!(debug_assertions) {
+        "dev (debug assertions on: numbers are pessimistic)"
+    } else {
+        "release"
+    };
+    println!(
+        "petrel bench ({profile} build, {} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 
     let samples = fresh_instance_latency(&wasm, dir.path(), args.calls).await?;
     println!(
@@ -134,7 +177,13 @@ pub(crate) async fn run(args: Args) -> Outcome {
     println!("raw sled transactions (2 trees, remove 2 + insert 2, no flush): {raw:.0}/s");
 
     let (e2e, ms) = end_to_end_rate(&wasm, dir.path(), args.cases).await?;
-    println!("durable end-to-end firings with group commit: {e2e:.0}/s ({} firings in {ms} ms, flush included)", args.cases);
-    println!("ratio end-to-end / raw sled: {:.2} (target >= 0.7)", e2e / raw);
+    println!(
+        "durable end-to-end firings with group commit: {e2e:.0}/s ({} firings in {ms} ms, flush included)",
+        args.cases
+    );
+    println!(
+        "ratio end-to-end / raw sled: {:.2} (target >= 0.7)",
+        e2e / raw
+    );
     Ok(OK)
 }

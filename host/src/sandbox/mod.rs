@@ -108,11 +108,7 @@ fn engine_config(slots: u32) -> Config {
         .total_memories(slots * 2)
         .total_tables(slots * 4)
         .total_stacks(slots)
-        .max_memory_size(4 << 30)
-        // Keep a guest's first pages mapped between instances: a fresh
-        // instance then faults in far fewer pages on its first call.
-        .linear_memory_keep_resident(2 << 20)
-        .table_keep_resident(64 << 10);
+        .max_memory_size(4 << 30);
     let mut config = Config::new();
     config
         .wasm_component_model(true)

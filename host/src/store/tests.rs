@@ -20,42 +20,95 @@ fn case(id: &str) -> CaseRecord {
 }
 
 fn token(case: &str, place: &str, seq: u64) -> StoredToken {
-    StoredToken { owner: Owner::Case(case.into()), place: place.into(), seq, payload: vec![0xc0] }
+    StoredToken {
+        owner: Owner::Case(case.into()),
+        place: place.into(),
+        seq,
+        payload: vec![0xc0],
+    }
 }
 
 fn event(store: &SledStore, case: &str, event: Event) -> EventRecord {
-    EventRecord { seq: store.next_id().unwrap(), at_ms: 2, case: Some(case.into()), event }
+    EventRecord {
+        seq: store.next_id().unwrap(),
+        at_ms: 2,
+        case: Some(case.into()),
+        event,
+    }
 }
 
 fn started(store: &SledStore, id: &str, tokens: Vec<StoredToken>) {
     let records = tokens
         .iter()
-        .map(|t| TokenRecord { place: t.place.clone(), seq: t.seq, shared: false, payload: t.payload.clone() })
+        .map(|t| TokenRecord {
+            place: t.place.clone(),
+            seq: t.seq,
+            shared: false,
+            payload: t.payload.clone(),
+        })
         .collect();
-    let ev = event(store, id, Event::CaseStarted { net: "n".into(), version: "v1".into(), tokens: records });
-    store.start_case(Change { produce: tokens, case: Some(case(id)), events: vec![ev], ..Change::default() }).unwrap();
+    let ev = event(
+        store,
+        id,
+        Event::CaseStarted {
+            net: "n".into(),
+            version: "v1".into(),
+            tokens: records,
+        },
+    );
+    store
+        .start_case(Change {
+            produce: tokens,
+            case: Some(case(id)),
+            events: vec![ev],
+            ..Change::default()
+        })
+        .unwrap();
 }
 
 #[test]
 fn a_change_consuming_a_missing_token_applies_nothing() {
     let (_dir, store) = store();
     started(&store, "c", vec![token("c", "a", 1)]);
-    store.reserve(&[(7, Reservation { case: "c".into(), transition: "t".into(), attempt: 1, tokens: vec![], started_at_ms: 0 })]).unwrap();
+    store
+        .reserve(&[(
+            7,
+            Reservation {
+                case: "c".into(),
+                transition: "t".into(),
+                attempt: 1,
+                tokens: vec![],
+                started_at_ms: 0,
+            },
+        )])
+        .unwrap();
     let good = Change {
         release: Some(7),
         consume: vec![token("c", "a", 1).key()],
         produce: vec![token("c", "b", 2)],
         ..Change::default()
     };
-    let bad = Change { consume: vec![token("c", "a", 99).key()], ..Change::default() };
+    let bad = Change {
+        consume: vec![token("c", "a", 99).key()],
+        ..Change::default()
+    };
     let err = store.apply(&[good.clone(), bad]).unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("place `a` seq 99 is gone")), "{err}");
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("place `a` seq 99 is gone")),
+        "{err}"
+    );
     // The whole transaction rolled back: the good change did not half-apply.
-    assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap(), vec![token("c", "a", 1)]);
+    assert_eq!(
+        store.tokens(&Owner::Case("c".into())).unwrap(),
+        vec![token("c", "a", 1)]
+    );
     assert_eq!(store.reservations().unwrap().len(), 1);
 
     store.apply(std::slice::from_ref(&good)).unwrap();
-    assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap(), vec![token("c", "b", 2)]);
+    assert_eq!(
+        store.tokens(&Owner::Case("c".into())).unwrap(),
+        vec![token("c", "b", 2)]
+    );
     // Applying it twice is a conflict (the reservation and token are gone), never a duplicate.
     assert!(matches!(store.apply(&[good]), Err(StoreError::Conflict(_))));
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap().len(), 1);
@@ -65,7 +118,11 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
 fn case_ids_are_unique_and_a_refused_start_writes_nothing() {
     let (_dir, store) = store();
     started(&store, "c", vec![token("c", "a", 1)]);
-    let again = Change { produce: vec![token("c", "a", 2)], case: Some(case("c")), ..Change::default() };
+    let again = Change {
+        produce: vec![token("c", "a", 2)],
+        case: Some(case("c")),
+        ..Change::default()
+    };
     assert!(matches!(store.start_case(again), Err(StoreError::CaseExists(id)) if id == "c"));
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap().len(), 1);
 }
@@ -84,13 +141,30 @@ fn events_page_per_case_and_round_trip() {
             attempt: 1,
             outcome: "o".into(),
             timed_out: false,
-            consumed: vec![TokenRef { place: "p".into(), seq: 1, shared: false }],
-            produced: vec![TokenRecord { place: "q".into(), seq: 3, shared: false, payload: vec![1, 2, 250] }],
-            log: vec![crate::sandbox::LogLine { level: "info".into(), message: "hi".into() }],
+            consumed: vec![TokenRef {
+                place: "p".into(),
+                seq: 1,
+                shared: false,
+            }],
+            produced: vec![TokenRecord {
+                place: "q".into(),
+                seq: 3,
+                shared: false,
+                payload: vec![1, 2, 250],
+            }],
+            log: vec![crate::sandbox::LogLine {
+                level: "info".into(),
+                message: "hi".into(),
+            }],
             elapsed_us: 5,
         },
     );
-    store.apply(&[Change { events: vec![completed.clone()], ..Change::default() }]).unwrap();
+    store
+        .apply(&[Change {
+            events: vec![completed.clone()],
+            ..Change::default()
+        }])
+        .unwrap();
 
     let a = store.events(Some("a"), 0, 10).unwrap();
     assert_eq!(a.len(), 2);
@@ -98,7 +172,11 @@ fn events_page_per_case_and_round_trip() {
     let after_first = store.events(Some("a"), a[0].seq, 10).unwrap();
     assert_eq!(after_first, vec![completed]);
     assert_eq!(store.events(Some("b"), 0, 10).unwrap().len(), 1);
-    assert_eq!(store.events(None, 0, 2).unwrap().len(), 2, "limit applies to the global log");
+    assert_eq!(
+        store.events(None, 0, 2).unwrap().len(),
+        2,
+        "limit applies to the global log"
+    );
 }
 
 #[test]
@@ -109,7 +187,15 @@ fn replay_rebuilds_the_marking_and_names_a_token_the_log_never_produced() {
     assert_eq!((report.tokens, report.mismatches.len()), (1, 0));
 
     // A token written behind the log's back.
-    store.apply(&[Change { produce: vec![token("a", "x", 5)], ..Change::default() }]).unwrap();
+    store
+        .apply(&[Change {
+            produce: vec![token("a", "x", 5)],
+            ..Change::default()
+        }])
+        .unwrap();
     let report = replay(&store).unwrap();
-    assert_eq!(report.mismatches, vec!["store has token x#5 of case `a` that the log never produced".to_string()]);
+    assert_eq!(
+        report.mismatches,
+        vec!["store has token x#5 of case `a` that the log never produced".to_string()]
+    );
 }
