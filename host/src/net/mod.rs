@@ -26,6 +26,10 @@
 //! (see [`LlmPolicy`]): `llm = { max_calls = 3, max_tokens = 2000,
 //! case_token_budget = 20000, call_timeout_ms = 8000 }`.
 //!
+//! Failed firings are retried under a `retry` table (see [`RetryPolicy`]).
+//! A transition may name a `compensate = "undo_it"` transition, declared with
+//! `compensation = true` and no inputs, that runs when the case aborts.
+//!
 //! [`Net::load`] refuses an inconsistent net with a [`NetError`] naming the
 //! file, line and field. Guest components are not read here: deploying a net
 //! (the sandbox) loads and checks them.
@@ -33,12 +37,17 @@
 mod error;
 mod llm_policy;
 mod parse;
+mod retry_policy;
 
 use std::path::{Path, PathBuf};
 
 pub use error::NetError;
 pub use llm_policy::{
     DEFAULT_LLM_CASE_TOKEN_BUDGET, DEFAULT_LLM_MAX_CALLS, DEFAULT_LLM_MAX_TOKENS, LlmPolicy,
+};
+pub use retry_policy::{
+    DEFAULT_INITIAL_DELAY_MS, DEFAULT_JITTER, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY_MS,
+    DEFAULT_MULTIPLIER, FailureClass, OnExhausted, RetryPolicy,
 };
 
 /// Default wall-clock deadline of one guest call.
@@ -186,6 +195,14 @@ pub struct Transition {
     /// Bounds on language-model calls (the `llm` table; defaults when
     /// absent; used only when the transition is granted `llm`).
     pub llm: LlmPolicy,
+    /// Retries of a failed firing (the `retry` table; defaults when absent).
+    pub retry: RetryPolicy,
+    /// Index of the compensation transition that undoes this one's
+    /// completed firings when their case aborts (`compensate = "NAME"`).
+    pub compensate: Option<usize>,
+    /// Whether this is a compensation transition (`compensation = true`):
+    /// it has no inputs and runs only to compensate, never from the marking.
+    pub compensation: bool,
     /// Line of the transition's table in the net file.
     pub line: usize,
 }

@@ -10,6 +10,8 @@ use toml::Spanned;
 
 use super::{Arc, Capability, Limits, Net, NetError, Outcome, Performer, Place, Transition};
 
+mod saga;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawNet {
@@ -58,6 +60,10 @@ struct RawTransition {
     max_output_kb: Option<Spanned<u32>>,
     on_timeout: Option<Spanned<String>>,
     llm: Option<Spanned<llm_policy::RawLlmPolicy>>,
+    retry: Option<Spanned<retry_policy::RawRetryPolicy>>,
+    compensate: Option<Spanned<String>>,
+    #[serde(default)]
+    compensation: bool,
 }
 
 /// Turns byte spans into errors that name the file, line and field.
@@ -117,6 +123,12 @@ pub(super) fn parse(source: &str, file: &Path) -> Result<Net, NetError> {
         }
         transitions.push(parse_transition(&cx, name, t, &places, file)?);
     }
+    let compensates: Vec<_> = raw
+        .transitions
+        .values()
+        .map(|t| &t.get_ref().compensate)
+        .collect();
+    saga::link(&cx, &mut transitions, &compensates)?;
     if transitions.is_empty() {
         return Err(cx.err(
             raw.net.span(),
@@ -316,24 +328,12 @@ fn parse_transition(
         }
     };
 
-    let Some(raw_inputs) = &t.inputs else {
-        return Err(cx.err(
-            span,
-            format!("{field}.inputs"),
-            "missing `inputs` (expected e.g. `inputs = { received = 1 }`)",
-        ));
+    let inputs = if t.compensation {
+        saga::check_compensation(cx, t.inputs.as_ref(), &performer, span.clone(), &field)?;
+        Vec::new()
+    } else {
+        parse_inputs(cx, t.inputs.as_ref(), places, span.clone(), &field)?
     };
-    let inputs = parse_arcs(cx, raw_inputs, places, &format!("{field}.inputs"))?;
-    if inputs.is_empty() {
-        return Err(cx.err(
-            raw_inputs.span(),
-            format!("{field}.inputs"),
-            "no input place (a transition must consume at least one token)",
-        ));
-    }
-    if inputs.iter().all(|a| places[a.place].shared) {
-        return Err(cx.err(raw_inputs.span(), format!("{field}.inputs"), "every input place is shared (expected at least one per-case input, so the firing belongs to a case)"));
-    }
 
     let Some(raw_outcomes) = &t.outcomes else {
         return Err(cx.err(
@@ -426,42 +426,14 @@ fn parse_transition(
         &field,
     )?;
 
-    let on_timeout = match &t.on_timeout {
-        None => None,
-        Some(o) => {
-            let of = format!("{field}.on_timeout");
-            let Some(index) = outcomes.iter().position(|x| &x.name == o.get_ref()) else {
-                let known: Vec<&str> = outcomes.iter().map(|x| x.name.as_str()).collect();
-                return Err(cx.err(
-                    o.span(),
-                    of,
-                    format!(
-                        "unknown outcome `{}` (declared outcomes: {})",
-                        o.get_ref(),
-                        known.join(", ")
-                    ),
-                ));
-            };
-            let consumed: u32 = inputs
-                .iter()
-                .filter(|a| !places[a.place].shared)
-                .map(|a| a.weight)
-                .sum();
-            let produced: u32 = outcomes[index]
-                .outputs
-                .iter()
-                .filter(|a| !places[a.place].shared)
-                .map(|a| a.weight)
-                .sum();
-            if consumed != produced {
-                return Err(cx.err(o.span(), of, format!(
-                    "outcome `{}` produces {produced} case token(s) but the transition consumes {consumed} (expected equal weights: on timeout the host moves the inputs unchanged)",
-                    o.get_ref()
-                )));
-            }
-            Some(index)
-        }
-    };
+    let on_timeout = on_timeout::parse(
+        cx,
+        t.on_timeout.as_ref(),
+        &inputs,
+        &outcomes,
+        places,
+        &field,
+    )?;
 
     Ok(Transition {
         name: name.get_ref().clone(),
@@ -472,8 +444,40 @@ fn parse_transition(
         limits,
         on_timeout,
         llm,
+        retry: retry_policy::parse(cx, t.retry.as_ref(), &field)?,
+        compensate: None,
+        compensation: t.compensation,
         line: cx.line(name.span()),
     })
+}
+
+/// The `inputs` of an ordinary transition: at least one, not all shared.
+fn parse_inputs(
+    cx: &Ctx<'_>,
+    raw: Option<&Spanned<RawArcs>>,
+    places: &[Place],
+    span: Range<usize>,
+    field: &str,
+) -> Result<Vec<Arc>, NetError> {
+    let Some(raw_inputs) = raw else {
+        return Err(cx.err(
+            span,
+            format!("{field}.inputs"),
+            "missing `inputs` (expected e.g. `inputs = { received = 1 }`)",
+        ));
+    };
+    let inputs = parse_arcs(cx, raw_inputs, places, &format!("{field}.inputs"))?;
+    if inputs.is_empty() {
+        return Err(cx.err(
+            raw_inputs.span(),
+            format!("{field}.inputs"),
+            "no input place (a transition must consume at least one token)",
+        ));
+    }
+    if inputs.iter().all(|a| places[a.place].shared) {
+        return Err(cx.err(raw_inputs.span(), format!("{field}.inputs"), "every input place is shared (expected at least one per-case input, so the firing belongs to a case)"));
+    }
+    Ok(inputs)
 }
 
 fn positive<T: Copy + PartialEq + Default + std::fmt::Display>(
@@ -496,5 +500,7 @@ fn positive<T: Copy + PartialEq + Default + std::fmt::Display>(
 }
 
 mod llm_policy;
+mod on_timeout;
+mod retry_policy;
 #[cfg(test)]
 mod tests;

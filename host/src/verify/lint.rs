@@ -8,10 +8,8 @@
 //! | P004 | `isolated-place` | no transition reads or writes the place |
 //! | P005 | `no-start-place` | no place is `start = true`, so no case can start |
 //!
-//! P002 needs each component's import list, which only the sandbox can read:
-//! the caller passes it in (see [`lint`]). P003 needs compensation
-//! transitions, which net files cannot declare yet; it is reported as
-//! skipped.
+//! P002 and P003 need each component's import list, which only the sandbox
+//! can read: the caller passes it in (see [`lint`]).
 
 use std::collections::BTreeMap;
 
@@ -60,7 +58,7 @@ pub fn lint(net: &Net, imports: Option<&Imports>) -> (Vec<Lint>, Vec<String>) {
     }
     match imports {
         None => notes.push(
-            "P002 (capability-not-imported) skipped: component imports not available".to_string(),
+            "P002 (capability-not-imported) and P003 (compensation-imports-llm) skipped: component imports not available".to_string(),
         ),
         Some(imports) => {
             for t in net.transitions() {
@@ -79,6 +77,19 @@ pub fn lint(net: &Net, imports: Option<&Imports>) -> (Vec<Lint>, Vec<String>) {
                                 .iter()
                                 .any(|n| n.split_once('@').map_or(n.as_str(), |(b, _)| b) == iface)
                         };
+                        if t.compensation && imported(Capability::Llm.interface()) {
+                            lints.push(Lint {
+                                code: "P003",
+                                name: "compensation-imports-llm",
+                                subject: t.name.clone(),
+                                line: t.line,
+                                message: format!(
+                                    "compensation transition `{}` imports `{}`: compensation must be deterministic, and deploy will refuse it (build it without the llm helpers)",
+                                    t.name,
+                                    Capability::Llm.interface()
+                                ),
+                            });
+                        }
                         // `log` is granted to every guest: only explicit grants are worth a lint.
                         for &cap in t.capabilities.iter().filter(|&&c| c != Capability::Log) {
                             if !imported(cap.interface()) {
@@ -101,7 +112,6 @@ pub fn lint(net: &Net, imports: Option<&Imports>) -> (Vec<Lint>, Vec<String>) {
             }
         }
     }
-    notes.push("P003 (compensation-imports-llm) skipped: net files do not declare compensation transitions yet".to_string());
     for (i, p) in net.places().iter().enumerate() {
         let used = net.transitions().iter().any(|t| {
             t.inputs.iter().any(|a| a.place == i)
@@ -151,21 +161,36 @@ guest = "ask.wasm"
 inputs = { inbox = 1 }
 outcomes.ok = { done = 1 }
 capabilities = ["llm"]
+[places.undone]
+final = true
+[transitions.undo]
+guest = "undo.wasm"
+compensation = true
+outcomes.ok = { undone = 1 }
 "#;
 
     #[test]
-    fn finds_llm_without_timeout_unused_grant_and_isolated_place() {
+    fn finds_llm_without_timeout_unused_grant_llm_compensation_and_isolated_place() {
         let net = Net::parse(NET, "net.toml").unwrap();
         let mut imports = Imports::new();
         imports.insert("ask".into(), Ok(vec!["petrel:transition/log@0.1.0".into()]));
+        imports.insert(
+            "undo".into(),
+            Ok(vec!["petrel:transition/llm@0.1.0".into()]),
+        );
         let (lints, notes) = lint(&net, Some(&imports));
         let codes: Vec<(&str, &str)> = lints.iter().map(|l| (l.code, l.subject.as_str())).collect();
         assert_eq!(
             codes,
-            vec![("P001", "ask"), ("P002", "ask"), ("P004", "orphan")]
+            vec![
+                ("P001", "ask"),
+                ("P002", "ask"),
+                ("P003", "undo"),
+                ("P004", "orphan")
+            ]
         );
-        assert_eq!(lints[2].line, 8);
-        assert!(notes.iter().any(|n| n.starts_with("P003")));
+        assert_eq!((lints[2].line, lints[3].line), (16, 8));
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]
@@ -173,7 +198,11 @@ capabilities = ["llm"]
         let net = Net::parse(NET, "net.toml").unwrap();
         let (lints, notes) = lint(&net, None);
         assert!(lints.iter().all(|l| l.code != "P002"));
-        assert!(notes.iter().any(|n| n.starts_with("P002")));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("P002") && n.contains("P003"))
+        );
         let mut imports = Imports::new();
         imports.insert("ask".into(), Err("cannot read `ask.wasm`".into()));
         let (_, notes) = lint(&net, Some(&imports));

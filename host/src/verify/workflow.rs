@@ -97,7 +97,12 @@ pub fn translate(net: &Net, cases: usize) -> Translation {
     };
     let mut origins = Vec::new();
     for c in 1..=cases {
+        // Compensations run outside the marking (when a case aborts), so
+        // they are no moves of the reachability game.
         for (ti, t) in net.transitions().iter().enumerate() {
+            if t.compensation {
+                continue;
+            }
             let inputs: Vec<(usize, u32)> = t
                 .inputs
                 .iter()
@@ -393,6 +398,9 @@ pub fn check(net: &Net, cases: usize, options: &Options) -> Report {
     }
     if dead_known {
         for (ti, tr) in net.transitions().iter().enumerate() {
+            if tr.compensation {
+                continue;
+            }
             let dead: Vec<usize> = (0..tr.outcomes.len())
                 .filter(|&o| !fired.contains(&(ti, o)))
                 .collect();
