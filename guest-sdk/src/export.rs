@@ -83,6 +83,7 @@ mod tests {
             case_id: "c".into(),
             attempt,
             inputs: Vec::new(),
+            compensating: None,
         }
     }
 

@@ -87,6 +87,66 @@ pub struct Firing {
     case_id: String,
     attempt: u32,
     inputs: Vec<Token>,
+    compensating: Option<Compensated>,
+}
+
+/// The earlier firing a compensation undoes: what it decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compensated {
+    transition: String,
+    outcome: String,
+    outputs: Vec<Token>,
+}
+
+impl Compensated {
+    /// A compensated firing built by hand, for unit tests of a compensation.
+    pub fn new(transition: impl Into<String>, outcome: impl Into<String>) -> Self {
+        Self {
+            transition: transition.into(),
+            outcome: outcome.into(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Adds a produced token whose payload is `value` encoded as MessagePack.
+    pub fn with_output<T: Serialize + ?Sized>(
+        mut self,
+        place: impl Into<String>,
+        value: &T,
+    ) -> Result<Self, Error> {
+        self.outputs.push(Token::encode(place, value)?);
+        Ok(self)
+    }
+
+    /// The transition that fired.
+    pub fn transition(&self) -> &str {
+        &self.transition
+    }
+
+    /// The outcome it fired.
+    pub fn outcome(&self) -> &str {
+        &self.outcome
+    }
+
+    /// The tokens it produced.
+    pub fn outputs(&self) -> &[Token] {
+        &self.outputs
+    }
+
+    /// Decodes the first token it produced into `place`; the error names
+    /// the place.
+    pub fn output<T: DeserializeOwned>(&self, place: &str) -> Result<T, Error> {
+        self.outputs
+            .iter()
+            .find(|t| t.place == place)
+            .ok_or_else(|| {
+                Error::fatal(format!(
+                    "the compensated firing of `{}` produced no token in place `{place}`",
+                    self.transition
+                ))
+            })?
+            .decode()
+    }
 }
 
 impl Firing {
@@ -101,7 +161,14 @@ impl Firing {
             case_id: "case-1".into(),
             attempt: 1,
             inputs: Vec::new(),
+            compensating: None,
         }
+    }
+
+    /// Makes this a compensation of `compensated` (for unit tests).
+    pub fn compensating(mut self, compensated: Compensated) -> Self {
+        self.compensating = Some(compensated);
+        self
     }
 
     /// Adds an input token whose payload is `value` encoded as MessagePack.
@@ -158,8 +225,15 @@ impl Firing {
     }
 
     /// The consumed tokens, in input-arc order, oldest first per place.
+    /// For a compensation, the compensated firing's consumed tokens.
     pub fn inputs(&self) -> &[Token] {
         &self.inputs
+    }
+
+    /// Set when this firing compensates an earlier one because its case
+    /// aborted: what that firing decided. Its inputs are [`inputs`](Self::inputs).
+    pub fn compensated(&self) -> Option<&Compensated> {
+        self.compensating.as_ref()
     }
 
     /// The first consumed token of `place` (to pass its payload on unchanged,
@@ -213,6 +287,11 @@ impl Firing {
             case_id: firing.case_id,
             attempt: firing.attempt,
             inputs: firing.inputs.into_iter().map(Token::from_wit).collect(),
+            compensating: firing.compensating.map(|c| Compensated {
+                transition: c.transition,
+                outcome: c.outcome,
+                outputs: c.outputs.into_iter().map(Token::from_wit).collect(),
+            }),
         }
     }
 }
@@ -296,6 +375,14 @@ mod tests {
                 place: "p".into(),
                 payload: vec![1],
             }],
+            compensating: Some(wit::types::Compensated {
+                transition: "reserve".into(),
+                outcome: "ok".into(),
+                outputs: vec![wit::types::Token {
+                    place: "reserved".into(),
+                    payload: vec![0x2a],
+                }],
+            }),
         });
         assert_eq!(
             (
@@ -308,5 +395,15 @@ mod tests {
         );
         assert_eq!(firing.attempt(), 3);
         assert_eq!(firing.inputs(), [Token::new("p", vec![1])]);
+        let c = firing.compensated().expect("a compensation");
+        assert_eq!((c.transition(), c.outcome()), ("reserve", "ok"));
+        assert_eq!(c.output::<u8>("reserved").unwrap(), 42);
+        assert!(
+            c.output::<u8>("elsewhere")
+                .unwrap_err()
+                .message()
+                .contains("produced no token in place `elsewhere`")
+        );
+        assert!(Firing::new("t").compensated().is_none());
     }
 }

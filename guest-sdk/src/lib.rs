@@ -89,7 +89,7 @@ pub use error::Error;
 #[doc(hidden)]
 pub use export::__decide;
 pub use export::Transition;
-pub use firing::{Firing, Token};
+pub use firing::{Compensated, Firing, Token};
 pub use llm::LlmError;
 
 /// Bindings generated from `wit/transition.wit`; used by [`transition!`] only.

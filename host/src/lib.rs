@@ -6,6 +6,7 @@ pub mod config;
 pub mod engine;
 pub mod llm;
 pub mod net;
+mod random;
 pub mod sandbox;
 pub mod store;
 pub mod verify;

@@ -74,6 +74,7 @@ async fn fresh_instance_latency(
             place: "stock_check".into(),
             payload,
         }],
+        compensating: None,
     };
     let det = Determinism {
         now_unix_ms: 0,

@@ -4,6 +4,7 @@ mod bench;
 mod bench_llm;
 mod check;
 mod demo;
+mod dlq;
 mod graph;
 mod guests;
 mod history;
@@ -37,6 +38,9 @@ enum Command {
     Marking(marking::Args),
     /// Show a case's event log.
     History(history::Args),
+    /// The dead-letter queue: firings that ran out of attempts (list, show,
+    /// retry, discard).
+    Dlq(dlq::Args),
     /// Rebuild the marking from the event log and compare it with the store.
     Replay(replay::Args),
     /// Run an example end to end in a temp dir (the refund flow, offline on
@@ -155,6 +159,7 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::Marking(a) => marking::run(a).await,
             Command::History(a) => history::run(a).await,
             Command::Replay(a) => replay::run(a).await,
+            Command::Dlq(a) => dlq::run(a).await,
             Command::Demo(a) => demo::run(a).await,
             Command::Bench(a) => bench::run(a).await,
             Command::BenchLlm(a) => bench_llm::run(a).await,

@@ -11,6 +11,10 @@ pub(crate) struct Args {
     /// Start at most this many firings.
     #[arg(long, value_name = "N")]
     max_firings: Option<u64>,
+    /// Return when nothing can fire now instead of waiting for retries on
+    /// their backoff timers (they are durable: a later run resumes them).
+    #[arg(long)]
+    no_wait: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -20,6 +24,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
     let summary = engine
         .run(RunOptions {
             max_firings: args.max_firings,
+            no_wait: args.no_wait,
         })
         .await?;
     match args.format {
@@ -34,11 +39,15 @@ pub(crate) async fn run(args: Args) -> Outcome {
                 .map(|(s, n)| format!("{n} {s}"))
                 .collect();
             println!(
-                "fired {} (declined {}, failed {}), aborted {} case(s) in {} ms; cases: {}",
+                "fired {} (declined {}, failed {}, retried {}, dead-lettered {}), aborted {} case(s), compensated {}, {} retry(ies) waiting, in {} ms; cases: {}",
                 summary.completed,
                 summary.declined,
                 summary.failed,
+                summary.retried,
+                summary.dead_lettered,
                 summary.aborted,
+                summary.compensated,
+                summary.waiting,
                 summary.elapsed_ms,
                 if cases.is_empty() {
                     "none".to_string()
@@ -48,9 +57,14 @@ pub(crate) async fn run(args: Args) -> Outcome {
             );
         }
     }
-    Ok(if summary.cases.contains_key("stuck") {
-        PROBLEM
-    } else {
-        OK
-    })
+    Ok(
+        if ["stuck", "compensation_failed"]
+            .iter()
+            .any(|s| summary.cases.contains_key(*s))
+        {
+            PROBLEM
+        } else {
+            OK
+        },
+    )
 }

@@ -9,7 +9,7 @@ pub(crate) fn token_json(t: &StoredToken) -> Value {
     json!({ "place": t.place, "seq": t.seq, "payload": decode_payload(&t.payload) })
 }
 
-fn token_records(tokens: &[TokenRecord]) -> Value {
+pub(crate) fn token_records(tokens: &[TokenRecord]) -> Value {
     tokens
         .iter()
         .map(|t| json!({ "place": t.place, "seq": t.seq, "shared": t.shared, "payload": decode_payload(&t.payload) }))
@@ -23,7 +23,10 @@ pub(crate) fn event_json(e: &EventRecord) -> Value {
         Event::CaseStarted { tokens, .. } | Event::SharedTokensAdded { tokens, .. } => {
             Some(("tokens", tokens))
         }
-        Event::FiringCompleted { produced, .. } => Some(("produced", produced)),
+        Event::FiringCompleted { produced, .. } | Event::CompensationCompleted { produced, .. } => {
+            Some(("produced", produced))
+        }
+        Event::DeadLetterRetried { restored, .. } => Some(("restored", restored)),
         _ => None,
     };
     if let (Some((field, tokens)), Some(obj)) = (tokens, v.as_object_mut()) {
@@ -106,14 +109,84 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
             transition,
             attempt,
             error,
+            retry_at_ms,
+            compensating,
             ..
-        } => format!("{transition} failed (attempt {attempt}): {error}"),
+        } => format!(
+            "{transition}{} failed (attempt {attempt}): {error}{}",
+            compensating.map_or(String::new(), |f| format!(" (compensating firing {f})")),
+            match retry_at_ms {
+                Some(at) => format!("; retry in {} ms", at.saturating_sub(e.at_ms)),
+                None => "; no attempts left".to_string(),
+            }
+        ),
+        Event::FiringDeadLettered {
+            firing,
+            transition,
+            attempts,
+            consumed,
+            ..
+        } => format!(
+            "{transition} dead-lettered after {attempts} attempt(s) as dead letter {firing}{}",
+            if consumed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " holding {}",
+                    consumed
+                        .iter()
+                        .map(|r| format!("{}#{}", r.place, r.seq))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ),
+        Event::DeadLetterRetried {
+            dead_letter,
+            restored,
+            ..
+        } => format!(
+            "dead letter {dead_letter} retried{}",
+            if restored.is_empty() {
+                String::new()
+            } else {
+                format!(": {} back", places(restored))
+            }
+        ),
+        Event::DeadLetterDiscarded {
+            dead_letter,
+            reason,
+            ..
+        } => format!("dead letter {dead_letter} discarded: {reason}"),
+        Event::CompensationCompleted {
+            transition,
+            compensated,
+            outcome,
+            produced,
+            remaining,
+            ..
+        } => format!(
+            "{transition} compensated firing {compensated}{} ({remaining} compensation(s) left)",
+            match outcome {
+                Some(o) => format!(" with `{o}` -> {}", places(produced)),
+                None => " (declined: nothing to undo)".to_string(),
+            }
+        ),
         Event::FiringAbandoned { transition, firing } => {
             format!("{transition} firing {firing} cut off by a crash; runs again")
         }
         Event::CaseAborted {
-            transition, reason, ..
-        } => format!("case aborted by {transition}: {reason}"),
+            transition,
+            reason,
+            compensations,
+            ..
+        } => format!(
+            "case aborted by {transition}: {reason}{}",
+            match compensations.len() {
+                0 => String::new(),
+                n => format!("; {n} compensation(s) to run"),
+            }
+        ),
         Event::FiringDiscarded { transition, .. } => {
             format!("{transition} discarded: the case was aborted while it ran")
         }
@@ -126,6 +199,7 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
     | Event::FiringFailed { log, .. }
     | Event::FiringDeclined { log, .. }
     | Event::CaseAborted { log, .. }
+    | Event::CompensationCompleted { log, .. }
     | Event::FiringDiscarded { log, .. } = &e.event
     {
         for l in log {

@@ -51,6 +51,18 @@ impl PlaceTokens {
         Some(taken)
     }
 
+    /// Reserves the free token `seq`; false if there is no such free token.
+    pub(crate) fn reserve_seq(&mut self, seq: u64) -> bool {
+        match self.slots.iter_mut().find(|s| s.seq == seq && !s.reserved) {
+            Some(slot) => {
+                slot.reserved = true;
+                self.free -= 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Frees a reserved token.
     pub(crate) fn unreserve(&mut self, seq: u64) {
         if let Some(slot) = self.slots.iter_mut().find(|s| s.seq == seq && s.reserved) {
@@ -123,5 +135,10 @@ mod tests {
         assert_eq!(p.reserve(2), Some(vec![3, 9]));
         p.remove(5);
         assert_eq!((p.len(), p.free()), (2, 0));
+        p.unreserve(9);
+        assert!(p.reserve_seq(9));
+        assert!(!p.reserve_seq(9), "already reserved");
+        assert!(!p.reserve_seq(5), "gone");
+        assert_eq!(p.free(), 0);
     }
 }

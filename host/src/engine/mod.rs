@@ -4,8 +4,17 @@
 //! guest outside any transaction → check the decision → commit input removal,
 //! outputs and the log entry in one store transaction (many firings share
 //! one transaction and one flush). A crash before the commit leaves a
-//! reservation behind; [`Engine::open`] drops it and the firing runs again.
+//! reservation behind; the next run re-runs that attempt on the same tokens.
+//!
+//! A failed firing keeps its case tokens reserved and is retried on a
+//! durable timer (the reservation, rewritten with its next attempt and
+//! `not_before_ms`) under its transition's [`RetryPolicy`](crate::net::RetryPolicy);
+//! out of attempts it becomes a [`DeadLetter`](crate::store::DeadLetter) or
+//! aborts its case. An aborted case runs the compensations of its completed
+//! compensable firings, newest first (the saga).
 
+mod clock;
+mod dead_letters;
 mod decision;
 mod deployment;
 mod error;
@@ -17,6 +26,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use deployment::Deployment;
 pub use error::EngineError;
 pub use run::{RunOptions, RunSummary};
@@ -42,6 +52,8 @@ pub struct EngineConfig {
     /// `petrel.toml` with [`crate::llm::provider`]); `None`: their calls get
     /// `not-configured`.
     pub llm: Option<Arc<dyn crate::llm::LlmProvider>>,
+    /// Time for retry timers ([`SystemClock`]; tests inject a [`ManualClock`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl EngineConfig {
@@ -52,6 +64,7 @@ impl EngineConfig {
             instance_slots: 64,
             max_in_flight: 256,
             llm: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -124,27 +137,33 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Logs the firings a crash cut off; the next run re-runs each (same
+    /// attempt, same tokens: their reservations are kept).
     async fn recover(&self) -> Result<(), EngineError> {
-        let left = self.store.reservations()?;
-        if left.is_empty() {
+        let cut_off: Vec<_> = self
+            .store
+            .reservations()?
+            .into_iter()
+            .filter(|(_, r)| r.not_before_ms == 0)
+            .collect();
+        if cut_off.is_empty() {
             return Ok(());
         }
-        let mut changes = Vec::with_capacity(left.len());
-        for (firing, r) in left {
-            tracing::info!(firing, case = %r.case, transition = %r.transition, "re-running a firing a crash cut off");
-            changes.push(Change {
-                release: Some(firing),
-                events: vec![self.event(
-                    Some(&r.case),
-                    Event::FiringAbandoned {
-                        firing,
-                        transition: r.transition,
-                    },
-                )?],
-                ..Change::default()
-            });
+        let mut events = Vec::with_capacity(cut_off.len());
+        for (firing, r) in cut_off {
+            tracing::info!(firing, case = %r.case, transition = %r.transition, attempt = r.attempt, "re-running a firing a crash cut off");
+            events.push(self.event(
+                Some(&r.case),
+                Event::FiringAbandoned {
+                    firing,
+                    transition: r.transition,
+                },
+            )?);
         }
-        self.store.apply(&changes)?;
+        self.store.apply(&[Change {
+            events,
+            ..Change::default()
+        }])?;
         self.flusher.flush().await?;
         Ok(())
     }
@@ -166,7 +185,7 @@ impl Engine {
     ) -> Result<EventRecord, EngineError> {
         Ok(EventRecord {
             seq: self.store.next_id()?,
-            at_ms: now_ms(),
+            at_ms: self.config.clock.now_ms(),
             case: case.map(str::to_string),
             event,
         })
@@ -336,6 +355,7 @@ impl Engine {
             status: CaseStatus::Running,
             started_at_ms: now,
             updated_at_ms: now,
+            saga: None,
         };
         let event = self.event(
             Some(case),
@@ -363,6 +383,11 @@ impl Engine {
 
     pub(crate) fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The clock retry timers run on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.config.clock
     }
 
     /// The `llm` capability's engine-wide state (provider, case budgets).

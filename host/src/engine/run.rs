@@ -1,19 +1,24 @@
-//! Running cases until nothing is enabled: scheduling, firing, settling.
+//! Running cases until nothing is enabled: scheduling, firing, settling,
+//! and waiting on durable retry timers.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::task::JoinSet;
 
+mod abort;
 mod execute;
+mod retry;
+mod saga;
 mod settle;
 
 use super::marking::Tokens;
 use super::{Deployment, Engine, EngineError};
 use crate::sandbox::CallResult;
 use crate::store::{
-    CaseRecord, CaseStatus, Change, Event, Owner, Reservation, StoreError, now_ms, token_key,
+    AttemptFailure, CaseRecord, CaseStatus, Change, DeadLetterKind, Event, Owner, Reservation,
+    SagaStep, StoreError, now_ms, token_key,
 };
 
 /// Limits of one run.
@@ -21,6 +26,9 @@ use crate::store::{
 pub struct RunOptions {
     /// Stop starting firings after this many.
     pub max_firings: Option<u64>,
+    /// Return when nothing can fire now, leaving retries waiting on their
+    /// timers (a later run resumes them); by default a run waits for them.
+    pub no_wait: bool,
 }
 
 /// What a run did.
@@ -30,14 +38,30 @@ pub struct RunSummary {
     pub completed: u64,
     /// Firings whose guest declined.
     pub declined: u64,
-    /// Firings that failed (inputs kept).
+    /// Failed attempts (each retried or exhausted).
     pub failed: u64,
-    /// Cases aborted by a guest.
+    /// Failed attempts scheduled for a retry.
+    pub retried: u64,
+    /// Firings moved to the dead-letter queue.
+    pub dead_lettered: u64,
+    /// Cases aborted (by a guest, or by `on_exhausted = "abort"`).
     pub aborted: u64,
+    /// Compensations that committed.
+    pub compensated: u64,
+    /// Retries still waiting on their timers when the run returned.
+    pub waiting: u64,
     /// Cases by status at the end of the run (the cases the run looked at).
     pub cases: BTreeMap<String, u64>,
     /// Wall-clock time, flush included.
     pub elapsed_ms: u64,
+}
+
+/// What a launched firing does.
+enum Work {
+    /// Fire a transition on its reserved inputs.
+    Transition,
+    /// Compensate a completed firing of an aborted case.
+    Compensation(SagaStep),
 }
 
 /// One firing handed to a task.
@@ -49,6 +73,30 @@ struct Launch {
     /// (place index, shared, seq), in input-arc order.
     inputs: Vec<(usize, bool, u64)>,
     started_at_ms: u64,
+    attempt: u32,
+    failures: Vec<AttemptFailure>,
+    work: Work,
+}
+
+/// A firing waiting to be retried: on its timer, or once due, on shared tokens.
+struct Waiting {
+    case: String,
+    transition: usize,
+    /// Tokens it holds (reserved in the index), as (place, shared, seq).
+    held: Vec<(usize, bool, u64)>,
+    attempt: u32,
+    failures: Vec<AttemptFailure>,
+    /// The guest clock of a firing a crash cut off (re-run as it was).
+    started_at_ms: Option<u64>,
+}
+
+/// What a durable timer wakes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// A firing's retry (by firing id).
+    Retry(u64),
+    /// A case's next compensation.
+    Saga(String),
 }
 
 struct CaseState {
@@ -56,8 +104,14 @@ struct CaseState {
     dep: Arc<Deployment>,
     tokens: Tokens,
     in_flight: usize,
-    /// Transitions that declined or failed since the marking last changed.
+    /// Transitions that declined since the marking last changed.
     blocked: HashSet<usize>,
+    /// Retries whose timer passed, to launch.
+    due: Vec<u64>,
+    /// Retries waiting or due, not launched yet.
+    retrying: usize,
+    /// Dead letters of ordinary firings of this case.
+    dead_letters: usize,
 }
 
 pub(crate) struct Runner<'e> {
@@ -70,7 +124,11 @@ pub(crate) struct Runner<'e> {
     dirty: VecDeque<String>,
     dirty_set: HashSet<String>,
     pending: Vec<Change>,
+    /// Changes of the firings settled in this round, applied together.
+    batch: Vec<Change>,
     tasks: JoinSet<(Launch, Result<CallResult, StoreError>)>,
+    retries: HashMap<u64, Waiting>,
+    timers: BTreeSet<(u64, Timer)>,
     launched: u64,
     summary: RunSummary,
 }
@@ -101,6 +159,9 @@ impl<'e> Runner<'e> {
                     tokens,
                     in_flight: 0,
                     blocked: HashSet::new(),
+                    due: Vec::new(),
+                    retrying: 0,
+                    dead_letters: 0,
                 },
             );
         }
@@ -135,9 +196,14 @@ impl<'e> Runner<'e> {
                 .entry(c.record.version.clone())
                 .or_insert_with(|| Tokens::new(places));
         }
+        for d in store.dead_letters()? {
+            if let (DeadLetterKind::Firing, Some(c)) = (&d.kind, cases.get_mut(&d.case)) {
+                c.dead_letters += 1;
+            }
+        }
         let mut ids: Vec<String> = cases.keys().cloned().collect();
         ids.sort();
-        Ok(Runner {
+        let mut runner = Runner {
             engine,
             options,
             cases,
@@ -146,10 +212,95 @@ impl<'e> Runner<'e> {
             dirty_set: ids.iter().cloned().collect(),
             dirty: ids.into(),
             pending: Vec::new(),
+            batch: Vec::new(),
             tasks: JoinSet::new(),
+            retries: HashMap::new(),
+            timers: BTreeSet::new(),
             launched: 0,
             summary: RunSummary::default(),
-        })
+        };
+        for (firing, r) in store.reservations()? {
+            runner.adopt(firing, r)?;
+        }
+        for c in runner.cases.values() {
+            if let (CaseStatus::Compensating, Some(saga)) = (c.record.status, &c.record.saga) {
+                runner
+                    .timers
+                    .insert((saga.not_before_ms, Timer::Saga(c.record.id.clone())));
+            }
+        }
+        Ok(runner)
+    }
+
+    /// Takes over a stored reservation: a retry on its timer, or a firing a
+    /// crash cut off (due at once). Its tokens stay reserved in the index.
+    fn adopt(&mut self, firing: u64, r: Reservation) -> Result<(), EngineError> {
+        let Some(case) = self
+            .cases
+            .get_mut(&r.case)
+            .filter(|c| !c.record.status.is_aborted())
+        else {
+            // Its case ended while it waited: nothing to run.
+            self.pending.push(Change {
+                release: vec![firing],
+                ..Change::default()
+            });
+            return Ok(());
+        };
+        let net = &case.dep.net;
+        let transition = net
+            .transitions()
+            .iter()
+            .position(|t| t.name == r.transition)
+            .ok_or_else(|| {
+                EngineError::Store(StoreError::Bug(format!(
+                    "reservation {firing} names unknown transition `{}`",
+                    r.transition
+                )))
+            })?;
+        let shared = self
+            .shared
+            .get_mut(&case.record.version)
+            .expect("shared tokens exist for every loaded version");
+        let mut held = Vec::with_capacity(r.tokens.len());
+        for key in &r.tokens {
+            let parsed = crate::store::parse_token_key(key);
+            let Some((o, place, seq)) = parsed else {
+                return Err(StoreError::Bug(format!("malformed token key {key:?}")).into());
+            };
+            let p = net.place_index(&place).ok_or_else(|| {
+                StoreError::Bug(format!(
+                    "reservation {firing} holds a token of unknown place `{place}`"
+                ))
+            })?;
+            let is_shared = matches!(o, Owner::Shared(_));
+            let tokens = if is_shared {
+                shared.place_mut(p)
+            } else {
+                case.tokens.place_mut(p)
+            };
+            if !tokens.reserve_seq(seq) {
+                return Err(StoreError::Bug(format!(
+                    "reservation {firing} holds token {place}#{seq}, which is not free"
+                ))
+                .into());
+            }
+            held.push((p, is_shared, seq));
+        }
+        case.retrying += 1;
+        self.timers.insert((r.not_before_ms, Timer::Retry(firing)));
+        self.retries.insert(
+            firing,
+            Waiting {
+                case: r.case,
+                transition,
+                held,
+                attempt: r.attempt,
+                failures: r.failures,
+                started_at_ms: (r.not_before_ms == 0).then_some(r.started_at_ms),
+            },
+        );
+        Ok(())
     }
 
     fn mark_dirty(&mut self, case: &str) {
@@ -168,18 +319,67 @@ impl<'e> Runner<'e> {
         }
     }
 
+    /// Hands every timer that has passed to its case.
+    fn fire_due_timers(&mut self) {
+        let now = self.engine.clock().now_ms();
+        while let Some((at, _)) = self.timers.first()
+            && *at <= now
+        {
+            let (_, timer) = self.timers.pop_first().expect("first exists");
+            match timer {
+                Timer::Retry(firing) => {
+                    let Some(w) = self.retries.get(&firing) else {
+                        continue;
+                    };
+                    let case = w.case.clone();
+                    if let Some(c) = self.cases.get_mut(&case) {
+                        c.due.push(firing);
+                    }
+                    self.mark_dirty(&case);
+                }
+                Timer::Saga(case) => self.mark_dirty(&case),
+            }
+        }
+    }
+
     pub(crate) async fn run(mut self) -> Result<RunSummary, EngineError> {
         let started = Instant::now();
+        let clock = self.engine.clock().clone();
         loop {
+            self.fire_due_timers();
             let launches = self.schedule()?;
             if !launches.is_empty() {
                 self.start(launches)?;
             }
+            let next_timer = self.timers.first().map(|(at, _)| *at);
             if self.tasks.is_empty() {
-                break;
+                match next_timer {
+                    Some(at) if !self.options.no_wait => {
+                        // Idle until a durable timer: make the timers durable
+                        // first, so a host killed while it waits resumes them.
+                        let changes = std::mem::take(&mut self.pending);
+                        self.engine.store().apply(&changes)?;
+                        self.engine.flush().await?;
+                        tracing::info!(
+                            wait_ms = at.saturating_sub(clock.now_ms()),
+                            timers = self.timers.len(),
+                            "waiting for a durable retry timer"
+                        );
+                        clock.sleep_until(at).await;
+                        continue;
+                    }
+                    _ => break,
+                }
             }
-            let mut changes = std::mem::take(&mut self.pending);
-            let first = self.tasks.join_next().await.expect("tasks is not empty");
+            let first = match next_timer {
+                Some(at) => tokio::select! {
+                    done = self.tasks.join_next() => done,
+                    () = clock.sleep_until(at) => continue,
+                },
+                None => self.tasks.join_next().await,
+            };
+            self.batch = std::mem::take(&mut self.pending);
+            let first = first.expect("tasks is not empty");
             let mut done =
                 vec![first.map_err(|e| {
                     EngineError::Store(StoreError::Bug(format!("firing task: {e}")))
@@ -190,8 +390,10 @@ impl<'e> Runner<'e> {
                 })?);
             }
             for (launch, result) in done {
-                changes.push(self.settle(launch, result?)?);
+                let change = self.settle(launch, result?)?;
+                self.batch.push(change);
             }
+            let mut changes = std::mem::take(&mut self.batch);
             changes.append(&mut self.pending);
             // Not flushed here: a run acknowledges with one flush at its end
             // (sled also flushes in the background every 500 ms); a crash
@@ -208,97 +410,117 @@ impl<'e> Runner<'e> {
                 .entry(c.record.status.as_str().to_string())
                 .or_default() += 1;
         }
+        self.summary.waiting = self.retries.len() as u64;
         self.summary.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(self.summary)
     }
 
+    fn may_launch(&self, more: usize) -> bool {
+        let max_in_flight = self.engine.config().max_in_flight.max(1);
+        self.tasks.len() + more < max_in_flight
+            && self
+                .options
+                .max_firings
+                .is_none_or(|max| self.launched < max)
+    }
+
     /// Reserves inputs for every enabled firing of the dirty cases.
     fn schedule(&mut self) -> Result<Vec<Launch>, EngineError> {
-        let max_in_flight = self.engine.config().max_in_flight.max(1);
         let mut launches = Vec::new();
         while let Some(id) = self.dirty.pop_front() {
-            if self.tasks.len() + launches.len() >= max_in_flight {
+            if !self.may_launch(launches.len()) {
                 self.dirty.push_front(id);
                 break;
             }
             self.dirty_set.remove(&id);
-            let Some(case) = self.cases.get_mut(&id) else {
+            let Some(case) = self.cases.get(&id) else {
                 continue;
             };
-            if case.record.status.is_terminal() {
-                continue;
-            }
-            let dep = case.dep.clone();
-            let version = case.record.version.clone();
-            let shared = self
-                .shared
-                .get_mut(&version)
-                .expect("shared tokens exist for every loaded version");
-            let mut waits_on_shared = false;
-            for (ti, t) in dep.net.transitions().iter().enumerate() {
-                if case.blocked.contains(&ti) || dep.guests[ti].is_none() {
+            match case.record.status {
+                CaseStatus::Compensating => {
+                    if let Some(launch) = self.next_compensation(&id)? {
+                        launches.push(launch);
+                    }
                     continue;
                 }
-                loop {
-                    if self
-                        .options
-                        .max_firings
-                        .is_some_and(|max| self.launched >= max)
-                        || self.tasks.len() + launches.len() >= max_in_flight
-                    {
-                        break;
-                    }
-                    let places = dep.net.places();
-                    let fits = t.inputs.iter().all(|a| {
-                        let p = if places[a.place].shared {
-                            shared.place(a.place)
-                        } else {
-                            case.tokens.place(a.place)
-                        };
-                        p.free() >= a.weight as usize
-                    });
-                    if !fits {
-                        waits_on_shared |= t.inputs.iter().all(|a| {
-                            let p = if places[a.place].shared {
-                                shared.place(a.place)
-                            } else {
-                                case.tokens.place(a.place)
-                            };
-                            p.len() >= a.weight as usize
-                        });
-                        break;
-                    }
-                    let mut inputs = Vec::new();
-                    for a in &t.inputs {
-                        let is_shared = places[a.place].shared;
-                        let p = if is_shared {
-                            shared.place_mut(a.place)
-                        } else {
-                            case.tokens.place_mut(a.place)
-                        };
-                        for seq in p.reserve(a.weight as usize).expect("checked free count") {
-                            inputs.push((a.place, is_shared, seq));
-                        }
-                    }
-                    case.in_flight += 1;
-                    self.launched += 1;
-                    launches.push(Launch {
-                        firing: self.engine.store().next_id()?,
-                        case: id.clone(),
-                        transition: ti,
-                        dep: dep.clone(),
-                        inputs,
-                        started_at_ms: now_ms(),
-                    });
-                }
+                s if s.is_terminal() || s.is_aborted() => continue,
+                _ => {}
             }
+            let mut waits_on_shared = self.launch_due(&id, &mut launches)?;
+            waits_on_shared |= self.launch_enabled(&id, &mut launches)?;
+            let case = &self.cases[&id];
             if waits_on_shared {
+                let version = case.record.version.clone();
                 self.waiting.entry(version).or_default().insert(id.clone());
-            } else if case.in_flight == 0 {
+            } else if case.in_flight == 0 && case.retrying == 0 {
                 self.settle_status(&id)?;
             }
         }
         Ok(launches)
+    }
+
+    /// Launches the ordinary transitions enabled in case `id`; returns
+    /// whether one waits only on shared tokens held elsewhere.
+    fn launch_enabled(
+        &mut self,
+        id: &str,
+        launches: &mut Vec<Launch>,
+    ) -> Result<bool, EngineError> {
+        let case = &self.cases[id];
+        let dep = case.dep.clone();
+        let version = case.record.version.clone();
+        let mut waits_on_shared = false;
+        for (ti, t) in dep.net.transitions().iter().enumerate() {
+            if self.cases[id].blocked.contains(&ti) || dep.guests[ti].is_none() || t.compensation {
+                continue;
+            }
+            loop {
+                if !self.may_launch(launches.len()) {
+                    break;
+                }
+                let case = self.cases.get_mut(id).expect("case is loaded");
+                let shared = self.shared.get_mut(&version).expect("shared tokens exist");
+                let places = dep.net.places();
+                let count = |a: &crate::net::Arc, free: bool| {
+                    let p = if places[a.place].shared {
+                        shared.place(a.place)
+                    } else {
+                        case.tokens.place(a.place)
+                    };
+                    (if free { p.free() } else { p.len() }) >= a.weight as usize
+                };
+                if !t.inputs.iter().all(|a| count(a, true)) {
+                    waits_on_shared |= t.inputs.iter().all(|a| count(a, false));
+                    break;
+                }
+                let mut inputs = Vec::new();
+                for a in &t.inputs {
+                    let is_shared = places[a.place].shared;
+                    let p = if is_shared {
+                        shared.place_mut(a.place)
+                    } else {
+                        case.tokens.place_mut(a.place)
+                    };
+                    for seq in p.reserve(a.weight as usize).expect("checked free count") {
+                        inputs.push((a.place, is_shared, seq));
+                    }
+                }
+                case.in_flight += 1;
+                self.launched += 1;
+                launches.push(Launch {
+                    firing: self.engine.store().next_id()?,
+                    case: id.to_string(),
+                    transition: ti,
+                    dep: dep.clone(),
+                    inputs,
+                    started_at_ms: now_ms(),
+                    attempt: 1,
+                    failures: Vec::new(),
+                    work: Work::Transition,
+                });
+            }
+        }
+        Ok(waits_on_shared)
     }
 
     /// Writes the case's status once nothing of it is enabled or in flight.
@@ -311,7 +533,7 @@ impl<'e> Runner<'e> {
             .filter(|&p| !places[p].is_final)
             .map(|p| places[p].name.clone())
             .collect();
-        let (status, event) = if outside.is_empty() {
+        let (status, event) = if outside.is_empty() && case.dead_letters == 0 {
             (CaseStatus::Completed, Event::CaseCompleted)
         } else {
             (CaseStatus::Stuck, Event::CaseStuck { places: outside })
@@ -334,6 +556,7 @@ impl<'e> Runner<'e> {
     fn start(&mut self, launches: Vec<Launch>) -> Result<(), EngineError> {
         let reservations: Vec<(u64, Reservation)> = launches
             .iter()
+            .filter(|l| matches!(l.work, Work::Transition))
             .map(|l| {
                 let places = l.dep.net.places();
                 let version = l.dep.version();
@@ -342,7 +565,7 @@ impl<'e> Runner<'e> {
                     Reservation {
                         case: l.case.clone(),
                         transition: l.dep.net.transitions()[l.transition].name.clone(),
-                        attempt: 1,
+                        attempt: l.attempt,
                         tokens: l
                             .inputs
                             .iter()
@@ -351,22 +574,19 @@ impl<'e> Runner<'e> {
                             })
                             .collect(),
                         started_at_ms: l.started_at_ms,
+                        not_before_ms: 0,
+                        failures: l.failures.clone(),
                     },
                 )
             })
             .collect();
         self.engine.store().reserve(&reservations)?;
-        for (launch, (_, reservation)) in launches.into_iter().zip(reservations) {
+        for launch in launches {
             let sandbox = self.engine.sandbox().clone();
             let store = self.engine.store().clone();
             let llm = self.engine.llm().clone();
-            self.tasks.spawn(execute::execute(
-                sandbox,
-                store,
-                llm,
-                launch,
-                reservation.tokens,
-            ));
+            self.tasks
+                .spawn(execute::execute(sandbox, store, llm, launch));
         }
         Ok(())
     }

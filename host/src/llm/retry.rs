@@ -2,7 +2,6 @@
 //! `Retry-After` honoured, everything inside one deadline.
 
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use super::ProviderError;
@@ -63,15 +62,12 @@ impl RetryPolicy {
 
     /// "Equal jitter": half the backoff, plus a random part of the other half.
     fn jittered(&self, retry: u32) -> Duration {
-        let d = self.backoff(retry);
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(retry);
-        let half = d / 2;
+        let half = self.backoff(retry) / 2;
         let nanos = half.as_nanos() as u64;
         half + Duration::from_nanos(if nanos == 0 {
             0
         } else {
-            h.finish() % (nanos + 1)
+            crate::random::random_u64() % (nanos + 1)
         })
     }
 

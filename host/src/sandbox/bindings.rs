@@ -12,5 +12,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use self::petrel::transition::types::{Fire, Token};
+pub use self::petrel::transition::types::{Compensated, Fire, Token};
 pub use self::petrel::transition::{llm, log};

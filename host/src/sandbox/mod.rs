@@ -27,7 +27,7 @@ use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
 use wasmtime_wasi::random::WasiRandom;
 
-pub use bindings::{Decision, Fire, Firing, GuestError, Token};
+pub use bindings::{Compensated, Decision, Fire, Firing, GuestError, Token};
 pub use call::CallResult;
 pub use error::{DeployError, GuestFailure};
 pub use state::{Determinism, LogLine};

@@ -95,6 +95,17 @@ pub enum FiringError {
     },
 }
 
+/// One failed attempt of a firing, as a dead letter's error chain keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptFailure {
+    /// Attempt number.
+    pub attempt: u32,
+    /// When it failed (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// Why.
+    pub error: FiringError,
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -154,9 +165,9 @@ pub enum Event {
         /// What the guest logged.
         log: Vec<LogLine>,
     },
-    /// The firing failed: inputs stay where they were.
+    /// The firing failed: inputs stay where they were (held for the retry).
     FiringFailed {
-        /// Firing id.
+        /// Firing id (the same for every attempt of one firing).
         firing: u64,
         /// Transition.
         transition: String,
@@ -166,6 +177,71 @@ pub enum Event {
         error: FiringError,
         /// What the guest logged.
         log: Vec<LogLine>,
+        /// When the next attempt may start (the durable timer), if the retry
+        /// policy retries it; `None`: exhausted (a dead letter or an abort
+        /// follows in the same commit).
+        #[serde(default)]
+        retry_at_ms: Option<u64>,
+        /// Set when the firing was a compensation: the firing it undoes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compensating: Option<u64>,
+    },
+    /// A firing ran out of attempts: its case tokens moved to the
+    /// dead-letter queue (shared tokens went back), the case is stuck.
+    FiringDeadLettered {
+        /// Firing id; also the dead letter's id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        error: FiringError,
+        /// The case tokens moved out of the marking into the dead letter.
+        consumed: Vec<TokenRef>,
+        /// Set when the firing was a compensation: the firing it undoes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compensating: Option<u64>,
+    },
+    /// A dead letter was retried: its tokens are back in their places (or
+    /// its compensation runs again) with a fresh attempt count.
+    DeadLetterRetried {
+        /// The dead letter (its firing id).
+        dead_letter: u64,
+        /// Its transition.
+        transition: String,
+        /// The tokens put back.
+        restored: Vec<TokenRecord>,
+    },
+    /// A dead letter was discarded: its tokens are gone for good.
+    DeadLetterDiscarded {
+        /// The dead letter (its firing id).
+        dead_letter: u64,
+        /// Its transition.
+        transition: String,
+        /// Why, as the operator gave it.
+        reason: String,
+        /// The tokens dropped.
+        dropped: Vec<TokenRef>,
+    },
+    /// A compensation committed: the compensated firing is undone.
+    CompensationCompleted {
+        /// Firing id of the compensation.
+        firing: u64,
+        /// The compensation transition.
+        transition: String,
+        /// The compensated firing.
+        compensated: u64,
+        /// Attempt number.
+        attempt: u32,
+        /// The outcome fired (`None`: the guest declined, nothing to undo).
+        outcome: Option<String>,
+        /// Tokens produced.
+        produced: Vec<TokenRecord>,
+        /// What the guest logged.
+        log: Vec<LogLine>,
+        /// Compensations still to run for the case.
+        remaining: u32,
     },
     /// A firing was cut off by a crash before it committed; it runs again.
     FiringAbandoned {
@@ -186,8 +262,10 @@ pub enum Event {
         /// What the guest logged.
         log: Vec<LogLine>,
     },
-    /// A guest aborted the case: the case's tokens are removed, shared
-    /// tokens the firing held stay where they were.
+    /// A guest aborted the case (or a firing whose policy says
+    /// `on_exhausted = "abort"` ran out of attempts): the case's tokens are
+    /// removed, shared tokens go back, and the compensations of its
+    /// completed compensable firings run, newest first.
     CaseAborted {
         /// Firing id.
         firing: u64,
@@ -199,6 +277,9 @@ pub enum Event {
         consumed: Vec<TokenRef>,
         /// What the guest logged.
         log: Vec<LogLine>,
+        /// The firings to compensate, in the order their compensations run.
+        #[serde(default)]
+        compensations: Vec<u64>,
     },
     /// A guest's call to the language model (request, answer or error,
     /// model, latency, usage; never the key), appended as it happened,

@@ -8,6 +8,7 @@
 //! | `events` | event seq (u64 BE) | [`EventRecord`](super::EventRecord) |
 //! | `case_events` | case id `0x00` event seq (u64 BE) | empty |
 //! | `cases` | case id | [`CaseRecord`](super::CaseRecord) |
+//! | `dead_letters` | firing id (u64 BE) | [`DeadLetter`](super::DeadLetter) |
 //! | `nets` | `v` version / `n` net name | [`NetRecord`](super::NetRecord) / latest version |
 //! | `components` | BLAKE3 hex of the component | component bytes |
 //!

@@ -7,6 +7,7 @@
 //! flush (group commit). Nothing is acknowledged to a caller before
 //! [`Store::flush`] returned after it.
 
+mod dead_letter;
 mod error;
 mod event;
 mod keys;
@@ -14,11 +15,12 @@ mod record;
 mod replay;
 mod sled_store;
 
+pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
 pub use error::StoreError;
-pub use event::{Event, EventRecord, FiringError, TokenRecord, TokenRef};
+pub use event::{AttemptFailure, Event, EventRecord, FiringError, TokenRecord, TokenRef};
 pub use keys::Owner;
-pub(crate) use keys::token as token_key;
-pub use record::{CaseRecord, CaseStatus, NetRecord, Reservation};
+pub(crate) use keys::{parse_token as parse_token_key, token as token_key};
+pub use record::{CaseRecord, CaseStatus, NetRecord, Reservation, Saga, SagaStep};
 pub use replay::{ReplayReport, replay};
 pub use sled_store::SledStore;
 
@@ -47,8 +49,10 @@ impl StoredToken {
 /// One atomic change: all of it commits, or none.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
-    /// Reservation removed by this change (must exist).
-    pub release: Option<u64>,
+    /// Reservations removed by this change (each must exist).
+    pub release: Vec<u64>,
+    /// Reservations written (created, or replaced by a retry's).
+    pub reserve: Vec<(u64, Reservation)>,
     /// Token keys consumed (each must exist).
     pub consume: Vec<Vec<u8>>,
     /// Tokens produced.
@@ -57,6 +61,10 @@ pub struct Change {
     pub case: Option<CaseRecord>,
     /// Log entries appended.
     pub events: Vec<EventRecord>,
+    /// A dead letter stored.
+    pub dead_letter: Option<DeadLetter>,
+    /// A dead letter removed (must exist).
+    pub remove_dead_letter: Option<u64>,
 }
 
 /// Storage the engine runs on. Implementations must apply a [`Change`]
@@ -105,6 +113,11 @@ pub trait Store: Send + Sync {
     /// Applies changes in one transaction. If any conflicts, nothing is
     /// applied and the error names it.
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError>;
+
+    /// Every dead letter, oldest first.
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
+    /// One dead letter.
+    fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError>;
 
     /// Log entries with seq > `after`, of one case or of all, at most `limit`.
     fn events(

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{AttemptFailure, TokenRecord};
+
 /// A deployed net version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetRecord {
@@ -30,8 +32,12 @@ pub enum CaseStatus {
     Completed,
     /// Nothing is enabled and some token lies outside the final places.
     Stuck,
-    /// A guest aborted the case.
+    /// The case aborted and every compensation ran (or there were none).
     Aborted,
+    /// The case aborted; its compensations are running, newest firing first.
+    Compensating,
+    /// A compensation failed for good: it waits in the dead-letter queue.
+    CompensationFailed,
 }
 
 impl CaseStatus {
@@ -42,12 +48,25 @@ impl CaseStatus {
             CaseStatus::Completed => "completed",
             CaseStatus::Stuck => "stuck",
             CaseStatus::Aborted => "aborted",
+            CaseStatus::Compensating => "compensating",
+            CaseStatus::CompensationFailed => "compensation_failed",
         }
     }
 
     /// Whether the case can still change without outside help.
     pub fn is_terminal(self) -> bool {
-        matches!(self, CaseStatus::Completed | CaseStatus::Aborted)
+        matches!(
+            self,
+            CaseStatus::Completed | CaseStatus::Aborted | CaseStatus::CompensationFailed
+        )
+    }
+
+    /// Whether the case aborted (its ordinary transitions never fire again).
+    pub fn is_aborted(self) -> bool {
+        matches!(
+            self,
+            CaseStatus::Aborted | CaseStatus::Compensating | CaseStatus::CompensationFailed
+        )
     }
 }
 
@@ -66,12 +85,52 @@ pub struct CaseRecord {
     pub started_at_ms: u64,
     /// When its status last changed.
     pub updated_at_ms: u64,
+    /// Compensations still to run after an abort (the saga's durable cursor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saga: Option<Saga>,
 }
 
-/// Inputs held by a firing in progress. Written before the guest runs;
-/// removed by the firing's commit. One left at start-up belongs to a firing
-/// a crash cut off: its tokens never left their places, so it is dropped and
-/// the firing runs again.
+/// An aborted case's compensations still to run. Kept in the case record, so
+/// each step's commit removes it atomically: a restarted host runs every
+/// step exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saga {
+    /// Why the case aborted.
+    pub reason: String,
+    /// Steps left, the next first (newest completed firing first).
+    pub steps: Vec<SagaStep>,
+    /// Attempt number of the next step.
+    pub attempt: u32,
+    /// The next step waits until then (ms since the Unix epoch; a durable
+    /// retry timer), 0 when it may run now.
+    pub not_before_ms: u64,
+    /// Failed attempts of the next step, oldest first.
+    pub failures: Vec<AttemptFailure>,
+}
+
+/// One compensation: the completed firing it undoes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SagaStep {
+    /// The compensated firing.
+    pub firing: u64,
+    /// Its transition.
+    pub transition: String,
+    /// The outcome it fired.
+    pub outcome: String,
+    /// The compensation transition that undoes it.
+    pub compensation: String,
+    /// The tokens it consumed.
+    pub inputs: Vec<TokenRecord>,
+    /// The tokens it produced.
+    pub outputs: Vec<TokenRecord>,
+}
+
+/// Inputs held by a firing in progress or waiting to be retried. Written
+/// before the guest runs; removed by the firing's commit, or rewritten with
+/// the next attempt and its `not_before_ms` when the firing failed and will
+/// be retried (a durable timer). One left running at start-up belongs to a
+/// firing a crash cut off: its tokens never left their places, so the same
+/// attempt runs again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
     /// The case.
@@ -84,4 +143,11 @@ pub struct Reservation {
     pub tokens: Vec<Vec<u8>>,
     /// When the firing started (ms since the Unix epoch); the guest's clock.
     pub started_at_ms: u64,
+    /// A retry waits until then (ms since the Unix epoch); 0 for a firing
+    /// launched now.
+    #[serde(default)]
+    pub not_before_ms: u64,
+    /// Failed attempts so far, oldest first (the dead-letter error chain).
+    #[serde(default)]
+    pub failures: Vec<AttemptFailure>,
 }

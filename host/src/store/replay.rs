@@ -1,4 +1,6 @@
-//! Rebuilding the marking from the event log alone.
+//! Rebuilding the marking and the dead-letter queue from the event log
+//! alone: every token is in exactly one of a place, a dead letter, or
+//! consumed by a logged event.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,12 +14,16 @@ pub struct ReplayReport {
     pub events: u64,
     /// Tokens in the rebuilt marking.
     pub tokens: usize,
+    /// Tokens held by dead letters in the rebuilt state.
+    pub dead_tokens: usize,
     /// Differences between the rebuilt and the stored marking; empty when they agree.
     pub mismatches: Vec<String>,
 }
 
 struct Rebuild {
     marking: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Dead letter id → the tokens it holds (key → payload).
+    dead: BTreeMap<u64, BTreeMap<Vec<u8>, Vec<u8>>>,
     versions: HashMap<String, String>,
     problems: Vec<String>,
 }
@@ -42,16 +48,28 @@ impl Rebuild {
         }
     }
 
-    fn remove(&mut self, seq: u64, case: &str, refs: &[TokenRef]) {
+    fn remove(&mut self, seq: u64, case: &str, refs: &[TokenRef]) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        let mut removed = BTreeMap::new();
         for r in refs {
             let key = keys::token(&self.owner(case, r.shared), &r.place, r.seq);
-            if self.marking.remove(&key).is_none() {
-                self.problems.push(format!(
+            match self.marking.remove(&key) {
+                Some(payload) => {
+                    removed.insert(key, payload);
+                }
+                None => self.problems.push(format!(
                     "event {seq} consumes token {}#{} of case `{case}` that the log never produced",
                     r.place, r.seq
-                ));
+                )),
             }
         }
+        removed
+    }
+
+    fn produce(&mut self, seq: u64, case: &str, produced: &[TokenRecord]) {
+        let (shared, own): (Vec<_>, Vec<_>) = produced.iter().cloned().partition(|t| t.shared);
+        let shared_owner = self.owner(case, true);
+        self.add(seq, shared_owner, &shared);
+        self.add(seq, Owner::Case(case.to_string()), &own);
     }
 }
 
@@ -59,6 +77,7 @@ impl Rebuild {
 pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
     let mut rb = Rebuild {
         marking: BTreeMap::new(),
+        dead: BTreeMap::new(),
         versions: HashMap::new(),
         problems: Vec::new(),
     };
@@ -85,14 +104,40 @@ pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
                     consumed, produced, ..
                 } => {
                     rb.remove(rec.seq, case, consumed);
-                    let (shared, own): (Vec<_>, Vec<_>) =
-                        produced.iter().cloned().partition(|t| t.shared);
-                    let shared_owner = rb.owner(case, true);
-                    rb.add(rec.seq, shared_owner, &shared);
-                    rb.add(rec.seq, Owner::Case(case.to_string()), &own);
+                    rb.produce(rec.seq, case, produced);
+                }
+                Event::CompensationCompleted { produced, .. } => {
+                    rb.produce(rec.seq, case, produced)
                 }
                 Event::CaseAborted { consumed, .. } | Event::FiringDiscarded { consumed, .. } => {
-                    rb.remove(rec.seq, case, consumed)
+                    rb.remove(rec.seq, case, consumed);
+                }
+                Event::FiringDeadLettered {
+                    firing, consumed, ..
+                } => {
+                    let held = rb.remove(rec.seq, case, consumed);
+                    rb.dead.insert(*firing, held);
+                }
+                Event::DeadLetterRetried {
+                    dead_letter,
+                    restored,
+                    ..
+                } => {
+                    if rb.dead.remove(dead_letter).is_none() {
+                        rb.problems.push(format!(
+                            "event {} retries dead letter {dead_letter}, which the log never created",
+                            rec.seq
+                        ));
+                    }
+                    rb.add(rec.seq, Owner::Case(case.to_string()), restored);
+                }
+                Event::DeadLetterDiscarded { dead_letter, .. }
+                    if rb.dead.remove(dead_letter).is_none() =>
+                {
+                    rb.problems.push(format!(
+                        "event {} discards dead letter {dead_letter}, which the log never created",
+                        rec.seq
+                    ));
                 }
                 _ => {}
             }
@@ -125,9 +170,40 @@ pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
             ));
         }
     }
+    // Dead letters: the same letters, holding the same tokens.
+    let stored_dead: BTreeMap<u64, BTreeMap<Vec<u8>, Vec<u8>>> = store
+        .dead_letters()?
+        .into_iter()
+        .map(|d| {
+            let owner = Owner::Case(d.case.clone());
+            let tokens = d
+                .tokens
+                .into_iter()
+                .map(|t| (keys::token(&owner, &t.place, t.seq), t.payload))
+                .collect();
+            (d.id, tokens)
+        })
+        .collect();
+    for (id, tokens) in &rb.dead {
+        match stored_dead.get(id) {
+            None => mismatches.push(format!("log has dead letter {id} that the store lacks")),
+            Some(s) if s != tokens => mismatches.push(format!(
+                "dead letter {id} holds other tokens in the store than the log says"
+            )),
+            Some(_) => {}
+        }
+    }
+    for id in stored_dead.keys() {
+        if !rb.dead.contains_key(id) {
+            mismatches.push(format!(
+                "store has dead letter {id} that the log never created"
+            ));
+        }
+    }
     Ok(ReplayReport {
         events,
         tokens: rb.marking.len(),
+        dead_tokens: rb.dead.values().map(BTreeMap::len).sum(),
         mismatches,
     })
 }

@@ -7,8 +7,8 @@ use sled::{Transactional, Tree};
 
 use super::keys::{self, Owner};
 use super::{
-    CaseRecord, Change, EventRecord, NetRecord, Reservation, Store, StoreError, StoredToken,
-    decode, encode,
+    CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
+    StoredToken, decode, encode,
 };
 
 /// The sled-backed store.
@@ -20,6 +20,7 @@ pub struct SledStore {
     events: Tree,
     case_events: Tree,
     cases: Tree,
+    dead_letters: Tree,
     nets: Tree,
     components: Tree,
 }
@@ -35,6 +36,8 @@ impl std::fmt::Debug for SledStore {
 struct Encoded<'a> {
     change: &'a Change,
     case: Option<Vec<u8>>,
+    reserve: Vec<(u64, Vec<u8>)>,
+    dead_letter: Option<(u64, Vec<u8>)>,
     events: Vec<(u64, Option<&'a str>, Vec<u8>)>,
 }
 
@@ -49,9 +52,21 @@ fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
         .iter()
         .map(|e| Ok((e.seq, e.case.as_deref(), encode("event", e)?)))
         .collect::<Result<_, StoreError>>()?;
+    let reserve = change
+        .reserve
+        .iter()
+        .map(|(id, r)| Ok((*id, encode("reservation", r)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let dead_letter = change
+        .dead_letter
+        .as_ref()
+        .map(|d| Ok::<_, StoreError>((d.id, encode("dead letter", d)?)))
+        .transpose()?;
     Ok(Encoded {
         change,
         case,
+        reserve,
+        dead_letter,
         events,
     })
 }
@@ -64,16 +79,30 @@ struct Trees<'a> {
     events: &'a TransactionalTree,
     case_events: &'a TransactionalTree,
     cases: &'a TransactionalTree,
+    dead_letters: &'a TransactionalTree,
 }
 
 fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
     let ch = e.change;
-    if let Some(id) = ch.release
-        && t.reservations.remove(&id.to_be_bytes())?.is_none()
+    for id in &ch.release {
+        if t.reservations.remove(&id.to_be_bytes())?.is_none() {
+            return Err(Abort::Abort(StoreError::Conflict(format!(
+                "firing {id} holds no reservation"
+            ))));
+        }
+    }
+    for (id, bytes) in &e.reserve {
+        t.reservations.insert(&id.to_be_bytes(), bytes.as_slice())?;
+    }
+    if let Some(id) = ch.remove_dead_letter
+        && t.dead_letters.remove(&id.to_be_bytes())?.is_none()
     {
         return Err(Abort::Abort(StoreError::Conflict(format!(
-            "firing {id} holds no reservation"
+            "dead letter {id} is gone"
         ))));
+    }
+    if let Some((id, bytes)) = &e.dead_letter {
+        t.dead_letters.insert(&id.to_be_bytes(), bytes.as_slice())?;
     }
     for key in &ch.consume {
         if t.tokens.remove(key.as_slice())?.is_none() {
@@ -129,6 +158,7 @@ impl SledStore {
             events: db.open_tree("events")?,
             case_events: db.open_tree("case_events")?,
             cases: db.open_tree("cases")?,
+            dead_letters: db.open_tree("dead_letters")?,
             nets: db.open_tree("nets")?,
             components: db.open_tree("components")?,
             db,
@@ -151,10 +181,11 @@ impl SledStore {
             &self.events,
             &self.case_events,
             &self.cases,
+            &self.dead_letters,
             &self.nets,
         );
         unwrap_tx(trees.transaction(
-            |(tokens, reservations, events, case_events, cases, net_tree)| {
+            |(tokens, reservations, events, case_events, cases, dead_letters, net_tree)| {
                 if let Some(id) = new_case
                     && cases.get(id.as_bytes())?.is_some()
                 {
@@ -169,6 +200,7 @@ impl SledStore {
                     events,
                     case_events,
                     cases,
+                    dead_letters,
                 };
                 for e in &encoded {
                     apply_one(&t, e)?;
@@ -306,6 +338,20 @@ impl Store for SledStore {
             return Ok(());
         }
         self.transact(changes, None, &[])
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.dead_letters
+            .iter()
+            .map(|kv| decode("dead letter", &kv?.1))
+            .collect()
+    }
+
+    fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError> {
+        self.dead_letters
+            .get(id.to_be_bytes())?
+            .map(|v| decode("dead letter", &v))
+            .transpose()
     }
 
     fn events(

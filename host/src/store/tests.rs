@@ -16,6 +16,7 @@ fn case(id: &str) -> CaseRecord {
         status: CaseStatus::Running,
         started_at_ms: 1,
         updated_at_ms: 1,
+        saga: None,
     }
 }
 
@@ -79,11 +80,13 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
                 attempt: 1,
                 tokens: vec![],
                 started_at_ms: 0,
+                not_before_ms: 0,
+                failures: vec![],
             },
         )])
         .unwrap();
     let good = Change {
-        release: Some(7),
+        release: vec![7],
         consume: vec![token("c", "a", 1).key()],
         produce: vec![token("c", "b", 2)],
         ..Change::default()

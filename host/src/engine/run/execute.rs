@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use super::Launch;
+use super::{Launch, Work, owner};
 use crate::llm::{Caller, JournalKey, LlmHost};
 use crate::net::Capability;
-use crate::sandbox::{CallResult, Determinism, Firing, Sandbox, Token};
-use crate::store::{Store, StoreError};
+use crate::sandbox::{CallResult, Compensated, Determinism, Firing, Sandbox, Token};
+use crate::store::{Store, StoreError, TokenRecord, token_key};
 
 /// Runs one firing's guest (outside any transaction).
 pub(super) async fn execute(
@@ -14,10 +14,19 @@ pub(super) async fn execute(
     store: Arc<dyn Store>,
     llm: Arc<LlmHost>,
     launch: Launch,
-    keys: Vec<Vec<u8>>,
 ) -> (Launch, Result<CallResult, StoreError>) {
-    let result = call(&sandbox, store.as_ref(), &llm, &launch, &keys).await;
+    let result = call(&sandbox, store.as_ref(), &llm, &launch).await;
     (launch, result)
+}
+
+fn tokens(records: &[TokenRecord]) -> Vec<Token> {
+    records
+        .iter()
+        .map(|t| Token {
+            place: t.place.clone(),
+            payload: t.payload.clone(),
+        })
+        .collect()
 }
 
 async fn call(
@@ -25,15 +34,30 @@ async fn call(
     store: &dyn Store,
     llm: &Arc<LlmHost>,
     l: &Launch,
-    keys: &[Vec<u8>],
 ) -> Result<CallResult, StoreError> {
     let net = &l.dep.net;
     let places = net.places();
-    let mut inputs = Vec::with_capacity(keys.len());
+    let mut inputs = Vec::with_capacity(l.inputs.len());
     let mut seed = blake3::Hasher::new();
     seed.update(l.case.as_bytes());
     seed.update(net.transitions()[l.transition].name.as_bytes());
-    for (&(p, _, seq), key) in l.inputs.iter().zip(keys) {
+    let mut compensating = None;
+    if let Work::Compensation(step) = &l.work {
+        seed.update(&step.firing.to_be_bytes());
+        inputs = tokens(&step.inputs);
+        compensating = Some(Compensated {
+            transition: step.transition.clone(),
+            outcome: step.outcome.clone(),
+            outputs: tokens(&step.outputs),
+        });
+    }
+    for &(p, shared, seq) in &l.inputs {
+        let key = token_key(
+            &owner(&l.case, l.dep.version(), shared),
+            &places[p].name,
+            seq,
+        );
+        let key = &key;
         let payload = store.payload(key)?.ok_or_else(|| {
             StoreError::Bug(format!(
                 "reserved token {}#{seq} of case `{}` is missing",
@@ -51,8 +75,9 @@ async fn call(
         version: l.dep.version().to_string(),
         transition: net.transitions()[l.transition].name.clone(),
         case_id: l.case.clone(),
-        attempt: 1,
+        attempt: l.attempt,
         inputs,
+        compensating,
     };
     let guest = l.dep.guests[l.transition]
         .as_ref()
@@ -62,14 +87,22 @@ async fn call(
         seed: *seed.finalize().as_bytes(),
     };
     // The seed hashes case, transition and input seqs: the same on every
-    // re-run of this firing, so it keys the firing's llm journal.
+    // re-run of this firing, so it keys the firing's llm journal (per
+    // attempt: a crash re-run gets the journaled answers back, a retry
+    // after a failure asks again).
     let t = &net.transitions()[l.transition];
     let session = t.grants(Capability::Llm).then(|| {
         let caller = Caller {
             case: l.case.clone(),
             transition: t.name.clone(),
             firing: l.firing,
-            key: JournalKey::from_seed(&det.seed),
+            key: JournalKey::from_seed(
+                blake3::Hasher::new()
+                    .update(&det.seed)
+                    .update(&l.attempt.to_be_bytes())
+                    .finalize()
+                    .as_bytes(),
+            ),
         };
         llm.session(caller, t.llm)
     });

@@ -1,14 +1,12 @@
 //! Settling a finished firing: the change to commit, and the index update.
 
-use std::sync::Arc;
-
+use super::super::EngineError;
 use super::super::decision::{self, Checked};
-use super::super::{Deployment, EngineError};
-use super::{Launch, Runner, owner};
+use super::{Launch, Runner, Work, owner};
 use crate::sandbox::{CallResult, Decision, GuestFailure};
 use crate::store::{
-    CaseStatus, Change, Event, FiringError, Owner, StoreError, StoredToken, TokenRecord, TokenRef,
-    now_ms, token_key,
+    Change, Event, FiringError, LastDecision, Owner, StoreError, StoredToken, TokenRecord,
+    TokenRef, token_key,
 };
 
 impl Runner<'_> {
@@ -18,117 +16,62 @@ impl Runner<'_> {
         launch: Launch,
         call: CallResult,
     ) -> Result<Change, EngineError> {
-        let Launch {
-            firing,
-            case: id,
-            transition: ti,
-            dep,
-            inputs,
-            ..
-        } = launch;
-        let net = &dep.net;
-        let t = &net.transitions()[ti];
-        let version = dep.version().to_string();
-        let places = net.places();
-        let case = self.cases.get_mut(&id).expect("case is loaded");
+        if matches!(launch.work, Work::Compensation(_)) {
+            return self.settle_compensation(launch, call);
+        }
+        let case = self.cases.get_mut(&launch.case).expect("case is loaded");
         case.in_flight -= 1;
-        let shared = self.shared.get_mut(&version).expect("shared tokens exist");
-        let keys: Vec<Vec<u8>> = inputs
-            .iter()
-            .map(|&(p, s, seq)| token_key(&owner(&id, &version, s), &places[p].name, seq))
-            .collect();
-        let touches_shared = inputs.iter().any(|&(_, s, _)| s);
+        if case.record.status.is_aborted() {
+            return self.discard(launch, call);
+        }
+        let net = &launch.dep.net;
+        let t = &net.transitions()[launch.transition];
+        let version = launch.dep.version().to_string();
+        let places = net.places();
+        let keys = self.input_keys(&launch);
         let log = call.log;
         let elapsed_us = call.elapsed.as_micros() as u64;
 
-        if case.record.status == CaseStatus::Aborted {
-            // An earlier firing aborted the case while this one ran: its
-            // decision is void, its case inputs go, its shared inputs stay.
-            let mut consume = Vec::new();
-            let mut consumed = Vec::new();
-            for (&(p, s, seq), key) in inputs.iter().zip(&keys) {
-                if s {
-                    shared.place_mut(p).unreserve(seq);
-                } else {
-                    case.tokens.place_mut(p).remove(seq);
-                    consume.push(key.clone());
-                    consumed.push(TokenRef {
-                        place: places[p].name.clone(),
-                        seq,
-                        shared: false,
-                    });
-                }
-            }
-            let transition = t.name.clone();
-            let event = Event::FiringDiscarded {
-                firing,
-                transition,
-                consumed,
-                log,
-            };
-            if touches_shared {
-                self.wake_waiting(&version);
-            }
-            return Ok(Change {
-                release: Some(firing),
-                consume,
-                events: vec![self.engine.event(Some(&id), event)?],
-                ..Change::default()
-            });
-        }
-
         // The decision, or the timeout route, or the failure.
+        let mut last_decision = None;
         let decided: Result<Option<(Checked, bool)>, FiringError> = match call.decision {
-            Ok(Decision::Fire(fire)) => decision::check(net, t, &fire).map(|c| Some((c, false))),
-            Ok(Decision::Decline) => Ok(None),
-            Ok(Decision::Abort(reason)) => {
-                return self.abort(id, firing, ti, dep.clone(), inputs, keys, reason, log);
+            Ok(Decision::Fire(fire)) => {
+                last_decision = Some(LastDecision {
+                    outcome: fire.outcome.clone(),
+                    places: fire.outputs.iter().map(|t| t.place.clone()).collect(),
+                });
+                decision::check(net, t, &fire).map(|c| Some((c, false)))
             }
+            Ok(Decision::Decline) => Ok(None),
+            Ok(Decision::Abort(reason)) => return self.abort(launch, keys, reason, log),
             Err(GuestFailure::Deadline { timeout_ms }) if t.on_timeout.is_some() => {
-                let payloads = inputs
+                let payloads = launch
+                    .inputs
                     .iter()
                     .zip(&keys)
                     .map(|(&(p, _, _), k)| {
                         Ok((p, self.engine.store().payload(k)?.unwrap_or_default()))
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                tracing::info!(firing, case = %id, transition = %t.name, timeout_ms, "deadline passed; firing on_timeout outcome");
+                tracing::info!(firing = launch.firing, case = %launch.case, transition = %t.name, timeout_ms, "deadline passed; firing on_timeout outcome");
                 Ok(decision::timeout_route(net, t, &payloads).map(|c| (c, true)))
             }
             Err(failure) => Err(FiringError::Guest(failure)),
         };
-        // Capacities, counted with the firing's own inputs gone.
         let decided = decided.and_then(|d| match d {
             Some((checked, timed_out)) => {
-                for (p, place) in places.iter().enumerate() {
-                    let Some(cap) = place.capacity else { continue };
-                    let produced = checked.outputs.iter().filter(|(q, _)| *q == p).count() as u64;
-                    if produced == 0 {
-                        continue;
-                    }
-                    let consumed = inputs.iter().filter(|(q, _, _)| *q == p).count() as u64;
-                    let held = if place.shared {
-                        shared.place(p).len()
-                    } else {
-                        case.tokens.place(p).len()
-                    } as u64;
-                    let would_hold = held - consumed + produced;
-                    if would_hold > cap as u64 {
-                        return Err(FiringError::CapacityExceeded {
-                            place: place.name.clone(),
-                            capacity: cap,
-                            would_hold,
-                        });
-                    }
-                }
+                self.check_capacity(&launch, &checked)?;
                 Ok(Some((checked, timed_out)))
             }
             None => Ok(None),
         });
 
         let transition = t.name.clone();
+        let id = launch.case.clone();
         let change = match decided {
             Ok(Some((checked, timed_out))) => {
+                let case = self.cases.get_mut(&id).expect("case is loaded");
+                let shared = self.shared.get_mut(&version).expect("shared tokens exist");
                 let mut produce = Vec::with_capacity(checked.outputs.len());
                 let mut produced = Vec::with_capacity(checked.outputs.len());
                 for (p, payload) in checked.outputs {
@@ -147,7 +90,7 @@ impl Runner<'_> {
                         payload,
                     });
                 }
-                for &(p, s, seq) in &inputs {
+                for &(p, s, seq) in &launch.inputs {
                     if s {
                         shared.place_mut(p).remove(seq)
                     } else {
@@ -163,20 +106,13 @@ impl Runner<'_> {
                     }
                 }
                 case.blocked.clear();
-                let consumed = inputs
-                    .iter()
-                    .map(|&(p, s, seq)| TokenRef {
-                        place: places[p].name.clone(),
-                        seq,
-                        shared: s,
-                    })
-                    .collect();
-                let outcome = net.transitions()[ti].outcomes[checked.outcome].name.clone();
+                let consumed = refs(&launch);
+                let outcome = t.outcomes[checked.outcome].name.clone();
                 self.summary.completed += 1;
                 let event = Event::FiringCompleted {
-                    firing,
+                    firing: launch.firing,
                     transition,
-                    attempt: 1,
+                    attempt: launch.attempt,
                     outcome,
                     timed_out,
                     consumed,
@@ -185,53 +121,42 @@ impl Runner<'_> {
                     elapsed_us,
                 };
                 Change {
-                    release: Some(firing),
+                    release: vec![launch.firing],
                     consume: keys,
                     produce,
                     events: vec![self.engine.event(Some(&id), event)?],
                     ..Change::default()
                 }
             }
-            other => {
-                for &(p, s, seq) in &inputs {
+            Ok(None) => {
+                let case = self.cases.get_mut(&id).expect("case is loaded");
+                let shared = self.shared.get_mut(&version).expect("shared tokens exist");
+                for &(p, s, seq) in &launch.inputs {
                     if s {
                         shared.place_mut(p).unreserve(seq)
                     } else {
                         case.tokens.place_mut(p).unreserve(seq)
                     }
                 }
-                case.blocked.insert(ti);
-                let event = match other {
-                    Ok(_) => {
-                        self.summary.declined += 1;
-                        Event::FiringDeclined {
-                            firing,
-                            transition,
-                            attempt: 1,
-                            log,
-                        }
-                    }
-                    Err(error) => {
-                        self.summary.failed += 1;
-                        tracing::warn!(firing, case = %id, transition = %transition, cause = %error, "firing failed; inputs kept");
-                        Event::FiringFailed {
-                            firing,
-                            transition,
-                            attempt: 1,
-                            error,
-                            log,
-                        }
-                    }
+                // Re-evaluated only once the case's marking changes.
+                case.blocked.insert(launch.transition);
+                self.summary.declined += 1;
+                let event = Event::FiringDeclined {
+                    firing: launch.firing,
+                    transition,
+                    attempt: launch.attempt,
+                    log,
                 };
                 Change {
-                    release: Some(firing),
+                    release: vec![launch.firing],
                     events: vec![self.engine.event(Some(&id), event)?],
                     ..Change::default()
                 }
             }
+            Err(error) => return self.fail(launch, keys, error, log, last_decision),
         };
         self.mark_dirty(&id);
-        if touches_shared
+        if launch.inputs.iter().any(|&(_, s, _)| s)
             || change
                 .produce
                 .iter()
@@ -242,30 +167,62 @@ impl Runner<'_> {
         Ok(change)
     }
 
-    /// A guest aborted the case: its tokens go (shared ones the firing held stay).
-    #[allow(clippy::too_many_arguments)]
-    fn abort(
-        &mut self,
-        id: String,
-        firing: u64,
-        ti: usize,
-        dep: Arc<Deployment>,
-        inputs: Vec<(usize, bool, u64)>,
-        keys: Vec<Vec<u8>>,
-        reason: String,
-        log: Vec<crate::sandbox::LogLine>,
-    ) -> Result<Change, EngineError> {
-        let version = dep.version().to_string();
-        let places = dep.net.places();
-        let case = self.cases.get_mut(&id).expect("case is loaded");
+    /// Token keys of a launch's inputs, in input order.
+    pub(super) fn input_keys(&self, launch: &Launch) -> Vec<Vec<u8>> {
+        let places = launch.dep.net.places();
+        let version = launch.dep.version();
+        launch
+            .inputs
+            .iter()
+            .map(|&(p, s, seq)| token_key(&owner(&launch.case, version, s), &places[p].name, seq))
+            .collect()
+    }
+
+    /// Capacities, counted with the firing's own inputs gone.
+    fn check_capacity(&self, launch: &Launch, checked: &Checked) -> Result<(), FiringError> {
+        let places = launch.dep.net.places();
+        let case = &self.cases[&launch.case];
+        let shared = &self.shared[launch.dep.version()];
+        for (p, place) in places.iter().enumerate() {
+            let Some(cap) = place.capacity else { continue };
+            let produced = checked.outputs.iter().filter(|(q, _)| *q == p).count() as u64;
+            if produced == 0 {
+                continue;
+            }
+            let consumed = launch.inputs.iter().filter(|(q, _, _)| *q == p).count() as u64;
+            let held = if place.shared {
+                shared.place(p).len()
+            } else {
+                case.tokens.place(p).len()
+            } as u64;
+            let would_hold = held - consumed + produced;
+            if would_hold > cap as u64 {
+                return Err(FiringError::CapacityExceeded {
+                    place: place.name.clone(),
+                    capacity: cap,
+                    would_hold,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// An earlier firing aborted the case while this one ran: its decision
+    /// is void, its case inputs go, its shared inputs stay.
+    fn discard(&mut self, launch: Launch, call: CallResult) -> Result<Change, EngineError> {
+        let version = launch.dep.version().to_string();
+        let places = launch.dep.net.places();
+        let keys = self.input_keys(&launch);
+        let case = self.cases.get_mut(&launch.case).expect("case is loaded");
         let shared = self.shared.get_mut(&version).expect("shared tokens exist");
         let mut consume = Vec::new();
         let mut consumed = Vec::new();
-        for &(p, s, seq) in &inputs {
+        for (&(p, s, seq), key) in launch.inputs.iter().zip(keys) {
             if s {
                 shared.place_mut(p).unreserve(seq);
             } else {
                 case.tokens.place_mut(p).remove(seq);
+                consume.push(key);
                 consumed.push(TokenRef {
                     place: places[p].name.clone(),
                     seq,
@@ -273,45 +230,35 @@ impl Runner<'_> {
                 });
             }
         }
-        consume.extend(
-            keys.into_iter()
-                .zip(&inputs)
-                .filter(|(_, (_, s, _))| !s)
-                .map(|(k, _)| k),
-        );
-        // Every other free token of the case goes too; tokens held by other
-        // firings in flight go when those settle (their case is aborted then).
-        for (p, place) in places.iter().enumerate() {
-            let seqs: Vec<u64> = case.tokens.place(p).free_seqs().collect();
-            for seq in seqs {
-                case.tokens.place_mut(p).remove(seq);
-                consume.push(token_key(&Owner::Case(id.clone()), &place.name, seq));
-                consumed.push(TokenRef {
-                    place: place.name.clone(),
-                    seq,
-                    shared: false,
-                });
-            }
-        }
-        case.record.status = CaseStatus::Aborted;
-        case.record.updated_at_ms = now_ms();
-        let record = case.record.clone();
-        self.summary.aborted += 1;
-        let transition = dep.net.transitions()[ti].name.clone();
-        let event = Event::CaseAborted {
-            firing,
-            transition,
-            reason,
+        let event = Event::FiringDiscarded {
+            firing: launch.firing,
+            transition: launch.dep.net.transitions()[launch.transition].name.clone(),
             consumed,
-            log,
+            log: call.log,
         };
-        self.wake_waiting(&version);
+        if launch.inputs.iter().any(|&(_, s, _)| s) {
+            self.wake_waiting(&version);
+        }
+        self.mark_dirty(&launch.case);
         Ok(Change {
-            release: Some(firing),
+            release: vec![launch.firing],
             consume,
-            case: Some(record),
-            events: vec![self.engine.event(Some(&id), event)?],
+            events: vec![self.engine.event(Some(&launch.case), event)?],
             ..Change::default()
         })
     }
+}
+
+/// A launch's inputs as the log records consumed tokens.
+pub(super) fn refs(launch: &Launch) -> Vec<TokenRef> {
+    let places = launch.dep.net.places();
+    launch
+        .inputs
+        .iter()
+        .map(|&(p, s, seq)| TokenRef {
+            place: places[p].name.clone(),
+            seq,
+            shared: s,
+        })
+        .collect()
 }
