@@ -1,5 +1,6 @@
 //! Hostile guests, built from source: each costs one failed firing with a
-//! typed error; its input tokens stay; other cases keep firing in the same host.
+//! typed error; its input token moves unchanged to a dead letter (their
+//! policy allows one attempt); other cases keep firing in the same host.
 
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,14 @@ inputs = { in_clock = 1 }
 outcomes.out = { out = 1 }
 "#;
 
+/// The hostile net, each transition allowed a single attempt.
+fn hostile_net() -> String {
+    HOSTILE_NET.replace(
+        "outcomes.out = { out = 1 }\n",
+        "outcomes.out = { out = 1 }\nretry = { max_attempts = 1 }\n",
+    )
+}
+
 async fn engine(dir: &std::path::Path) -> Engine {
     Engine::open(EngineConfig::new(dir.join("data")))
         .await
@@ -113,7 +122,7 @@ fn payload_of_out(engine: &Engine, case: &str) -> serde_json::Value {
 async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path()).await;
-    let net = write_net(dir.path(), "hostile.toml", HOSTILE_NET);
+    let net = write_net(dir.path(), "hostile.toml", &hostile_net());
     let hostile = engine.deploy(&net).await.unwrap();
     let orders = engine.deploy(&order_net()).await.unwrap();
 
@@ -188,7 +197,9 @@ async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
         other => panic!("panic: {other:?}"),
     }
 
-    // Each failed case still holds its input token, unchanged, and is stuck.
+    // Each failed case's input token lies unchanged in its dead letter, and
+    // the case is stuck.
+    let letters = engine.dead_letters().unwrap();
     for name in [
         "spin",
         "grow",
@@ -198,8 +209,14 @@ async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
         "wrong_place",
         "panic",
     ] {
-        let tokens = store.tokens(&Owner::Case(name.into())).unwrap();
-        assert_eq!(tokens.len(), 1, "{name}: {tokens:?}");
+        assert!(store.tokens(&Owner::Case(name.into())).unwrap().is_empty());
+        let letter = letters.iter().find(|d| d.case == name).unwrap();
+        let tokens = &letter.tokens;
+        assert_eq!(
+            (tokens.len(), letter.attempts),
+            (1, 1),
+            "{name}: {letter:?}"
+        );
         assert_eq!(tokens[0].place, format!("in_{name}"));
         assert_eq!(
             petrel::engine::decode_payload(&tokens[0].payload),

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod crash;
 mod engine;
+mod failure;
 mod llm;
 mod mcc;
 mod sandbox;

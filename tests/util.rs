@@ -139,3 +139,11 @@ pub fn order_token(id: &str, amount_cents: u64, items: u32) -> String {
         r#"submitted={{"order_id":"{id}","customer":"c-{id}","amount_cents":{amount_cents},"items":{items}}}"#
     )
 }
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}

@@ -1,10 +1,10 @@
 //! `petrel marking`: the tokens of one case or of all.
 
 use petrel::engine::decode_payload;
-use petrel::store::Owner;
+use petrel::store::{DeadLetter, Owner};
 use serde_json::{Value, json};
 
-use super::view::token_json;
+use super::view::{token_json, token_records};
 use super::{DataArgs, Format, OK, Outcome, bad_input, open};
 
 #[derive(Debug, clap::Args)]
@@ -30,10 +30,12 @@ pub(crate) async fn run(args: Args) -> Outcome {
         })?],
         None => store.cases()?,
     };
+    let letters = store.dead_letters()?;
     let mut out = Vec::new();
     for case in &cases {
         let tokens = store.tokens(&Owner::Case(case.id.clone()))?;
-        out.push((case, tokens));
+        let dead: Vec<&DeadLetter> = letters.iter().filter(|d| d.case == case.id).collect();
+        out.push((case, tokens, dead));
     }
     let mut shared = Vec::new();
     if args.case.is_none() {
@@ -47,13 +49,13 @@ pub(crate) async fn run(args: Args) -> Outcome {
         Format::Json => {
             let cases: Vec<Value> = out
                 .iter()
-                .map(|(c, tokens)| json!({ "id": c.id, "net": c.net, "version": c.version, "status": c.status, "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() }))
+                .map(|(c, tokens, dead)| json!({ "id": c.id, "net": c.net, "version": c.version, "status": c.status, "tokens": tokens.iter().map(token_json).collect::<Vec<_>>(), "dead_letters": dead.iter().map(|d| json!({ "id": d.id, "transition": d.transition, "tokens": token_records(&d.tokens) })).collect::<Vec<_>>() }))
                 .collect();
             let shared: Vec<Value> = shared.iter().map(|(v, t)| json!({ "version": v, "place": t.place, "seq": t.seq, "payload": decode_payload(&t.payload) })).collect();
             println!("{}", json!({ "cases": cases, "shared": shared }));
         }
         Format::Text => {
-            for (c, tokens) in &out {
+            for (c, tokens, dead) in &out {
                 println!(
                     "case {} ({}@{}, {})",
                     c.id,
@@ -67,6 +69,24 @@ pub(crate) async fn run(args: Args) -> Outcome {
                         t.place,
                         t.seq,
                         decode_payload(&t.payload)
+                    );
+                }
+                for d in dead {
+                    let held: Vec<String> = d
+                        .tokens
+                        .iter()
+                        .map(|t| format!("{}#{}", t.place, t.seq))
+                        .collect();
+                    println!(
+                        "  dead letter {} of `{}` holding {} (see `petrel dlq show {}`)",
+                        d.id,
+                        d.transition,
+                        if held.is_empty() {
+                            "no tokens".to_string()
+                        } else {
+                            held.join(", ")
+                        },
+                        d.id
                     );
                 }
             }
