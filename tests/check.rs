@@ -35,7 +35,7 @@ outcomes.done = { done = 1 }
 
 #[test]
 fn examples_check_clean_with_exit_0() {
-    for example in ["refund", "order-approval"] {
+    for example in ["refund", "order-approval", "order-fulfilment"] {
         let net = repo().join("examples").join(example).join("net.toml");
         let run = petrel(&[
             "check",
@@ -143,6 +143,7 @@ fn graph_mermaid_output_parses_with_mermaid() {
     let nets = [
         repo().join("examples/refund/net.toml"),
         repo().join("examples/order-approval/net.toml"),
+        repo().join("examples/order-fulfilment/net.toml"),
         planted,
     ];
     for (i, net) in nets.iter().enumerate() {
@@ -153,13 +154,15 @@ fn graph_mermaid_output_parses_with_mermaid() {
         std::fs::write(&file, text).unwrap();
         drawings.push(file);
     }
-    let dot = petrel(&["graph", nets[2].to_str().unwrap(), "--format", "dot"])
+    let dot = petrel(&["graph", nets[3].to_str().unwrap(), "--format", "dot"])
         .expect_code(0)
         .stdout();
     assert!(
         dot.starts_with("digraph \"planted\" {") && dot.contains("shape=parallelogram"),
         "{dot}"
     );
+    let saga = std::fs::read_to_string(&drawings[2]).unwrap();
+    assert!(saga.contains("t1 -.->|\"undone by\"| t3"), "{saga}");
     let paths: Vec<&Path> = drawings.iter().map(|p| p.as_path()).collect();
     mermaid_parse(&paths);
 }

@@ -1,7 +1,7 @@
 //! `petrel demo`: an example end to end in a temp dir — the refund flow (a
 //! language model classifies each message, answering offline from a
-//! cassette unless pointed at a real endpoint), or `--example
-//! order-approval`.
+//! cassette unless pointed at a real endpoint), `--example order-approval`,
+//! or `--example order-fulfilment` (retries and saga compensation).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +23,9 @@ pub(crate) enum Example {
     Refund,
     /// examples/order-approval: deterministic guests, fork and join.
     OrderApproval,
+    /// examples/order-fulfilment: a saga; shipping retried, then
+    /// compensated (release charge, release stock) when it fails for good.
+    OrderFulfilment,
 }
 
 #[derive(Debug, clap::Args)]
@@ -188,6 +191,11 @@ pub(crate) async fn run(args: Args) -> Outcome {
             orders(),
             None,
         ),
+        Example::OrderFulfilment => (
+            root.join("examples/order-fulfilment/net.toml"),
+            fulfilment_orders(),
+            None,
+        ),
     };
     println!("building guests in {} ...", root.join("guests").display());
     guests::build(&root)?;
@@ -218,17 +226,19 @@ pub(crate) async fn run(args: Args) -> Outcome {
     }
     let summary = engine.run(RunOptions::default()).await?;
     println!(
-        "\nran {} firings ({} failed) in {} ms\n",
-        summary.completed, summary.failed, summary.elapsed_ms
+        "\nran {} firings ({} failed attempts, {} retried, {} compensations) in {} ms\n",
+        summary.completed, summary.failed, summary.retried, summary.compensated, summary.elapsed_ms
     );
 
     let store = engine.store().as_ref();
-    let mut all_completed = true;
+    // Every case must reach an end: completed, or aborted with its
+    // compensations done.
+    let mut all_ended = true;
     let mut ends = Vec::new();
     let mut tokens_used = 0u64;
     for (id, _) in &cases {
         let case = store.case(id)?.context("a started case is missing")?;
-        all_completed &= case.status == CaseStatus::Completed;
+        all_ended &= matches!(case.status, CaseStatus::Completed | CaseStatus::Aborted);
         let places: Vec<String> = store
             .tokens(&Owner::Case(id.to_string()))?
             .into_iter()
@@ -275,7 +285,19 @@ pub(crate) async fn run(args: Args) -> Outcome {
             cases[0].0
         );
     }
-    Ok(if all_completed && agree { OK } else { PROBLEM })
+    Ok(if all_ended && agree { OK } else { PROBLEM })
+}
+
+/// The fulfilment demo's orders: one ships; for two the carrier is down, so
+/// shipping is retried, then the case aborts and is compensated (for the
+/// last, the first compensation attempt fails too and is retried).
+fn fulfilment_orders() -> Vec<(&'static str, Value)> {
+    let o = |id: &str, cents: u64, carrier: &str, undo_fails: u32| json!({ "order_id": id, "amount_cents": cents, "items": 2, "carrier": carrier, "undo_fails": undo_fails });
+    vec![
+        ("f-1", o("f-1", 4_200, "ok", 0)),
+        ("f-2", o("f-2", 1_999, "down", 0)),
+        ("f-3", o("f-3", 12_500, "down", 1)),
+    ]
 }
 
 /// The net's one `start` place.

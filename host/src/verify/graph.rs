@@ -83,6 +83,9 @@ fn mermaid(net: &Net, overlay: Option<&BTreeMap<String, usize>>) -> String {
         let _ = writeln!(out, "  t{i}{node}");
     }
     for (i, t) in net.transitions().iter().enumerate() {
+        if let Some(c) = t.compensate {
+            let _ = writeln!(out, "  t{i} -.->|\"undone by\"| t{c}");
+        }
         for a in &t.inputs {
             match a.weight {
                 1 => _ = writeln!(out, "  p{} --> t{i}", a.place),
@@ -202,6 +205,12 @@ fn dot(net: &Net, overlay: Option<&BTreeMap<String, usize>>) -> String {
         let _ = writeln!(out, "  t{i} [{attrs}];");
     }
     for (i, t) in net.transitions().iter().enumerate() {
+        if let Some(c) = t.compensate {
+            let _ = writeln!(
+                out,
+                "  t{i} -> t{c} [style=dashed, label=\"undone by\", constraint=false];"
+            );
+        }
         for a in &t.inputs {
             match a.weight {
                 1 => _ = writeln!(out, "  p{} -> t{i};", a.place),
