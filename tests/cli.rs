@@ -224,3 +224,21 @@ fn bad_input_exits_2_naming_file_line_and_field_and_stores_nothing() {
     );
     petrel(&["history", "--data", data, "--case", "nope"]).expect_code(2);
 }
+
+#[test]
+fn the_embedding_example_runs_the_saga_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::util::petrel_example("embed"))
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run the embed example");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("case ships: completed"), "{stdout}");
+    assert!(stdout.contains("case carrier-down: aborted"), "{stdout}");
+    assert!(stdout.contains("charge_reversals"), "{stdout}");
+}

@@ -17,27 +17,36 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("PETREL_REPO_ROOT"))
 }
 
+/// Builds a target of the `petrel` package with this test's profile
+/// (`args` picks it, e.g. `["--bin", "petrel"]`) and returns `path` under
+/// the profile's directory.
+fn build_petrel_target(args: &[&str], path: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/tests-<hash> -> target/<profile>/<path>
+    let out = exe.parent().unwrap().parent().unwrap().join(path);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "petrel"])
+        .args(args)
+        .current_dir(repo());
+    if exe.to_string_lossy().contains("/release/") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("cannot run cargo build");
+    assert!(status.success(), "building petrel {args:?} failed");
+    assert!(out.exists(), "{} missing after build", out.display());
+    out
+}
+
 /// The `petrel` binary of this build, built on first use.
 pub fn petrel_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        // target/<profile>/deps/tests-<hash> -> target/<profile>/petrel
-        let bin = exe.parent().unwrap().parent().unwrap().join("petrel");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "petrel", "--bin", "petrel"])
-            .current_dir(repo());
-        if exe.to_string_lossy().contains("/release/") {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .expect("cannot run cargo build for the petrel binary");
-        assert!(status.success(), "building the petrel binary failed");
-        assert!(bin.exists(), "{} missing after build", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| build_petrel_target(&["--bin", "petrel"], "petrel"))
+}
+
+/// An example program of the `petrel` package (`host/examples/NAME.rs`), built.
+pub fn petrel_example(name: &str) -> PathBuf {
+    build_petrel_target(&["--example", name], &format!("examples/{name}"))
 }
 
 /// Writes `text` as a net file in `dir`, replacing `GUEST(name)` with the
