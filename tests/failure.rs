@@ -367,3 +367,55 @@ async fn an_exhausted_compensation_is_dead_lettered_and_discarding_it_runs_the_r
     assert!(engine.dead_letters().unwrap().is_empty());
     assert!(replay(store.as_ref()).unwrap().mismatches.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_cancels_the_cases_waiting_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let engine = engine(dir.path(), &clock).await;
+    let net = write_net(
+        dir.path(),
+        "net.toml",
+        r#"
+[net]
+name = "branches"
+[places.a]
+[places.b]
+[places.done]
+final = true
+[transitions.slow]
+guest = "GUEST(flaky)"
+inputs = { a = 1 }
+outcomes.ok = { done = 1 }
+retry = { initial_delay_ms = 60000, jitter = 0.0 }
+[transitions.stop]
+guest = "GUEST(flaky)"
+inputs = { b = 1 }
+outcomes.ok = { done = 1 }
+"#,
+    );
+    let v = engine.deploy(&net).await.unwrap().version;
+    let tokens = vec![
+        ("a".into(), json!({ "fail": 9, "how": "error" })),
+        ("b".into(), json!({ "fail": 1, "how": "abort" })),
+    ];
+    engine.start_case(&v, "c", tokens).await.unwrap();
+    let summary = engine.run(RunOptions::default()).await.unwrap();
+    assert_eq!((summary.aborted, summary.waiting), (1, 0), "{summary:?}");
+    let store = engine.store();
+    assert_eq!(
+        store.case("c").unwrap().unwrap().status,
+        CaseStatus::Aborted
+    );
+    assert!(store.tokens(&Owner::Case("c".into())).unwrap().is_empty());
+    assert!(
+        store.reservations().unwrap().is_empty(),
+        "the retry is cancelled"
+    );
+    assert!(
+        !clock.sleeps().contains(&(T0 + 60_000)),
+        "nobody waited for the cancelled retry: {:?}",
+        clock.sleeps()
+    );
+    assert!(replay(store.as_ref()).unwrap().mismatches.is_empty());
+}
