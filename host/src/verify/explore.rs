@@ -417,13 +417,14 @@ impl<'n> StateSpace<'n> {
             .layout
             .widen(&needs, headroom)
             .ok_or(Stop::TooManyTokens { place })?;
-        let bigger = Table::new(&layout, self.table.capacity()).heap_bytes();
-        self.peak_bytes = self.peak_bytes.max(self.heap_bytes() + bigger);
+        // The old table and the new one are both held while it is filled.
+        let old = self.heap_bytes();
         if self.layout.words() == 1 || layout.words() == 1 {
             self.table.relayout(&mut self.order, &self.layout, &layout);
         } else {
             self.table = self.table.reencode(&self.layout, &layout);
         }
+        self.peak_bytes = self.peak_bytes.max(old + self.table.heap_bytes());
         self.rules = Rules::new(self.net, &layout);
         self.layout = layout;
         Ok(())

@@ -229,26 +229,28 @@ impl Table {
     /// in the order `order` lists their slots, rewriting `order` with the
     /// new slots.
     pub(crate) fn rebuild(&mut self, order: &mut Column, layout: &Layout, states: usize) {
-        self.rebuild_as(order, None, layout, states);
+        let next = Table::new(layout, states.max(self.len));
+        self.rebuild_into(order, None, layout, next);
     }
 
     /// Re-stores every marking, packed by `from`, re-encoded for `to` (fields
     /// at least as wide), remapping `order` like [`Table::rebuild`]: for a
-    /// change of layout that changes hashes, from or to one word.
+    /// change of layout that changes hashes, from or to one word. The table
+    /// keeps its number of slots.
     pub(crate) fn relayout(&mut self, order: &mut Column, from: &Layout, to: &Layout) {
-        let states = self.cap * LOAD_NUM / LOAD_DEN;
-        self.rebuild_as(order, Some(from), to, states);
+        let next = Table::with_slots(to, self.cap);
+        self.rebuild_into(order, Some(from), to, next);
     }
 
-    /// [`Table::rebuild`], transcoding from the layout `from` when given.
-    fn rebuild_as(
+    /// Fills the empty table `next` with every marking, in `order`,
+    /// transcoding from the layout `from` when given, and becomes it.
+    fn rebuild_into(
         &mut self,
         order: &mut Column,
         from: Option<&Layout>,
         layout: &Layout,
-        states: usize,
+        mut next: Table,
     ) {
-        let mut next = Table::new(layout, states.max(self.len));
         let mut batch = Batch::default();
         let mut old = vec![0u64; self.words];
         for chunk in order.runs_mut().flat_map(|run| run.chunks_mut(64)) {
@@ -426,11 +428,13 @@ mod tests {
         }
         assert_eq!(table.len(), 256);
         let wide = layout.widen(&[(2, need)], 0).unwrap();
+        let slots = table.capacity();
         if layout.words() == 1 || wide.words() == 1 {
             table.relayout(&mut order, &layout, &wide);
         } else {
             table = table.reencode(&layout, &wide);
         }
+        assert_eq!(table.capacity(), slots, "widening does not grow the table");
         let mut out = vec![0u64; wide.words()];
         for i in 0..order.len() {
             let slot = order.get(i);
