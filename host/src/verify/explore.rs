@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::column::Column;
 use super::invariants::place_bounds;
-use super::layout::{Layout, bits_for};
+use super::layout::{Layout, bits_for, mix};
 use super::progress::Progress;
 use super::ptnet::{PtNet, TransitionId};
 use super::rules::Rules;
@@ -277,17 +277,30 @@ impl<'n> StateSpace<'n> {
         block.spans.clear();
         for s in from..to {
             self.table.load(self.order.get(s) as usize, cur);
-            let hash = self.layout.hash(cur);
             let start = block.batch.len();
+            if let [w] = *cur {
+                for t in self.rules.enabled_in(&self.layout, cur) {
+                    if *unfired > 0 && !self.fired[t] {
+                        self.fired[t] = true;
+                        *unfired -= 1;
+                    }
+                    let Some(next) = self.rules.fire_word(w, t) else {
+                        return Err(self.overflow(cur, t));
+                    };
+                    block.batch.push_word(next, t, mix(next));
+                }
+                block.spans.push((start, block.batch.len()));
+                self.max_per_marking = self.max_per_marking.max(self.layout.total(cur));
+                continue;
+            }
+            let hash = self.layout.hash(cur);
             for t in self.rules.enabled_in(&self.layout, cur) {
                 if *unfired > 0 && !self.fired[t] {
                     self.fired[t] = true;
                     *unfired -= 1;
                 }
-                if let Some(c) = self.rules.overflow(cur, t) {
-                    let p = c.place as usize;
-                    let tr = &self.net.transitions()[t];
-                    return Err((p, c.value(cur) + u64::from(tr.produces(p) - tr.consumes(p))));
+                if self.rules.overflow(cur, t).is_some() {
+                    return Err(self.overflow(cur, t));
                 }
                 let next = block.batch.push(cur, t);
                 let h = self.rules.fire_hashed(&self.layout, next, t, hash);
@@ -298,6 +311,18 @@ impl<'n> StateSpace<'n> {
         }
         block.batch.touch(&self.table);
         Ok(())
+    }
+
+    /// The place whose field firing `t` in `cur` overflows, and the count
+    /// it needs to hold.
+    fn overflow(&self, cur: &[u64], t: usize) -> (usize, u64) {
+        let c = self
+            .rules
+            .overflow(cur, t)
+            .expect("a firing that does not fit overflows some field");
+        let p = c.place as usize;
+        let tr = &self.net.transitions()[t];
+        (p, c.value(cur) + u64::from(tr.produces(p) - tr.consumes(p)))
     }
 
     /// Looks up the successors of an expanded block, storing the new ones.
@@ -392,9 +417,14 @@ impl<'n> StateSpace<'n> {
             .layout
             .widen(&needs, headroom)
             .ok_or(Stop::TooManyTokens { place })?;
-        let table = self.table.reencode(&self.layout, &layout);
-        self.peak_bytes = self.peak_bytes.max(self.heap_bytes() + table.heap_bytes());
-        self.table = table;
+        // The old table and the new one are both held while it is filled.
+        let old = self.heap_bytes();
+        if self.layout.words() == 1 || layout.words() == 1 {
+            self.table.relayout(&mut self.order, &self.layout, &layout);
+        } else {
+            self.table = self.table.reencode(&self.layout, &layout);
+        }
+        self.peak_bytes = self.peak_bytes.max(old + self.table.heap_bytes());
         self.rules = Rules::new(self.net, &layout);
         self.layout = layout;
         Ok(())

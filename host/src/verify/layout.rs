@@ -12,10 +12,13 @@
 //! ([`Layout::widen`]) and re-encodes every stored marking
 //! ([`Layout::transcode`]).
 //!
-//! A marking's hash does not depend on the layout: it is the XOR of one
-//! pseudo-random word per marked place and count (Zobrist hashing). Firing a
-//! transition updates it from the places it changes alone, and widening a
-//! field moves no marking to another slot of the visited set.
+//! A marking of one word (most nets, with invariant-derived widths) hashes
+//! as that word, mixed ([`mix`]): a few instructions, recomputed after each
+//! firing. A longer marking's hash does not depend on the layout: it is the
+//! XOR of one pseudo-random word per marked place and count (Zobrist
+//! hashing). Firing a transition updates it from the places it changes
+//! alone, and widening a field of a marking that stays longer than a word
+//! moves no marking to another slot of the visited set.
 
 use std::sync::Arc;
 
@@ -58,6 +61,17 @@ fn zobrist(place: usize, count: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// The hash of a one-word marking: the word, mixed so that every bit moves
+/// the top bits, which pick a slot of the visited set (murmur3's finalizer).
+#[inline(always)]
+pub(crate) fn mix(mut w: u64) -> u64 {
+    w ^= w >> 33;
+    w = w.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    w ^= w >> 33;
+    w = w.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    w ^ (w >> 33)
 }
 
 /// Bits needed to hold `n`.
@@ -223,10 +237,14 @@ impl Layout {
         }
     }
 
-    /// Hash of a packed marking: XOR of the Zobrist words of its marked
-    /// places. The same marking hashes the same under every layout.
+    /// Hash of a packed marking: [`mix`] of its word when it has one, else
+    /// the XOR of the Zobrist words of its marked places, the same under
+    /// every layout of more than one word.
     #[inline]
     pub(crate) fn hash(&self, words: &[u64]) -> u64 {
+        if let [w] = words {
+            return mix(*w);
+        }
         let mut h = 0;
         self.for_each_marked(words, |p, m| h ^= self.zobrist(p, u64::from(m)));
         h
@@ -338,11 +356,19 @@ mod tests {
         layout.transcode(&words, &wider, &mut out);
         assert_eq!((wider.get(&out, 0), wider.get(&out, 1)), (1, 1));
         assert!(layout.widen(&[(0, 1 << 33)], 0).is_none());
-        assert_eq!(
-            layout.hash(&words),
-            wider.hash(&out),
-            "hashes do not depend on the layout"
-        );
+        assert_eq!(layout.hash(&words), mix(words[0]), "one word: mixed");
+        assert_ne!(layout.hash(&words), 0);
+    }
+
+    #[test]
+    fn hashes_of_markings_longer_than_a_word_do_not_depend_on_the_layout() {
+        let layout = Layout::new(&[32, 32, 3]);
+        let mut words = vec![0; layout.words()];
+        layout.encode(&[7, 1, 2], &mut words);
+        let wider = layout.widen(&[(2, 300)], 0).unwrap();
+        let mut out = vec![0; wider.words()];
+        layout.transcode(&words, &wider, &mut out);
+        assert_eq!(layout.hash(&words), wider.hash(&out));
         assert_ne!(layout.hash(&words), 0);
     }
 }

@@ -10,10 +10,16 @@
 //!   packed marking. Transitions without inputs are always looked at, and so
 //!   is every transition of a small net.
 //!
+//! * A marking of one word is tested and fired as a whole: a transition's
+//!   input weights, packed like a marking, subtract without a borrow out of
+//!   any field exactly when it is enabled, and its output weights then add
+//!   without a carry out of any field exactly when no field overflows (see
+//!   [`WordRule`]).
+//!
 //! [`Enabled`] is a resumable enumeration: its [`Enabled::cursor`] is a
 //! single `u32` that the depth-first search of [`super::scc`] keeps per frame.
 
-use super::layout::Layout;
+use super::layout::{Layout, mix};
 use super::ptnet::PtNet;
 
 /// Nets with at most this many transitions test them all in every marking.
@@ -46,6 +52,17 @@ impl Check {
     }
 }
 
+/// A transition over a one-word layout: its input and output weights packed
+/// like a marking. A borrow or carry out of a field shows in the bit just
+/// above it (`Rules::boundary`), or as the word's own borrow or carry.
+#[derive(Debug, Clone, Copy, Default)]
+struct WordRule {
+    pre: u64,
+    post: u64,
+    /// Every output weight fits its field (else every firing overflows).
+    fits: bool,
+}
+
 /// Firing rules of every transition of a net under one layout.
 #[derive(Debug, Clone)]
 pub(crate) struct Rules {
@@ -71,6 +88,10 @@ pub(crate) struct Rules {
     guarded: Vec<u32>,
     /// Place of each `guarded` entry.
     guard_place: Vec<u32>,
+    /// Per transition, its packed weights (empty unless the layout has one word).
+    word: Vec<WordRule>,
+    /// The bit just above each field that ends below bit 64.
+    boundary: u64,
 }
 
 fn check(layout: &Layout, place: usize, bound: u64) -> Check {
@@ -106,6 +127,8 @@ impl Rules {
             guard_at: Vec::new(),
             guarded: Vec::new(),
             guard_place: Vec::new(),
+            word: Vec::new(),
+            boundary: 0,
         };
         let mut consumers = vec![0u32; places.len()];
         for t in transitions {
@@ -181,15 +204,54 @@ impl Rules {
             r.guarded.extend(file);
         }
         r.guard_at.push(r.guarded.len() as u32);
+        if layout.words() == 1 {
+            r.compile_words(net, layout);
+        }
         r
+    }
+
+    /// Fills [`WordRule`]s for a one-word layout.
+    fn compile_words(&mut self, net: &PtNet, layout: &Layout) {
+        for p in 0..layout.places() {
+            let above = layout.above(p);
+            self.boundary |= above & above.wrapping_neg();
+        }
+        self.word = net
+            .transitions()
+            .iter()
+            .map(|t| {
+                let pack = |arcs: &[(usize, u32)]| {
+                    arcs.iter()
+                        .filter(|&&(p, w)| u64::from(w) <= layout.max(p))
+                        .map(|&(p, w)| u64::from(w) << layout.position(p).1)
+                        .sum()
+                };
+                WordRule {
+                    // An input weight that does not fit makes the transition `never`.
+                    pre: pack(&t.inputs),
+                    post: pack(&t.outputs),
+                    fits: t
+                        .outputs
+                        .iter()
+                        .all(|&(p, w)| u64::from(w) <= layout.max(p)),
+                }
+            })
+            .collect();
     }
 
     /// Whether transition `t` is enabled in `words`.
     #[inline(always)]
     pub(crate) fn enabled(&self, words: &[u64], t: usize) -> bool {
-        let pre = &self.pre[self.pre_at[t] as usize..self.pre_at[t + 1] as usize];
-        if !pre.iter().all(|c| c.field(words) >= c.bound) || self.never[t] {
-            return false;
+        if let ([w], Some(rule)) = (words, self.word.get(t)) {
+            let (m, borrow) = w.overflowing_sub(rule.pre);
+            if borrow || (w ^ rule.pre ^ m) & self.boundary != 0 || self.never[t] {
+                return false;
+            }
+        } else {
+            let pre = &self.pre[self.pre_at[t] as usize..self.pre_at[t + 1] as usize];
+            if !pre.iter().all(|c| c.field(words) >= c.bound) || self.never[t] {
+                return false;
+            }
         }
         let cap = &self.cap[self.cap_at[t] as usize..self.cap_at[t + 1] as usize];
         cap.iter().all(|c| c.field(words) <= c.bound)
@@ -206,6 +268,17 @@ impl Rules {
     #[inline]
     pub(crate) fn overflow(&self, words: &[u64], t: usize) -> Option<&Check> {
         self.growing(t).iter().find(|c| c.field(words) >= c.bound)
+    }
+
+    /// The successor of the one-word marking `w` by the enabled transition
+    /// `t`, or `None` when a field would overflow ([`Rules::overflow`] names
+    /// it). Only for layouts of one word.
+    #[inline(always)]
+    pub(crate) fn fire_word(&self, w: u64, t: usize) -> Option<u64> {
+        let rule = self.word[t];
+        let m = w.wrapping_sub(rule.pre);
+        let (n, carry) = m.overflowing_add(rule.post);
+        (rule.fits && !carry && (m ^ rule.post ^ n) & self.boundary == 0).then_some(n)
     }
 
     /// Fires `t` in place (enabled, no overflow: the caller checked).
@@ -227,6 +300,10 @@ impl Rules {
         t: usize,
         mut hash: u64,
     ) -> u64 {
+        if words.len() == 1 {
+            self.fire(words, t);
+            return mix(words[0]);
+        }
         for (c, d) in &self.change[self.change_at[t] as usize..self.change_at[t + 1] as usize] {
             let old = c.value(words);
             let p = c.place as usize;

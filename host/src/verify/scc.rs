@@ -19,7 +19,7 @@
 
 use std::collections::VecDeque;
 
-use super::layout::Layout;
+use super::layout::{Layout, mix};
 use super::ptnet::PtNet;
 use super::rules::Rules;
 use super::table::{Batch, Table};
@@ -196,6 +196,15 @@ pub(crate) fn reversible(
             for _ in 0..BLOCK.min(queue.len()) {
                 let slot = queue.pop_front().expect("not empty");
                 table.load(slot as usize, &mut words);
+                if let [w] = words[..] {
+                    for t in rules.enabled_in(layout, &words) {
+                        // A predecessor that does not fit the layout was never stored.
+                        if let Some(n) = rules.fire_word(w, t) {
+                            batch.push_word(n, t, mix(n));
+                        }
+                    }
+                    continue;
+                }
                 let hash = layout.hash(&words);
                 for t in rules.enabled_in(layout, &words) {
                     // A predecessor that does not fit the layout was never stored.

@@ -8,9 +8,15 @@
 //! its packed size divided by the load factor (kept between 0.4 and 0.8).
 //!
 //! Slots are addressed by position. A position is stable until the table
-//! grows ([`Table::rebuild`], which remaps the caller's list of slots); a new
-//! layout re-encodes every slot where it is ([`Table::reencode`]), since a
-//! marking's hash does not depend on the layout.
+//! grows ([`Table::rebuild`], which remaps the caller's list of slots). A new
+//! layout of more than one word re-encodes every slot where it is
+//! ([`Table::reencode`]), since such a marking's hash does not depend on the
+//! layout; a layout change from or to one word moves every marking
+//! ([`Table::relayout`]).
+//!
+//! Lookups come in batches: the home slots of a batch are prefetched
+//! ([`Batch::touch`]) well before they are probed, so that many cache misses
+//! are in flight at once.
 
 use super::column::Column;
 use super::layout::Layout;
@@ -145,23 +151,28 @@ impl Table {
             .all(|(k, &w)| self.word(slot, k) == w)
     }
 
-    /// Reads the first bytes of `hash`'s home slot, so that a batch of
-    /// lookups waits for its cache misses together instead of one by one.
-    #[inline]
-    pub(crate) fn touch(&self, hash: u64) -> u8 {
-        // The first word read may end in the next cache line.
-        let at = (hash >> self.shift) as usize * self.stride;
-        self.slots[at] ^ self.slots[at + 8]
+    /// Prefetches `slot`, both cache lines when it straddles two.
+    #[inline(always)]
+    fn prefetch_slot(&self, slot: usize) {
+        let at = slot * self.stride;
+        prefetch(&self.slots, at);
+        if at % 64 + self.stride > 64 {
+            prefetch(&self.slots, at + self.stride - 1);
+        }
     }
 
-    /// Reads the first byte of each of `slots`, to have them cached soon.
+    /// Prefetches `hash`'s home slot.
+    #[inline(always)]
+    pub(crate) fn touch(&self, hash: u64) {
+        self.prefetch_slot((hash >> self.shift) as usize);
+    }
+
+    /// Prefetches each of `slots`, to have them cached soon.
     #[inline]
     pub(crate) fn touch_slots(&self, slots: impl IntoIterator<Item = u32>) {
-        let mut acc = 0u8;
         for s in slots {
-            acc ^= self.slots[s as usize * self.stride];
+            self.prefetch_slot(s as usize);
         }
-        std::hint::black_box(acc);
     }
 
     /// The slot holding `key` (`Ok`) or the empty slot where it belongs (`Err`).
@@ -218,14 +229,42 @@ impl Table {
     /// in the order `order` lists their slots, rewriting `order` with the
     /// new slots.
     pub(crate) fn rebuild(&mut self, order: &mut Column, layout: &Layout, states: usize) {
-        let mut next = Table::new(layout, states.max(self.len));
+        let next = Table::new(layout, states.max(self.len));
+        self.rebuild_into(order, None, layout, next);
+    }
+
+    /// Re-stores every marking, packed by `from`, re-encoded for `to` (fields
+    /// at least as wide), remapping `order` like [`Table::rebuild`]: for a
+    /// change of layout that changes hashes, from or to one word. The table
+    /// keeps its number of slots.
+    pub(crate) fn relayout(&mut self, order: &mut Column, from: &Layout, to: &Layout) {
+        let next = Table::with_slots(to, self.cap);
+        self.rebuild_into(order, Some(from), to, next);
+    }
+
+    /// Fills the empty table `next` with every marking, in `order`,
+    /// transcoding from the layout `from` when given, and becomes it.
+    fn rebuild_into(
+        &mut self,
+        order: &mut Column,
+        from: Option<&Layout>,
+        layout: &Layout,
+        mut next: Table,
+    ) {
         let mut batch = Batch::default();
+        let mut old = vec![0u64; self.words];
         for chunk in order.runs_mut().flat_map(|run| run.chunks_mut(64)) {
             self.touch_slots(chunk.iter().copied());
             batch.clear(next.words);
             for slot in chunk.iter() {
                 let key = batch.push_key();
-                self.load(*slot as usize, key);
+                match from {
+                    Some(from) => {
+                        self.load(*slot as usize, &mut old);
+                        from.transcode(&old, layout, key);
+                    }
+                    None => self.load(*slot as usize, key),
+                }
                 let h = layout.hash(key);
                 batch.push_hash(h);
             }
@@ -241,9 +280,10 @@ impl Table {
     }
 
     /// The same markings, re-encoded for `to` (fields at least as wide as
-    /// `from`'s), each in the slot it had: hashes do not depend on layouts.
-    /// One sequential pass, no lookups.
+    /// `from`'s), each in the slot it had: hashes of markings longer than a
+    /// word do not depend on layouts. One sequential pass, no lookups.
     pub(crate) fn reencode(&self, from: &Layout, to: &Layout) -> Table {
+        debug_assert!(from.words() > 1 && to.words() > 1, "use relayout");
         let mut next = Table::with_slots(to, self.cap);
         next.len = self.len;
         let mut old = vec![0u64; self.words];
@@ -257,6 +297,23 @@ impl Table {
         }
         next
     }
+}
+
+/// Asks for the cache line holding `bytes[at]` without waiting for it.
+#[inline(always)]
+fn prefetch(bytes: &[u8], at: usize) {
+    let line = &bytes[at..];
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it cannot fault and changes nothing the
+    // program can observe; the address is inside `bytes`, and SSE, which
+    // the instruction needs, is part of every x86-64 target.
+    #[allow(unsafe_code)]
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    std::hint::black_box(line[0]);
 }
 
 /// A batch of markings to look up, with their hashes: touching all their
@@ -293,6 +350,14 @@ impl Batch {
         &mut self.keys[at..]
     }
 
+    /// Appends the one-word marking `key`, the successor by `t`, with its hash.
+    #[inline(always)]
+    pub(crate) fn push_word(&mut self, key: u64, t: usize, hash: u64) {
+        self.keys.push(key);
+        self.via.push(t);
+        self.hashes.push(hash);
+    }
+
     /// Appends an all-zero marking to be filled in place.
     #[inline]
     pub(crate) fn push_key(&mut self) -> &mut [u64] {
@@ -308,17 +373,13 @@ impl Batch {
         self.hashes.push(hash);
     }
 
-    /// Touches the home slot in `table` of every marking not touched yet,
-    /// in a loop of its own, a few instructions each, so that many misses
-    /// are in flight at once.
+    /// Prefetches the home slot in `table` of every marking not touched yet.
     #[inline]
     pub(crate) fn touch(&mut self, table: &Table) {
-        let mut acc = 0u8;
         for &h in &self.hashes[self.touched..] {
-            acc ^= table.touch(h);
+            table.touch(h);
         }
         self.touched = self.hashes.len();
-        std::hint::black_box(acc);
     }
 
     /// Markings in the batch.
@@ -341,9 +402,10 @@ impl Batch {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_what_it_stores_across_growth_and_widening() {
-        let layout = Layout::new(&[4, 4, 4]);
+    /// Stores 256 markings of `widths` (a table that grows on the way),
+    /// widens place 2 to hold `need`, and finds every marking again.
+    fn store_grow_and_widen(widths: &[u8], need: u64) {
+        let layout = Layout::new(widths);
         let mut table = Table::new(&layout, 4);
         let mut order = Column::default();
         let mut key = vec![0u64; layout.words()];
@@ -365,8 +427,14 @@ mod tests {
             }
         }
         assert_eq!(table.len(), 256);
-        let wide = layout.widen(&[(2, 300)], 0).unwrap();
-        let table = table.reencode(&layout, &wide);
+        let wide = layout.widen(&[(2, need)], 0).unwrap();
+        let slots = table.capacity();
+        if layout.words() == 1 || wide.words() == 1 {
+            table.relayout(&mut order, &layout, &wide);
+        } else {
+            table = table.reencode(&layout, &wide);
+        }
+        assert_eq!(table.capacity(), slots, "widening does not grow the table");
         let mut out = vec![0u64; wide.words()];
         for i in 0..order.len() {
             let slot = order.get(i);
@@ -377,5 +445,20 @@ mod tests {
             );
             assert_eq!(table.find(&out, wide.hash(&out)), Ok(slot as usize));
         }
+    }
+
+    #[test]
+    fn finds_what_it_stores_across_growth_and_widening() {
+        store_grow_and_widen(&[4, 4, 4], 300);
+    }
+
+    #[test]
+    fn finds_what_it_stores_when_widening_outgrows_a_word() {
+        store_grow_and_widen(&[4, 30, 4], 1 << 31);
+    }
+
+    #[test]
+    fn finds_what_it_stores_when_markings_of_two_words_widen() {
+        store_grow_and_widen(&[32, 32, 4], 300);
     }
 }
