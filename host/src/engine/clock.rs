@@ -16,6 +16,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now_ms(&self) -> u64;
     /// Resolves once [`now_ms`](Self::now_ms) has reached `at_ms`.
     fn sleep_until(&self, at_ms: u64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// Whether time moves only when the engine waits with nothing in
+    /// flight (simulated time): then a timer never races firings in flight.
+    fn moves_only_when_idle(&self) -> bool {
+        false
+    }
 }
 
 /// The system's wall clock.
@@ -34,7 +40,8 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when slept on: `sleep_until` jumps straight to
-/// the wake-up time and records it. For tests and simulations.
+/// the wake-up time and records it, and the engine sleeps on it only once
+/// nothing is in flight (like tokio's paused time). For tests and simulations.
 #[derive(Debug)]
 pub struct ManualClock {
     now: AtomicU64,
@@ -70,5 +77,9 @@ impl Clock for ManualClock {
         self.sleeps.lock().expect("sleeps lock").push(at_ms);
         self.now.fetch_max(at_ms, Ordering::SeqCst);
         Box::pin(tokio::task::yield_now())
+    }
+
+    fn moves_only_when_idle(&self) -> bool {
+        true
     }
 }

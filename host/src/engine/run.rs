@@ -212,11 +212,11 @@ impl<'e> Runner<'e> {
                 }
             }
             let first = match next_timer {
-                Some(at) => tokio::select! {
+                Some(at) if !clock.moves_only_when_idle() => tokio::select! {
                     done = self.tasks.join_next() => done,
                     () = clock.sleep_until(at) => continue,
                 },
-                None => self.tasks.join_next().await,
+                _ => self.tasks.join_next().await,
             };
             self.batch = std::mem::take(&mut self.pending);
             let first = first.expect("tasks is not empty");
