@@ -65,9 +65,7 @@ impl Engine {
                         case.id
                     ))
                 })?;
-                saga.attempt = 1;
-                saga.not_before_ms = 0;
-                saga.failures.clear();
+                saga.restart_step();
                 case.status = CaseStatus::Compensating;
             }
         }
@@ -116,10 +114,7 @@ impl Engine {
                 let saga = case.saga.as_mut().filter(|s| !s.steps.is_empty());
                 match saga {
                     Some(saga) => {
-                        saga.steps.remove(0);
-                        saga.attempt = 1;
-                        saga.not_before_ms = 0;
-                        saga.failures.clear();
+                        saga.step_done();
                         if saga.steps.is_empty() {
                             case.saga = None;
                             case.status = CaseStatus::Aborted;

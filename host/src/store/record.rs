@@ -108,6 +108,23 @@ pub struct Saga {
     pub failures: Vec<AttemptFailure>,
 }
 
+impl Saga {
+    /// The next step starts afresh: attempt 1, now, no failures.
+    pub fn restart_step(&mut self) {
+        self.attempt = 1;
+        self.not_before_ms = 0;
+        self.failures.clear();
+    }
+
+    /// The next step is done (or given up): the one after it starts afresh.
+    pub fn step_done(&mut self) {
+        if !self.steps.is_empty() {
+            self.steps.remove(0);
+        }
+        self.restart_step();
+    }
+}
+
 /// One compensation: the completed firing it undoes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SagaStep {

@@ -26,8 +26,6 @@ impl Runner<'_> {
         let version = launch.dep.version().to_string();
         let places = launch.dep.net.places();
         let mut release = vec![launch.firing];
-        let mut consume = Vec::new();
-        let mut consumed = Vec::new();
         let mut held: Vec<(usize, bool, u64)> = launch.inputs.clone();
         let mut held_keys = keys;
         // Retries of the case waiting on their timers are cancelled.
@@ -50,23 +48,10 @@ impl Runner<'_> {
             }
             held.extend(w.held);
         }
+        let (mut consume, mut consumed) = self.drop_inputs(&id, &launch.dep, &held, held_keys);
         let case = self.cases.get_mut(&id).expect("case is loaded");
-        let shared = self.shared.get_mut(&version).expect("shared tokens exist");
         case.retrying = 0;
         case.due.clear();
-        for (&(p, s, seq), key) in held.iter().zip(held_keys) {
-            if s {
-                shared.place_mut(p).unreserve(seq);
-            } else {
-                case.tokens.place_mut(p).remove(seq);
-                consume.push(key);
-                consumed.push(TokenRef {
-                    place: places[p].name.clone(),
-                    seq,
-                    shared: false,
-                });
-            }
-        }
         // Every other free token of the case goes too; tokens held by other
         // firings in flight go when those settle (their case is aborted then).
         for (p, place) in places.iter().enumerate() {

@@ -4,7 +4,7 @@
 use super::super::EngineError;
 use super::settle::refs;
 use super::{Launch, Runner, Timer, Waiting, Work, owner};
-use crate::net::{FailureClass, OnExhausted};
+use crate::net::{FailureClass, OnExhausted, RetryPolicy};
 use crate::sandbox::{GuestFailure, LogLine};
 use crate::store::{
     AttemptFailure, Change, DeadLetter, DeadLetterKind, Event, FiringError, LastDecision,
@@ -32,6 +32,22 @@ pub(crate) fn classify(error: &FiringError) -> FailureClass {
         | FiringError::WrongCount { .. } => FailureClass::InvalidDecision,
         FiringError::CapacityExceeded { .. } => FailureClass::Capacity,
     }
+}
+
+/// When attempt `attempt + 1` may start after `error` at `now_ms`, if
+/// `policy` retries it (the wait spread by a random jitter).
+pub(super) fn retry_at(
+    policy: &RetryPolicy,
+    error: &FiringError,
+    attempt: u32,
+    now_ms: u64,
+) -> Option<u64> {
+    policy.retries(classify(error), attempt).then(|| {
+        now_ms
+            + policy
+                .delay(attempt, crate::random::random_unit())
+                .as_millis() as u64
+    })
 }
 
 impl Runner<'_> {
@@ -123,7 +139,6 @@ impl Runner<'_> {
         let policy = t.retry.clone();
         let transition = t.name.clone();
         let now = self.engine.clock().now_ms();
-        let class = classify(&error);
         self.summary.failed += 1;
         let mut failures = launch.failures.clone();
         failures.push(AttemptFailure {
@@ -131,11 +146,7 @@ impl Runner<'_> {
             at_ms: now,
             error: error.clone(),
         });
-        let retry_at = policy.retries(class, launch.attempt).then(|| {
-            now + policy
-                .delay(launch.attempt, crate::random::random_unit())
-                .as_millis() as u64
-        });
+        let retry_at = retry_at(&policy, &error, launch.attempt, now);
         tracing::warn!(firing = launch.firing, case = %launch.case, transition = %transition, attempt = launch.attempt, cause = %error, retry_at_ms = ?retry_at, "firing failed");
         let failed = self.engine.event(
             Some(&launch.case),

@@ -3,11 +3,11 @@
 
 use super::super::EngineError;
 use super::super::decision;
-use super::{Launch, Runner, Timer, Work, owner};
+use super::{Launch, Runner, Timer, Work};
 use crate::sandbox::{CallResult, Decision, GuestFailure};
 use crate::store::{
     AttemptFailure, CaseStatus, Change, DeadLetter, DeadLetterKind, Event, FiringError,
-    LastDecision, StoredToken, TokenRecord, now_ms,
+    LastDecision, now_ms,
 };
 
 impl Runner<'_> {
@@ -96,45 +96,16 @@ impl Runner<'_> {
             Ok(checked) => checked,
             Err(error) => return self.fail_compensation(launch, error, call.log, last_decision),
         };
-        let places = net.places();
-        let mut produce = Vec::new();
-        let mut produced = Vec::new();
         let outcome = checked.as_ref().map(|c| t.outcomes[c.outcome].name.clone());
+        let outputs = checked.map(|c| c.outputs).unwrap_or_default();
+        let (produce, produced) = self.produce(&id, &launch.dep, outputs)?;
         let case = self.cases.get_mut(&id).expect("case is loaded");
-        for (p, payload) in checked.map(|c| c.outputs).unwrap_or_default() {
-            let seq = self.engine.store().next_id()?;
-            let is_shared = places[p].shared;
-            if is_shared {
-                self.shared
-                    .get_mut(&version)
-                    .expect("shared tokens exist")
-                    .place_mut(p)
-                    .push(seq);
-            } else {
-                case.tokens.place_mut(p).push(seq);
-            }
-            produced.push(TokenRecord {
-                place: places[p].name.clone(),
-                seq,
-                shared: is_shared,
-                payload: payload.clone(),
-            });
-            produce.push(StoredToken {
-                owner: owner(&id, &version, is_shared),
-                place: places[p].name.clone(),
-                seq,
-                payload,
-            });
-        }
         let saga = case
             .record
             .saga
             .as_mut()
             .expect("a compensating case has a saga");
-        saga.steps.remove(0);
-        saga.attempt = 1;
-        saga.not_before_ms = 0;
-        saga.failures.clear();
+        saga.step_done();
         let remaining = saga.steps.len() as u32;
         if remaining == 0 {
             case.record.saga = None;
@@ -177,14 +148,8 @@ impl Runner<'_> {
         let id = launch.case.clone();
         let t = &launch.dep.net.transitions()[launch.transition];
         let now = self.engine.clock().now_ms();
-        let class = super::retry::classify(&error);
         self.summary.failed += 1;
-        let retry_at = t.retry.retries(class, launch.attempt).then(|| {
-            now + t
-                .retry
-                .delay(launch.attempt, crate::random::random_unit())
-                .as_millis() as u64
-        });
+        let retry_at = super::retry::retry_at(&t.retry, &error, launch.attempt, now);
         tracing::warn!(case = %id, compensation = %t.name, attempt = launch.attempt, cause = %error, retry_at_ms = ?retry_at, "compensation failed");
         let failed = self.engine.event(
             Some(&id),

@@ -1,7 +1,7 @@
 //! Settling a finished firing: the change to commit, and the index update.
 
-use super::super::EngineError;
 use super::super::decision::{self, Checked};
+use super::super::{Deployment, EngineError};
 use super::{Launch, Runner, Work, owner};
 use crate::sandbox::{CallResult, Decision, GuestFailure};
 use crate::store::{
@@ -27,7 +27,6 @@ impl Runner<'_> {
         let net = &launch.dep.net;
         let t = &net.transitions()[launch.transition];
         let version = launch.dep.version().to_string();
-        let places = net.places();
         let keys = self.input_keys(&launch);
         let log = call.log;
         let elapsed_us = call.elapsed.as_micros() as u64;
@@ -70,39 +69,14 @@ impl Runner<'_> {
         let id = launch.case.clone();
         let change = match decided {
             Ok(Some((checked, timed_out))) => {
+                let (produce, produced) = self.produce(&id, &launch.dep, checked.outputs)?;
                 let case = self.cases.get_mut(&id).expect("case is loaded");
                 let shared = self.shared.get_mut(&version).expect("shared tokens exist");
-                let mut produce = Vec::with_capacity(checked.outputs.len());
-                let mut produced = Vec::with_capacity(checked.outputs.len());
-                for (p, payload) in checked.outputs {
-                    let seq = self.engine.store().next_id()?;
-                    let is_shared = places[p].shared;
-                    produced.push(TokenRecord {
-                        place: places[p].name.clone(),
-                        seq,
-                        shared: is_shared,
-                        payload: payload.clone(),
-                    });
-                    produce.push(StoredToken {
-                        owner: owner(&id, &version, is_shared),
-                        place: places[p].name.clone(),
-                        seq,
-                        payload,
-                    });
-                }
                 for &(p, s, seq) in &launch.inputs {
                     if s {
                         shared.place_mut(p).remove(seq)
                     } else {
                         case.tokens.place_mut(p).remove(seq)
-                    }
-                }
-                for t in &produced {
-                    let p = net.place_index(&t.place).expect("checked place");
-                    if t.shared {
-                        shared.place_mut(p).push(t.seq)
-                    } else {
-                        case.tokens.place_mut(p).push(t.seq)
                     }
                 }
                 case.blocked.clear();
@@ -211,25 +185,8 @@ impl Runner<'_> {
     /// is void, its case inputs go, its shared inputs stay.
     fn discard(&mut self, launch: Launch, call: CallResult) -> Result<Change, EngineError> {
         let version = launch.dep.version().to_string();
-        let places = launch.dep.net.places();
         let keys = self.input_keys(&launch);
-        let case = self.cases.get_mut(&launch.case).expect("case is loaded");
-        let shared = self.shared.get_mut(&version).expect("shared tokens exist");
-        let mut consume = Vec::new();
-        let mut consumed = Vec::new();
-        for (&(p, s, seq), key) in launch.inputs.iter().zip(keys) {
-            if s {
-                shared.place_mut(p).unreserve(seq);
-            } else {
-                case.tokens.place_mut(p).remove(seq);
-                consume.push(key);
-                consumed.push(TokenRef {
-                    place: places[p].name.clone(),
-                    seq,
-                    shared: false,
-                });
-            }
-        }
+        let (consume, consumed) = self.drop_inputs(&launch.case, &launch.dep, &launch.inputs, keys);
         let event = Event::FiringDiscarded {
             firing: launch.firing,
             transition: launch.dep.net.transitions()[launch.transition].name.clone(),
@@ -246,6 +203,80 @@ impl Runner<'_> {
             events: vec![self.engine.event(Some(&launch.case), event)?],
             ..Change::default()
         })
+    }
+}
+
+impl Runner<'_> {
+    /// Produces `outputs` (place index, payload) into case `id`: fresh seqs,
+    /// added to the index. Returns the tokens to store and as the log
+    /// records them.
+    pub(super) fn produce(
+        &mut self,
+        id: &str,
+        dep: &Deployment,
+        outputs: Vec<(usize, Vec<u8>)>,
+    ) -> Result<(Vec<StoredToken>, Vec<TokenRecord>), EngineError> {
+        let places = dep.net.places();
+        let version = dep.version();
+        let mut produce = Vec::with_capacity(outputs.len());
+        let mut produced = Vec::with_capacity(outputs.len());
+        for (p, payload) in outputs {
+            let seq = self.engine.store().next_id()?;
+            let is_shared = places[p].shared;
+            let tokens = if is_shared {
+                self.shared.get_mut(version).expect("shared tokens exist")
+            } else {
+                &mut self.cases.get_mut(id).expect("case is loaded").tokens
+            };
+            tokens.place_mut(p).push(seq);
+            produced.push(TokenRecord {
+                place: places[p].name.clone(),
+                seq,
+                shared: is_shared,
+                payload: payload.clone(),
+            });
+            produce.push(StoredToken {
+                owner: owner(id, version, is_shared),
+                place: places[p].name.clone(),
+                seq,
+                payload,
+            });
+        }
+        Ok((produce, produced))
+    }
+
+    /// Drops the held `inputs` (with their `keys`) of a void firing of case
+    /// `id`: case tokens leave the index, shared ones go back. Returns the
+    /// keys to consume and the log's references to them.
+    pub(super) fn drop_inputs(
+        &mut self,
+        id: &str,
+        dep: &Deployment,
+        inputs: &[(usize, bool, u64)],
+        keys: Vec<Vec<u8>>,
+    ) -> (Vec<Vec<u8>>, Vec<TokenRef>) {
+        let places = dep.net.places();
+        let case = self.cases.get_mut(id).expect("case is loaded");
+        let shared = self
+            .shared
+            .get_mut(dep.version())
+            .expect("shared tokens exist");
+        let mut consume = Vec::new();
+        let mut consumed = Vec::new();
+        for (&(p, s, seq), key) in inputs.iter().zip(keys) {
+            if s {
+                shared.place_mut(p).unreserve(seq);
+            } else {
+                case.tokens.place_mut(p).remove(seq);
+                consume.push(key);
+                consumed.push(TokenRef {
+                    place: places[p].name.clone(),
+                    seq,
+                    shared: false,
+                });
+            }
+        }
+        (consume, consumed)
     }
 }
 

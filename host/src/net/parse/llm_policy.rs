@@ -64,6 +64,7 @@ pub(super) fn parse(
 mod tests {
     use std::path::Path;
 
+    use super::super::tests::net_error as err;
     use crate::net::{Capability, LlmPolicy, Net};
 
     const NET: &str = r#"
@@ -81,12 +82,6 @@ capabilities = ["llm"]
 timeout_ms = 9000
 llm = { max_calls = 3, max_tokens = 2000, case_token_budget = 20000, call_timeout_ms = 8000 }
 "#;
-
-    fn err(text: &str) -> String {
-        Net::parse(text, Path::new("n.toml"))
-            .unwrap_err()
-            .to_string()
-    }
 
     #[test]
     fn the_llm_table_sets_the_policy_and_defaults_fill_the_rest() {

@@ -113,6 +113,7 @@ pub(super) fn parse(
 mod tests {
     use std::path::Path;
 
+    use super::super::tests::net_error as err;
     use crate::net::{FailureClass, Net, OnExhausted, RetryPolicy};
 
     const NET: &str = r#"
@@ -128,12 +129,6 @@ inputs = { inbox = 1 }
 outcomes.done = { done = 1 }
 retry = { max_attempts = 5, initial_delay_ms = 100, multiplier = 3.0, max_delay_ms = 2000, jitter = 0.0, retry_on = ["trap", "invalid_decision"], on_exhausted = "abort" }
 "#;
-
-    fn err(text: &str) -> String {
-        Net::parse(text, Path::new("n.toml"))
-            .unwrap_err()
-            .to_string()
-    }
 
     #[test]
     fn the_retry_table_sets_the_policy_and_defaults_fill_the_rest() {

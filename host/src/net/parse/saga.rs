@@ -122,6 +122,7 @@ pub(super) fn link(
 mod tests {
     use std::path::Path;
 
+    use super::super::tests::net_error as err;
     use crate::net::Net;
 
     const NET: &str = r#"
@@ -148,12 +149,6 @@ guest = "release.wasm"
 compensation = true
 outcomes.done = { released = 1 }
 "#;
-
-    fn err(text: &str) -> String {
-        Net::parse(text, Path::new("n.toml"))
-            .unwrap_err()
-            .to_string()
-    }
 
     #[test]
     fn compensate_links_a_transition_to_its_compensation() {

@@ -25,6 +25,11 @@ timeout_ms = 250
 on_timeout = "human"
 "#;
 
+/// The error for `text` read as net file `n.toml` (shared by the table parsers' tests).
+pub(super) fn net_error(text: &str) -> String {
+    parse(text, Path::new("n.toml")).unwrap_err().to_string()
+}
+
 fn parse_err(text: &str) -> String {
     parse(text, Path::new("nets/x.toml"))
         .unwrap_err()
