@@ -38,7 +38,9 @@ impl Transition for Flaky {
         log::warn(format!("attempt {attempt}: failing with {}", plan.how));
         match plan.how.as_str() {
             "trap" => panic!("injected trap on attempt {attempt}"),
-            "fatal" => Err(Error::fatal(format!("injected fatal error on attempt {attempt}"))),
+            "fatal" => Err(Error::fatal(format!(
+                "injected fatal error on attempt {attempt}"
+            ))),
             "hang" => {
                 let mut x: u64 = 0;
                 loop {
@@ -46,8 +48,12 @@ impl Transition for Flaky {
                 }
             }
             "undeclared" => Decision::fire("no_such_outcome").token(&plan.to, &plan),
-            "abort" => Ok(Decision::abort(format!("injected abort on attempt {attempt}"))),
-            _ => Err(Error::retryable(format!("injected error on attempt {attempt}"))),
+            "abort" => Ok(Decision::abort(format!(
+                "injected abort on attempt {attempt}"
+            ))),
+            _ => Err(Error::retryable(format!(
+                "injected error on attempt {attempt}"
+            ))),
         }
     }
 }

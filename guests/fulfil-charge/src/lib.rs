@@ -1,24 +1,8 @@
 //! Transition `charge` of the order-fulfilment net: charges the customer
 //! (compensated by `release_charge`).
 
+use fulfil_types::Order;
 use petrel_guest::{Decision, Error, Firing, Transition, log};
-use serde::{Deserialize, Serialize};
-
-/// The order as `reserve_stock` passed it on, plus the charge.
-#[derive(Debug, Serialize, Deserialize)]
-struct Order {
-    order_id: String,
-    amount_cents: u64,
-    items: u32,
-    #[serde(default)]
-    carrier: String,
-    #[serde(default)]
-    undo_fails: u32,
-    #[serde(default)]
-    reservation: Option<String>,
-    #[serde(default)]
-    charge: Option<String>,
-}
 
 struct Charge;
 

@@ -3,15 +3,9 @@
 //! every attempt retryably (the host retries, then aborts the case and
 //! compensates), `reject` fails fatally at once.
 
+use fulfil_types::Order;
 use petrel_guest::{Decision, Error, Firing, Transition, log};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Order {
-    order_id: String,
-    #[serde(default)]
-    carrier: String,
-}
 
 /// What lands in `shipped`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -31,10 +25,7 @@ impl Transition for Ship {
                 order.order_id,
                 firing.attempt()
             ))),
-            "reject" => Err(Error::fatal(format!(
-                "carrier rejected {}",
-                order.order_id
-            ))),
+            "reject" => Err(Error::fatal(format!("carrier rejected {}", order.order_id))),
             _ => {
                 log::info(format!("shipped {}", order.order_id));
                 let shipment = Shipment {

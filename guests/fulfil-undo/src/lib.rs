@@ -7,21 +7,9 @@
 //! Deterministic: no `llm`. The order's `undo_fails` makes the first
 //! attempts fail retryably (fault injection for tests).
 
+use fulfil_types::Order;
 use petrel_guest::{Decision, Error, Firing, Transition, log};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Order {
-    order_id: String,
-    amount_cents: u64,
-    items: u32,
-    #[serde(default)]
-    undo_fails: u32,
-    #[serde(default)]
-    reservation: Option<String>,
-    #[serde(default)]
-    charge: Option<String>,
-}
 
 /// A reversal (of a charge or a reservation).
 #[derive(Debug, Serialize, Deserialize)]
