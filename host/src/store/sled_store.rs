@@ -23,6 +23,9 @@ pub struct SledStore {
     dead_letters: Tree,
     nets: Tree,
     components: Tree,
+    /// Held (locked) while the store is open: one opener at a time.
+    /// Declared last, so it is released after sled has closed.
+    _lock: std::sync::Arc<std::fs::File>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -164,10 +167,43 @@ fn remove_unfinished_snapshots(db: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Takes the exclusive lock on `dir/lock`, waiting up to 2 s.
+fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Bug(format!("cannot open {}: {e}", path.display())))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked(dir.display().to_string()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Bug(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+}
+
 impl SledStore {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`. Waits up to 2 s for another
+    /// opener (e.g. a host in this process still shutting down) to let go.
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
         let dir = dir.as_ref();
+        // Our own lock, taken before anything in `db` is touched: the
+        // clean-up below must never run beside a live store.
+        let lock = lock(dir)?;
         remove_unfinished_snapshots(&dir.join("db"))?;
         let db = sled::Config::new()
             .path(dir.join("db"))
@@ -189,6 +225,7 @@ impl SledStore {
             nets: db.open_tree("nets")?,
             components: db.open_tree("components")?,
             db,
+            _lock: std::sync::Arc::new(lock),
         })
     }
 
