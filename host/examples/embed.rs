@@ -1,5 +1,7 @@
-//! Petrel embedded in a Rust program: deploy the order-fulfilment saga,
-//! start two orders, run them, and read back where they ended.
+//! Petrel embedded in a Rust program: open a [`Host`] (the engine plus the
+//! driver that `petrel serve` runs), deploy the order-fulfilment saga,
+//! start two orders, wait for them to settle, and read back where they
+//! ended.
 //!
 //! ```text
 //! cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml
@@ -7,9 +9,11 @@
 //! ```
 
 use std::path::Path;
+use std::time::Duration;
 
-use petrel::engine::{Engine, EngineConfig, RunOptions, decode_payload};
-use petrel::store::{CaseStatus, Owner};
+use petrel::Host;
+use petrel::engine::EngineConfig;
+use petrel::store::CaseStatus;
 use serde_json::json;
 
 #[tokio::main]
@@ -19,42 +23,52 @@ async fn main() -> anyhow::Result<()> {
     let data = std::env::args()
         .nth(1)
         .map_or_else(|| temp.path().to_path_buf(), Into::into);
-    let engine = Engine::open(EngineConfig::new(&data)).await?;
-    let net = engine
+    let host = Host::open(EngineConfig::new(&data)).await?;
+    let net = host
         .deploy(&repo.join("examples/order-fulfilment/net.toml"))
         .await?;
     println!("deployed {}@{}", net.name, net.version);
 
+    // Durable when `start_case` returns; the driver fires them from then on.
     for (id, carrier) in [("ships", "ok"), ("carrier-down", "down")] {
         let order = json!({ "order_id": id, "amount_cents": 1250, "items": 2, "carrier": carrier });
-        engine
-            .start_case(&net.version, id, vec![("order".into(), order)])
+        host.start_case(&net.name, id, vec![("order".into(), order)])
             .await?;
     }
-    let summary = engine.run(RunOptions::default()).await?;
-    println!(
-        "fired {}, retried {}, compensated {}",
-        summary.completed, summary.retried, summary.compensated
-    );
 
-    let store = engine.store();
     for (id, expected) in [
         ("ships", CaseStatus::Completed),
         ("carrier-down", CaseStatus::Aborted),
     ] {
-        let case = store.case(id)?.expect("started above");
-        println!("case {id}: {}", case.status.as_str());
-        for t in store.tokens(&Owner::Case(id.into()))? {
-            println!("  {} = {}", t.place, decode_payload(&t.payload));
+        // `carrier-down` retries shipping on durable timers, then aborts
+        // and runs its compensations: a few seconds.
+        let mut case = host.case(id)?;
+        for _ in 0..600 {
+            if !matches!(
+                case.record.status,
+                CaseStatus::Running | CaseStatus::Compensating
+            ) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            case = host.case(id)?;
         }
+        println!("case {id}: {}", case.record.status.as_str());
+        for t in &case.tokens {
+            println!("  {} = {}", t.place, t.payload);
+        }
+        let history = host.history(id, 0, 1000)?;
+        println!("  {} events in its history", history.events.len());
         anyhow::ensure!(
-            case.status == expected,
+            case.record.status == expected,
             "case {id} ended {}, expected {}",
-            case.status.as_str(),
+            case.record.status.as_str(),
             expected.as_str()
         );
     }
-    let report = petrel::store::replay(store.as_ref())?;
+    // Stop firing, let firings in flight finish (up to 5 s), flush.
+    host.shutdown(Duration::from_secs(5)).await?;
+    let report = petrel::store::replay(host.engine().store().as_ref())?;
     anyhow::ensure!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     println!("replay agrees: {} events", report.events);
     Ok(())

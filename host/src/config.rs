@@ -24,6 +24,9 @@
 //! mode = "replay"                         # "replay": answer from the file only;
 //!                                         # "record": answer from the file, else ask the
 //!                                         # OpenAI-compatible endpoint above and append
+//!
+//! [server]                                # read by `petrel serve`
+//! token_env = "PETREL_API_TOKEN"          # NAME of the env var holding the API's bearer token
 //! ```
 //!
 //! Retries, backoff and every attempt stay inside the firing's deadline and
@@ -45,6 +48,18 @@ use crate::llm::{LlmConfig, LlmProvider};
 pub struct Config {
     /// The `[llm]` table; `None` when the file has none.
     pub llm: Option<LlmConfig>,
+    /// The `[server]` table (defaults when the file has none).
+    pub server: ServerSettings,
+}
+
+/// The `[server]` table: settings of `petrel serve`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Name of the environment variable holding the API's bearer token
+    /// (`--token-env` overrides it; default `PETREL_API_TOKEN`).
+    #[serde(default)]
+    pub token_env: Option<String>,
 }
 
 /// A configuration file that cannot be used, with where and why.
@@ -105,6 +120,8 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     llm: Option<Spanned<RawLlm>>,
+    #[serde(default)]
+    server: ServerSettings,
 }
 
 /// Turns byte spans into errors that name the file, line and field.
@@ -164,12 +181,32 @@ impl Config {
             .as_ref()
             .map(|raw| LlmConfig::from_raw(&cx, raw))
             .transpose()?;
-        Ok(Config { llm })
+        Ok(Config {
+            llm,
+            server: raw.server,
+        })
     }
 
     /// The language model the `[llm]` table describes (`None` without one),
     /// with its API key read from the environment.
     pub fn llm_provider(&self) -> Result<Option<Arc<dyn LlmProvider>>, ConfigError> {
         self.llm.as_ref().map(crate::llm::provider).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_table_names_the_token_variable() {
+        let config = Config::parse("[server]\ntoken_env = \"MY_TOKEN\"\n", "petrel.toml").unwrap();
+        assert_eq!(config.server.token_env.as_deref(), Some("MY_TOKEN"));
+        assert_eq!(
+            Config::parse("", "petrel.toml").unwrap().server,
+            ServerSettings::default()
+        );
+        let err = Config::parse("[server]\ntoken = \"x\"\n", "petrel.toml").unwrap_err();
+        assert!(err.to_string().contains("token"), "{err}");
     }
 }

@@ -1,55 +1,78 @@
 //! Petrel host: runs Petri-net workflows whose transitions are decided by
 //! WebAssembly guests.
 //!
-//! The same engine the `petrel` binary drives can live inside another Rust
-//! service. An [`Engine`](engine::Engine) owns one data directory (a sled
-//! store and a compiled-component cache); every operation that changes
-//! state is durable when its future resolves.
+//! The same host the `petrel serve` daemon runs can live inside another
+//! Rust service. A [`Host`] owns one data directory (a sled store and a
+//! compiled-component cache) and a driver that fires cases as they start;
+//! every operation that changes state is durable when its future resolves.
+//! Workers perform `external = true` transitions through it: claim a firing
+//! (a lease), act, complete it with a declared outcome.
 //!
 //! ```no_run
-//! use petrel::engine::{Engine, EngineConfig, RunOptions};
-//! use petrel::store::{CaseStatus, Owner};
+//! use std::time::Duration;
+//!
+//! use petrel::Host;
+//! use petrel::engine::EngineConfig;
+//! use petrel::host::{ClaimRequest, Completion, WorkToken};
 //!
 //! # async fn embed() -> Result<(), petrel::engine::EngineError> {
-//! let engine = Engine::open(EngineConfig::new("./petrel-data")).await?;
+//! let host = Host::open(EngineConfig::new("./petrel-data")).await?;
 //! // Deploy (idempotent: the version is the content hash of net + guests).
-//! let net = engine
-//!     .deploy("examples/order-fulfilment/net.toml".as_ref())
+//! let net = host.deploy("examples/refund/net.toml".as_ref()).await?;
+//! let request = serde_json::json!({ "request_id": "r-1", "message": "refund please" });
+//! host.start_case(&net.name, "r-1", vec![("request_received".into(), request)])
 //!     .await?;
-//! let order = serde_json::json!({ "order_id": "o-1", "amount_cents": 1250, "items": 2, "carrier": "ok" });
-//! engine
-//!     .start_case(&net.version, "o-1", vec![("order".into(), order)])
-//!     .await?;
-//! // Fire until nothing is enabled (retries wait on durable timers).
-//! let summary = engine.run(RunOptions::default()).await?;
-//! assert_eq!(summary.cases.get("completed"), Some(&1));
 //!
-//! let case = engine.store().case("o-1")?.expect("started above");
-//! assert_eq!(case.status, CaseStatus::Completed);
-//! for token in engine.store().tokens(&Owner::Case("o-1".into()))? {
-//!     println!("{} = {}", token.place, petrel::engine::decode_payload(&token.payload));
+//! // A payment worker: waits up to 30 s for an approved refund to pay.
+//! let claim = ClaimRequest {
+//!     worker: "payments".into(),
+//!     transition: Some("pay_refund".into()),
+//!     wait_ms: 30_000,
+//!     ..ClaimRequest::default()
+//! };
+//! if let Some(work) = host.claim(claim).await? {
+//!     let order = work.inputs[0].payload.clone(); // ... pay it ...
+//!     let paid = Completion {
+//!         outcome: "paid".into(),
+//!         tokens: vec![WorkToken { place: "refunded".into(), payload: order }],
+//!     };
+//!     host.complete(work.firing, &work.lease, paid).await?;
 //! }
-//! for letter in engine.dead_letters()? {
-//!     engine.discard_dead_letter(letter.id, "handled by hand").await?;
+//!
+//! let case = host.case("r-1")?;
+//! println!("{} with {} token(s)", case.record.status.as_str(), case.tokens.len());
+//! for letter in host.dead_letters()? {
+//!     host.discard_dead_letter(letter.id, "handled by hand").await?;
 //! }
+//! // Stop firing, let firings in flight finish (up to 10 s), flush.
+//! host.shutdown(Duration::from_secs(10)).await?;
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! `host/examples/embed.rs` is the same flow as a program (`cargo run -p
-//! petrel --example embed`). Modules: [`net`] (net files), [`sandbox`]
-//! (wasmtime), [`store`] (sled), [`engine`] (firing, retries, sagas),
+//! [`engine::Engine`] underneath runs batches instead (`petrel run`: fire
+//! until nothing is enabled, then return).
+//!
+//! `host/examples/embed.rs` is a whole program (`cargo run -p petrel
+//! --example embed`: the order-fulfilment saga). Modules: [`net`] (net
+//! files), [`sandbox`] (wasmtime), [`store`] (sled), [`engine`] (firing, retries, sagas),
 //! [`llm`] (the `llm` import's host side), [`config`] (`petrel.toml`),
-//! [`verify`] (state-space checks).
+//! [`verify`] (state-space checks), [`host`] (the engine with its driver,
+//! for a long-running service, and external work), [`server`] (its HTTP API, `petrel serve`),
+//! [`metrics`] (Prometheus metrics fed from the event log).
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod engine;
+pub mod host;
 pub mod llm;
+pub mod metrics;
 pub mod net;
 mod random;
 pub mod sandbox;
+pub mod server;
 pub mod store;
 pub mod verify;
 
+pub use host::Host;
 pub use net::{Net, NetError};

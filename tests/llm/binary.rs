@@ -362,7 +362,9 @@ fn the_refund_demo_runs_offline_on_its_cassette() {
     let out = run.stdout();
     for expected in [
         "language model: ",
-        "r-1 → refund_orders",
+        "r-1 → refunded",
+        "payment worker: claimed firing",
+        "pay_refund firing",
         "r-2 → closed",
         "r-3 → denied",
         "r-4 → denied",

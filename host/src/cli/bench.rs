@@ -42,7 +42,8 @@ inputs = { stock_check = 1 }
 outcomes.reserved = { stock_reserved = 1 }
 "#;
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+/// The `p` quantile (0 to 1) of `sorted`, in microseconds.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1e6
 }

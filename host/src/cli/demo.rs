@@ -8,7 +8,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use petrel::engine::{Engine, EngineConfig, RunOptions};
+use std::time::{Duration, Instant};
+
+use petrel::Host;
+use petrel::engine::{EngineConfig, EngineError};
+use petrel::host::{ClaimRequest, Completion, WorkToken};
 use petrel::llm::{LlmConfig, LlmProvider};
 use petrel::store::{CaseStatus, Event, Owner};
 use serde_json::{Value, json};
@@ -205,32 +209,47 @@ pub(crate) async fn run(args: Args) -> Outcome {
         .map_err(anyhow::Error::from)?;
     let mut config = EngineConfig::new(dir.path());
     config.llm = provider;
-    let engine = Engine::open(config).await?;
-    let deployed = engine.deploy(&net).await?;
+    // The always-on host (what `petrel serve` runs): its driver fires cases
+    // as they start.
+    let host = Host::open(config).await?;
+    let deployed = host.deploy(&net).await?;
     println!(
         "deployed {}@{} from {}",
         deployed.name,
         deployed.version,
         net.display()
     );
-    let start = net_start_place(&engine, &deployed.version)?;
+    let start = net_start_place(&host, &deployed.version)?;
+    let started = Instant::now();
+    // The refund flow's payment worker: trusted code outside the sandbox
+    // that claims `pay_refund` firings, pays, and completes them.
+    let worker = (args.example == Example::Refund).then(|| tokio::spawn(pay_refunds(host.clone())));
     for (id, payload) in &cases {
-        engine
-            .start_case(
-                &deployed.version,
-                id,
-                vec![(start.clone(), payload.clone())],
-            )
-            .await?;
+        host.start_case(
+            &deployed.version,
+            id,
+            vec![(start.clone(), payload.clone())],
+        )
+        .await?;
         println!("started case {id}: {payload}");
     }
-    let summary = engine.run(RunOptions::default()).await?;
+    let ids: Vec<&str> = cases.iter().map(|(id, _)| *id).collect();
+    let all_settled = settled(&host, &ids).await?;
+    if let Some(worker) = worker {
+        worker.abort();
+    }
+    host.shutdown(Duration::from_secs(5)).await?;
     println!(
-        "\nran {} firings ({} failed attempts, {} retried, {} compensations) in {} ms\n",
-        summary.completed, summary.failed, summary.retried, summary.compensated, summary.elapsed_ms
+        "\nall cases {} in {} ms\n",
+        if all_settled {
+            "settled"
+        } else {
+            "NOT settled"
+        },
+        started.elapsed().as_millis()
     );
 
-    let store = engine.store().as_ref();
+    let store = host.engine().store().as_ref();
     // Every case must reach an end: completed, or aborted with its
     // compensations done.
     let mut all_ended = true;
@@ -300,9 +319,57 @@ fn fulfilment_orders() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// Waits until no case in `ids` is running or compensating (at most two
+/// minutes); whether they all got there.
+async fn settled(host: &Host, ids: &[&str]) -> Result<bool, EngineError> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let mut busy = false;
+        for id in ids {
+            let status = host.case(id)?.record.status;
+            busy |= matches!(status, CaseStatus::Running | CaseStatus::Compensating);
+        }
+        if !busy {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(false)
+}
+
+/// The payment worker of the refund demo: claims each approved refund,
+/// "pays" it, and completes the firing with `paid`.
+async fn pay_refunds(host: Host) -> Result<(), EngineError> {
+    loop {
+        let request = ClaimRequest {
+            worker: "payments-demo".into(),
+            transition: Some("pay_refund".into()),
+            wait_ms: 1_000,
+            ..ClaimRequest::default()
+        };
+        let Some(item) = host.claim(request).await? else {
+            continue;
+        };
+        let mut receipt = item.inputs[0].payload.clone();
+        receipt["payment_id"] = json!(format!("pay-{}", item.case));
+        println!(
+            "payment worker: claimed firing {} of case {}, paying {} cents",
+            item.firing, item.case, receipt["amount_cents"]
+        );
+        let completion = Completion {
+            outcome: "paid".into(),
+            tokens: vec![WorkToken {
+                place: "refunded".into(),
+                payload: receipt,
+            }],
+        };
+        host.complete(item.firing, &item.lease, completion).await?;
+    }
+}
+
 /// The net's one `start` place.
-fn net_start_place(engine: &Engine, version: &str) -> Result<String, super::Failure> {
-    let dep = engine.deployment(version)?;
+fn net_start_place(host: &Host, version: &str) -> Result<String, super::Failure> {
+    let dep = host.engine().deployment(version)?;
     let start = dep
         .net
         .places()

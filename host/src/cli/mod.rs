@@ -1,6 +1,7 @@
 //! Subcommands, one file each.
 
 mod bench;
+mod bench_http;
 mod bench_llm;
 mod check;
 mod demo;
@@ -11,6 +12,7 @@ mod history;
 mod marking;
 mod replay;
 mod run;
+mod serve;
 mod start;
 mod view;
 
@@ -48,6 +50,9 @@ enum Command {
     Demo(demo::Args),
     /// Measure firing latency and throughput (build with --release).
     Bench(bench::Args),
+    /// Load-test the HTTP API in process: concurrent case starts and status
+    /// reads (build with --release).
+    BenchHttp(bench_http::Args),
     /// Time many concurrent cases whose language model is slow.
     #[command(hide = true)]
     BenchLlm(bench_llm::Args),
@@ -57,6 +62,9 @@ enum Command {
     Check(check::Args),
     /// Draw a net as Mermaid or DOT, optionally with a case's tokens.
     Graph(graph::Args),
+    /// Run the host as a daemon with its HTTP API (JSON under /v1, /metrics,
+    /// /openapi.json) until SIGTERM or Ctrl-C.
+    Serve(serve::Args),
 }
 
 /// Output format.
@@ -96,8 +104,11 @@ impl From<EngineError> for Failure {
             | EngineError::Deploy(_)
             | EngineError::Invalid(_)
             | EngineError::NotFound(_)
+            | EngineError::Conflict(_)
             | EngineError::Store(petrel::store::StoreError::CaseExists(_)) => BAD_INPUT,
-            EngineError::Store(_) | EngineError::Sandbox(_) => PROBLEM,
+            EngineError::Store(_) | EngineError::Sandbox(_) | EngineError::Unavailable(_) => {
+                PROBLEM
+            }
         };
         Failure {
             code,
@@ -140,14 +151,22 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         })
 }
 
-pub(crate) async fn open(data: &DataArgs) -> Result<Engine, Failure> {
+/// The engine settings `data` asks for, and the host config file it names
+/// (default when none).
+pub(crate) fn engine_config(
+    data: &DataArgs,
+) -> Result<(EngineConfig, petrel::config::Config), Failure> {
     let mut config = EngineConfig::new(&data.data);
-    if let Some(file) = &data.config {
-        config.llm = petrel::config::Config::load(file)
-            .and_then(|c| c.llm_provider())
-            .map_err(bad_input)?;
-    }
-    Ok(Engine::open(config).await?)
+    let Some(file) = &data.config else {
+        return Ok((config, petrel::config::Config::default()));
+    };
+    let host = petrel::config::Config::load(file).map_err(bad_input)?;
+    config.llm = host.llm_provider().map_err(bad_input)?;
+    Ok((config, host))
+}
+
+pub(crate) async fn open(data: &DataArgs) -> Result<Engine, Failure> {
+    Ok(Engine::open(engine_config(data)?.0).await?)
 }
 
 pub(crate) fn dispatch(cli: Cli) -> Outcome {
@@ -162,9 +181,11 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::Dlq(a) => dlq::run(a).await,
             Command::Demo(a) => demo::run(a).await,
             Command::Bench(a) => bench::run(a).await,
+            Command::BenchHttp(a) => bench_http::run(a).await,
             Command::BenchLlm(a) => bench_llm::run(a).await,
             Command::Check(a) => check::run(a),
             Command::Graph(a) => graph::run(a),
+            Command::Serve(a) => serve::run(a).await,
         }
     })
 }

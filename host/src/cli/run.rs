@@ -39,7 +39,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
                 .map(|(s, n)| format!("{n} {s}"))
                 .collect();
             println!(
-                "fired {} (declined {}, failed {}, retried {}, dead-lettered {}), aborted {} case(s), compensated {}, {} retry(ies) waiting, in {} ms; cases: {}",
+                "fired {} (declined {}, failed {}, retried {}, dead-lettered {}), aborted {} case(s), compensated {}, {} retry(ies) waiting, {} external firing(s) waiting for a worker (`petrel serve`), in {} ms; cases: {}",
                 summary.completed,
                 summary.declined,
                 summary.failed,
@@ -48,6 +48,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
                 summary.aborted,
                 summary.compensated,
                 summary.waiting,
+                summary.awaiting_workers,
                 summary.elapsed_ms,
                 if cases.is_empty() {
                     "none".to_string()

@@ -9,30 +9,14 @@ pub(crate) fn token_json(t: &StoredToken) -> Value {
     json!({ "place": t.place, "seq": t.seq, "payload": decode_payload(&t.payload) })
 }
 
+/// Log records of tokens as JSON (payloads decoded: see `TokenRecord`).
 pub(crate) fn token_records(tokens: &[TokenRecord]) -> Value {
-    tokens
-        .iter()
-        .map(|t| json!({ "place": t.place, "seq": t.seq, "shared": t.shared, "payload": decode_payload(&t.payload) }))
-        .collect()
+    serde_json::to_value(tokens).unwrap_or(Value::Null)
 }
 
-/// An event as JSON, token payloads decoded from MessagePack.
+/// An event as JSON (token payloads decoded).
 pub(crate) fn event_json(e: &EventRecord) -> Value {
-    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
-    let tokens = match &e.event {
-        Event::CaseStarted { tokens, .. } | Event::SharedTokensAdded { tokens, .. } => {
-            Some(("tokens", tokens))
-        }
-        Event::FiringCompleted { produced, .. } | Event::CompensationCompleted { produced, .. } => {
-            Some(("produced", produced))
-        }
-        Event::DeadLetterRetried { restored, .. } => Some(("restored", restored)),
-        _ => None,
-    };
-    if let (Some((field, tokens)), Some(obj)) = (tokens, v.as_object_mut()) {
-        obj.insert(field.to_string(), token_records(tokens));
-    }
-    v
+    serde_json::to_value(e).unwrap_or(Value::Null)
 }
 
 fn places(tokens: &[TokenRecord]) -> String {
@@ -172,6 +156,13 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
                 None => " (declined: nothing to undo)".to_string(),
             }
         ),
+        Event::FiringClaimed {
+            transition,
+            firing,
+            attempt,
+            worker,
+            ..
+        } => format!("{transition} firing {firing} claimed by `{worker}` (attempt {attempt})"),
         Event::FiringAbandoned { transition, firing } => {
             format!("{transition} firing {firing} cut off by a crash; runs again")
         }

@@ -78,7 +78,7 @@ impl Engine {
                 restored: letter.tokens.clone(),
             },
         )?;
-        self.store.apply(&[Change {
+        self.apply(&[Change {
             produce,
             case: Some(case),
             events: vec![event],
@@ -145,7 +145,7 @@ impl Engine {
                 dropped,
             },
         )?;
-        self.store.apply(&[Change {
+        self.apply(&[Change {
             case: Some(case),
             events: vec![event],
             remove_dead_letter: Some(id),

@@ -25,4 +25,11 @@ pub enum EngineError {
     /// A case id or net version that is not in the store.
     #[error("{0}")]
     NotFound(String),
+    /// The request clashes with the current state (e.g. a lease that was
+    /// lost or has expired).
+    #[error("{0}")]
+    Conflict(String),
+    /// The host is shutting down (or its driver stopped).
+    #[error("{0}")]
+    Unavailable(String),
 }

@@ -37,6 +37,20 @@ impl PlaceTokens {
         self.free += 1;
     }
 
+    /// Puts back a token that left the place earlier (a retried dead
+    /// letter), in its place by age.
+    pub(crate) fn restore(&mut self, seq: u64) {
+        let at = self.slots.partition_point(|s| s.seq < seq);
+        self.slots.insert(
+            at,
+            Slot {
+                seq,
+                reserved: false,
+            },
+        );
+        self.free += 1;
+    }
+
     /// Reserves the `n` oldest free tokens; `None` (and nothing reserved) if fewer are free.
     pub(crate) fn reserve(&mut self, n: usize) -> Option<Vec<u64>> {
         if self.free < n {

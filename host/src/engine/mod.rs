@@ -29,18 +29,23 @@ use std::sync::{Arc, Mutex};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deployment::Deployment;
 pub use error::EngineError;
+pub(crate) use run::driver::{Command, drive};
 pub use run::{RunOptions, RunSummary};
 
 use crate::net::Net;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::store::{
-    CaseRecord, CaseStatus, Change, Event, EventRecord, Owner, SledStore, Store, StoredToken,
-    TokenRecord, check_case_id, now_ms,
+    CaseRecord, CaseStatus, Change, Event, EventRecord, Owner, SledStore, Store, StoreError,
+    StoredToken, TokenRecord, check_case_id, now_ms,
 };
 use flusher::Flusher;
 
+/// Told of every event the engine writes, once it is applied (e.g. to count
+/// firings for metrics). Called on the engine's own tasks: keep it quick.
+pub type EventObserver = Arc<dyn Fn(&EventRecord) + Send + Sync>;
+
 /// Engine settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineConfig {
     /// Data directory: the sled store and the compiled-component cache.
     pub data_dir: PathBuf,
@@ -54,6 +59,21 @@ pub struct EngineConfig {
     pub llm: Option<Arc<dyn crate::llm::LlmProvider>>,
     /// Time for retry timers ([`SystemClock`]; tests inject a [`ManualClock`]).
     pub clock: Arc<dyn Clock>,
+    /// Told of every event written (see [`EventObserver`]).
+    pub observer: Option<EventObserver>,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("data_dir", &self.data_dir)
+            .field("instance_slots", &self.instance_slots)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("llm", &self.llm)
+            .field("clock", &self.clock)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl EngineConfig {
@@ -65,6 +85,7 @@ impl EngineConfig {
             max_in_flight: 256,
             llm: None,
             clock: Arc::new(SystemClock),
+            observer: None,
         }
     }
 }
@@ -88,6 +109,8 @@ pub struct Engine {
     deployments: Mutex<HashMap<String, Arc<Deployment>>>,
     config: EngineConfig,
     llm: Arc<crate::llm::LlmHost>,
+    /// A [`Host`](crate::host::Host)'s driver fires this engine's cases.
+    driven: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -117,14 +140,17 @@ impl Engine {
         .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
         let flusher = Flusher::start(store.clone());
         let flush = flusher.clone();
-        let llm = Arc::new(crate::llm::LlmHost::new(
-            config.llm.clone(),
-            store.clone(),
-            Arc::new(move || {
-                let flush = flush.clone();
-                Box::pin(async move { flush.flush().await })
-            }),
-        ));
+        let llm = Arc::new(
+            crate::llm::LlmHost::new(
+                config.llm.clone(),
+                store.clone(),
+                Arc::new(move || {
+                    let flush = flush.clone();
+                    Box::pin(async move { flush.flush().await })
+                }),
+            )
+            .with_observer(config.observer.clone()),
+        );
         let engine = Engine {
             flusher,
             llm,
@@ -132,6 +158,7 @@ impl Engine {
             sandbox: Arc::new(sandbox),
             deployments: Mutex::new(HashMap::new()),
             config,
+            driven: std::sync::atomic::AtomicBool::new(false),
         };
         engine.recover().await?;
         Ok(engine)
@@ -144,7 +171,7 @@ impl Engine {
             .store
             .reservations()?
             .into_iter()
-            .filter(|(_, r)| r.not_before_ms == 0)
+            .filter(|(_, r)| r.not_before_ms == 0 && !r.external)
             .collect();
         if cut_off.is_empty() {
             return Ok(());
@@ -160,7 +187,7 @@ impl Engine {
                 },
             )?);
         }
-        self.store.apply(&[Change {
+        self.apply(&[Change {
             events,
             ..Change::default()
         }])?;
@@ -189,6 +216,22 @@ impl Engine {
             case: case.map(str::to_string),
             event,
         })
+    }
+
+    /// Applies `changes` (one store transaction, not flushed) and tells the
+    /// observer of their events.
+    pub(crate) fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        self.store.apply(changes)?;
+        self.observe(changes.iter().flat_map(|c| &c.events));
+        Ok(())
+    }
+
+    fn observe<'a>(&self, events: impl IntoIterator<Item = &'a EventRecord>) {
+        if let Some(observer) = &self.config.observer {
+            for e in events {
+                observer(e);
+            }
+        }
     }
 
     /// Waits until everything written so far is durable (shared with
@@ -246,7 +289,12 @@ impl Engine {
             events,
             ..Change::default()
         };
-        let new = self.store.deploy(&deployment.record, &components, change)?;
+        let new = self
+            .store
+            .deploy(&deployment.record, &components, change.clone())?;
+        if new {
+            self.observe(&change.events);
+        }
         self.flusher.flush().await?;
         self.deployments
             .lock()
@@ -365,12 +413,14 @@ impl Engine {
                 tokens: records,
             },
         )?;
-        self.store.start_case(Change {
+        let change = Change {
             produce,
             case: Some(record.clone()),
             events: vec![event],
             ..Change::default()
-        })?;
+        };
+        self.store.start_case(change.clone())?;
+        self.observe(&change.events);
         self.flusher.flush().await?;
         Ok(record)
     }
@@ -378,7 +428,17 @@ impl Engine {
     /// Fires until nothing is enabled (or `options.max_firings` firings
     /// started), then flushes.
     pub async fn run(&self, options: RunOptions) -> Result<RunSummary, EngineError> {
+        if self.driven.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(EngineError::Conflict(
+                "a Host's driver fires this engine's cases; a separate run would race it".into(),
+            ));
+        }
         run::Runner::load(self, options)?.run().await
+    }
+
+    /// Marks the engine as fired by a driver (see [`Engine::run`]).
+    pub(crate) fn set_driven(&self) {
+        self.driven.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(crate) fn config(&self) -> &EngineConfig {
@@ -402,9 +462,4 @@ pub fn encode_json(value: &serde_json::Value) -> Result<Vec<u8>, EngineError> {
         .map_err(|e| EngineError::Invalid(format!("payload cannot be encoded: {e}")))
 }
 
-/// A MessagePack token payload as JSON (binary data becomes an array of numbers).
-pub fn decode_payload(payload: &[u8]) -> serde_json::Value {
-    rmp_serde::from_slice(payload).unwrap_or_else(|_| {
-        serde_json::Value::String(format!("<{} undecodable bytes>", payload.len()))
-    })
-}
+pub use crate::store::decode_payload;

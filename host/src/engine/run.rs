@@ -8,18 +8,20 @@ use std::time::Instant;
 use tokio::task::JoinSet;
 
 mod abort;
+pub(crate) mod driver;
 mod execute;
 mod load;
+mod offer;
 mod retry;
 mod saga;
+mod schedule;
 mod settle;
 
 use super::marking::Tokens;
 use super::{Deployment, Engine, EngineError};
 use crate::sandbox::CallResult;
 use crate::store::{
-    AttemptFailure, CaseRecord, CaseStatus, Change, Event, Owner, Reservation, SagaStep,
-    StoreError, now_ms, token_key,
+    AttemptFailure, CaseRecord, Change, Lease, Owner, Reservation, SagaStep, StoreError, token_key,
 };
 
 /// Limits of one run.
@@ -51,6 +53,9 @@ pub struct RunSummary {
     pub compensated: u64,
     /// Retries still waiting on their timers when the run returned.
     pub waiting: u64,
+    /// External firings offered to workers (claimed or not) when the run
+    /// returned; `petrel serve` hands them out.
+    pub awaiting_workers: u64,
     /// Cases by status at the end of the run (the cases the run looked at).
     pub cases: BTreeMap<String, u64>,
     /// Wall-clock time, flush included.
@@ -79,6 +84,20 @@ struct Launch {
     work: Work,
 }
 
+impl Launch {
+    /// A firing of an `external = true` transition: offered to workers.
+    fn is_external(&self) -> bool {
+        matches!(self.work, Work::Transition) && self.dep.guests[self.transition].is_none()
+    }
+}
+
+/// An external firing offered to workers, its inputs reserved.
+struct Offer {
+    launch: Launch,
+    /// Set while a worker holds it.
+    lease: Option<Lease>,
+}
+
 /// A firing waiting to be retried: on its timer, or once due, on shared tokens.
 struct Waiting {
     case: String,
@@ -98,6 +117,8 @@ enum Timer {
     Retry(u64),
     /// A case's next compensation.
     Saga(String),
+    /// A claimed external firing's lease (by firing id).
+    Lease(u64),
 }
 
 struct CaseState {
@@ -115,6 +136,9 @@ struct CaseState {
     dead_letters: usize,
 }
 
+/// A firing task's result.
+type Finished = Result<(Launch, Result<CallResult, StoreError>), tokio::task::JoinError>;
+
 pub(crate) struct Runner<'e> {
     engine: &'e Engine,
     options: RunOptions,
@@ -129,9 +153,37 @@ pub(crate) struct Runner<'e> {
     batch: Vec<Change>,
     tasks: JoinSet<(Launch, Result<CallResult, StoreError>)>,
     retries: HashMap<u64, Waiting>,
+    /// External firings offered to workers, by firing id (oldest first).
+    offers: BTreeMap<u64, Offer>,
+    /// Told whenever an offer becomes claimable (long-polling claims wait on it).
+    claimable: Arc<tokio::sync::Notify>,
+    /// Forget cases once they end (the driver runs for days; a batch run
+    /// reports them in its summary).
+    evict_finished: bool,
     timers: BTreeSet<(u64, Timer)>,
     launched: u64,
     summary: RunSummary,
+}
+
+/// The store's record of a launched firing's reservation.
+fn reservation(l: &Launch, lease: Option<Lease>) -> Reservation {
+    let places = l.dep.net.places();
+    let version = l.dep.version();
+    Reservation {
+        case: l.case.clone(),
+        transition: l.dep.net.transitions()[l.transition].name.clone(),
+        attempt: l.attempt,
+        tokens: l
+            .inputs
+            .iter()
+            .map(|&(p, s, seq)| token_key(&owner(&l.case, version, s), &places[p].name, seq))
+            .collect(),
+        started_at_ms: l.started_at_ms,
+        not_before_ms: 0,
+        failures: l.failures.clone(),
+        external: l.is_external(),
+        lease,
+    }
 }
 
 fn owner(case: &str, version: &str, shared: bool) -> Owner {
@@ -160,7 +212,7 @@ impl<'e> Runner<'e> {
     }
 
     /// Hands every timer that has passed to its case.
-    fn fire_due_timers(&mut self) {
+    fn fire_due_timers(&mut self) -> Result<(), EngineError> {
         let now = self.engine.clock().now_ms();
         while let Some((at, _)) = self.timers.first()
             && *at <= now
@@ -178,27 +230,33 @@ impl<'e> Runner<'e> {
                     self.mark_dirty(&case);
                 }
                 Timer::Saga(case) => self.mark_dirty(&case),
+                Timer::Lease(firing) => self.expire_lease(firing, now)?,
             }
         }
+        Ok(())
     }
 
     pub(crate) async fn run(mut self) -> Result<RunSummary, EngineError> {
         let started = Instant::now();
         let clock = self.engine.clock().clone();
         loop {
-            self.fire_due_timers();
+            self.fire_due_timers()?;
             let launches = self.schedule()?;
             if !launches.is_empty() {
                 self.start(launches)?;
             }
-            let next_timer = self.timers.first().map(|(at, _)| *at);
+            // A batch run hands out no work: lease timers are the driver's.
+            let next_timer = self
+                .timers
+                .iter()
+                .find(|(_, t)| !matches!(t, Timer::Lease(_)))
+                .map(|(at, _)| *at);
             if self.tasks.is_empty() {
                 match next_timer {
                     Some(at) if !self.options.no_wait => {
                         // Idle until a durable timer: make the timers durable
                         // first, so a host killed while it waits resumes them.
-                        let changes = std::mem::take(&mut self.pending);
-                        self.engine.store().apply(&changes)?;
+                        self.commit()?;
                         self.engine.flush().await?;
                         tracing::info!(
                             wait_ms = at.saturating_sub(clock.now_ms()),
@@ -218,31 +276,15 @@ impl<'e> Runner<'e> {
                 },
                 _ => self.tasks.join_next().await,
             };
-            self.batch = std::mem::take(&mut self.pending);
-            let first = first.expect("tasks is not empty");
-            let mut done =
-                vec![first.map_err(|e| {
-                    EngineError::Store(StoreError::Bug(format!("firing task: {e}")))
-                })?];
-            while let Some(more) = self.tasks.try_join_next() {
-                done.push(more.map_err(|e| {
-                    EngineError::Store(StoreError::Bug(format!("firing task: {e}")))
-                })?);
-            }
-            for (launch, result) in done {
-                let change = self.settle(launch, result?)?;
-                self.batch.push(change);
-            }
-            let mut changes = std::mem::take(&mut self.batch);
-            changes.append(&mut self.pending);
-            // Not flushed here: a run acknowledges with one flush at its end
-            // (sled also flushes in the background every 500 ms); a crash
-            // before that re-runs uncommitted firings, never repeats one.
-            self.engine.store().apply(&changes)?;
+            self.settle_finished(first.expect("tasks is not empty"))?;
         }
-        let changes = std::mem::take(&mut self.pending);
-        self.engine.store().apply(&changes)?;
+        self.commit()?;
         self.engine.flush().await?;
+        Ok(self.finish(started))
+    }
+
+    /// The summary at the end of a run.
+    fn finish(mut self, started: Instant) -> RunSummary {
         for c in self.cases.values() {
             *self
                 .summary
@@ -251,182 +293,60 @@ impl<'e> Runner<'e> {
                 .or_default() += 1;
         }
         self.summary.waiting = self.retries.len() as u64;
+        self.summary.awaiting_workers = self.offers.len() as u64;
         self.summary.elapsed_ms = started.elapsed().as_millis() as u64;
-        Ok(self.summary)
+        self.summary
     }
 
-    fn may_launch(&self, more: usize) -> bool {
-        let max_in_flight = self.engine.config().max_in_flight.max(1);
-        self.tasks.len() + more < max_in_flight
-            && self
-                .options
-                .max_firings
-                .is_none_or(|max| self.launched < max)
-    }
-
-    /// Reserves inputs for every enabled firing of the dirty cases.
-    fn schedule(&mut self) -> Result<Vec<Launch>, EngineError> {
-        let mut launches = Vec::new();
-        while let Some(id) = self.dirty.pop_front() {
-            if !self.may_launch(launches.len()) {
-                self.dirty.push_front(id);
-                break;
-            }
-            self.dirty_set.remove(&id);
-            let Some(case) = self.cases.get(&id) else {
-                continue;
-            };
-            match case.record.status {
-                CaseStatus::Compensating => {
-                    if let Some(launch) = self.next_compensation(&id)? {
-                        launches.push(launch);
-                    }
-                    continue;
-                }
-                s if s.is_terminal() || s.is_aborted() => continue,
-                _ => {}
-            }
-            let mut waits_on_shared = self.launch_due(&id, &mut launches)?;
-            waits_on_shared |= self.launch_enabled(&id, &mut launches)?;
-            let case = &self.cases[&id];
-            if waits_on_shared {
-                let version = case.record.version.clone();
-                self.waiting.entry(version).or_default().insert(id.clone());
-            } else if case.in_flight == 0 && case.retrying == 0 {
-                self.settle_status(&id)?;
-            }
-        }
-        Ok(launches)
-    }
-
-    /// Launches the ordinary transitions enabled in case `id`; returns
-    /// whether one waits only on shared tokens held elsewhere.
-    fn launch_enabled(
-        &mut self,
-        id: &str,
-        launches: &mut Vec<Launch>,
-    ) -> Result<bool, EngineError> {
-        let case = &self.cases[id];
-        let dep = case.dep.clone();
-        let version = case.record.version.clone();
-        let mut waits_on_shared = false;
-        for (ti, t) in dep.net.transitions().iter().enumerate() {
-            if self.cases[id].blocked.contains(&ti) || dep.guests[ti].is_none() || t.compensation {
-                continue;
-            }
-            loop {
-                if !self.may_launch(launches.len()) {
-                    break;
-                }
-                let case = self.cases.get_mut(id).expect("case is loaded");
-                let shared = self.shared.get_mut(&version).expect("shared tokens exist");
-                let places = dep.net.places();
-                let count = |a: &crate::net::Arc, free: bool| {
-                    let p = if places[a.place].shared {
-                        shared.place(a.place)
-                    } else {
-                        case.tokens.place(a.place)
-                    };
-                    (if free { p.free() } else { p.len() }) >= a.weight as usize
-                };
-                if !t.inputs.iter().all(|a| count(a, true)) {
-                    waits_on_shared |= t.inputs.iter().all(|a| count(a, false));
-                    break;
-                }
-                let mut inputs = Vec::new();
-                for a in &t.inputs {
-                    let is_shared = places[a.place].shared;
-                    let p = if is_shared {
-                        shared.place_mut(a.place)
-                    } else {
-                        case.tokens.place_mut(a.place)
-                    };
-                    for seq in p.reserve(a.weight as usize).expect("checked free count") {
-                        inputs.push((a.place, is_shared, seq));
-                    }
-                }
-                case.in_flight += 1;
-                self.launched += 1;
-                launches.push(Launch {
-                    firing: self.engine.store().next_id()?,
-                    case: id.to_string(),
-                    transition: ti,
-                    dep: dep.clone(),
-                    inputs,
-                    started_at_ms: now_ms(),
-                    attempt: 1,
-                    failures: Vec::new(),
-                    work: Work::Transition,
-                });
-            }
-        }
-        Ok(waits_on_shared)
-    }
-
-    /// Writes the case's status once nothing of it is enabled or in flight.
-    fn settle_status(&mut self, id: &str) -> Result<(), EngineError> {
-        let case = self.cases.get_mut(id).expect("case is loaded");
-        let places = case.dep.net.places();
-        let outside: Vec<String> = case
-            .tokens
-            .marked()
-            .filter(|&p| !places[p].is_final)
-            .map(|p| places[p].name.clone())
-            .collect();
-        let (status, event) = if outside.is_empty() && case.dead_letters == 0 {
-            (CaseStatus::Completed, Event::CaseCompleted)
-        } else {
-            (CaseStatus::Stuck, Event::CaseStuck { places: outside })
+    /// Settles `first` and every other firing task that has finished, and
+    /// applies their changes together (one store transaction).
+    fn settle_finished(&mut self, first: Finished) -> Result<(), EngineError> {
+        self.batch = std::mem::take(&mut self.pending);
+        let task_failed = |e: tokio::task::JoinError| {
+            EngineError::Store(StoreError::Bug(format!("firing task: {e}")))
         };
-        if case.record.status == status {
-            return Ok(());
+        let mut done = vec![first.map_err(task_failed)?];
+        while let Some(more) = self.tasks.try_join_next() {
+            done.push(more.map_err(task_failed)?);
         }
-        case.record.status = status;
-        case.record.updated_at_ms = now_ms();
-        let record = case.record.clone();
-        let event = self.engine.event(Some(id), event)?;
-        self.pending.push(Change {
-            case: Some(record),
-            events: vec![event],
-            ..Change::default()
-        });
+        for (launch, result) in done {
+            let change = self.settle(launch, result?)?;
+            self.batch.push(change);
+        }
+        let mut changes = std::mem::take(&mut self.batch);
+        changes.append(&mut self.pending);
+        // Not flushed here: a run acknowledges with one flush at its end
+        // (sled also flushes in the background every 500 ms); a crash
+        // before that re-runs uncommitted firings, never repeats one.
+        self.engine.apply(&changes)?;
+        self.applied(&changes);
         Ok(())
     }
 
-    fn start(&mut self, launches: Vec<Launch>) -> Result<(), EngineError> {
-        let reservations: Vec<(u64, Reservation)> = launches
-            .iter()
-            .filter(|l| matches!(l.work, Work::Transition))
-            .map(|l| {
-                let places = l.dep.net.places();
-                let version = l.dep.version();
-                (
-                    l.firing,
-                    Reservation {
-                        case: l.case.clone(),
-                        transition: l.dep.net.transitions()[l.transition].name.clone(),
-                        attempt: l.attempt,
-                        tokens: l
-                            .inputs
-                            .iter()
-                            .map(|&(p, s, seq)| {
-                                token_key(&owner(&l.case, version, s), &places[p].name, seq)
-                            })
-                            .collect(),
-                        started_at_ms: l.started_at_ms,
-                        not_before_ms: 0,
-                        failures: l.failures.clone(),
-                    },
-                )
-            })
-            .collect();
-        self.engine.store().reserve(&reservations)?;
-        for launch in launches {
-            let sandbox = self.engine.sandbox().clone();
-            let store = self.engine.store().clone();
-            let llm = self.engine.llm().clone();
-            self.tasks
-                .spawn(execute::execute(sandbox, store, llm, launch));
+    /// After `changes` are applied: forgets the cases they ended, when
+    /// evicting (nothing of theirs is in flight or waiting).
+    fn applied(&mut self, changes: &[Change]) {
+        if !self.evict_finished {
+            return;
+        }
+        for record in changes.iter().filter_map(|c| c.case.as_ref()) {
+            if record.status.is_terminal()
+                && self
+                    .cases
+                    .get(&record.id)
+                    .is_some_and(|c| c.in_flight == 0 && c.retrying == 0)
+            {
+                self.cases.remove(&record.id);
+            }
+        }
+    }
+
+    /// Applies the changes waiting in `pending` (not flushed).
+    fn commit(&mut self) -> Result<(), EngineError> {
+        let changes = std::mem::take(&mut self.pending);
+        if !changes.is_empty() {
+            self.engine.apply(&changes)?;
+            self.applied(&changes);
         }
         Ok(())
     }

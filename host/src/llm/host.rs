@@ -23,6 +23,7 @@ pub struct LlmHost {
     pub(crate) budgets: Budgets,
     /// Started on first use (inside the runtime).
     writer: OnceLock<Writer>,
+    observer: Option<crate::engine::EventObserver>,
 }
 
 impl std::fmt::Debug for LlmHost {
@@ -60,7 +61,14 @@ impl LlmHost {
             flush,
             budgets: Budgets::default(),
             writer: OnceLock::new(),
+            observer: None,
         }
+    }
+
+    /// Tells `observer` of every exchange written (e.g. for metrics).
+    pub fn with_observer(mut self, observer: Option<crate::engine::EventObserver>) -> LlmHost {
+        self.observer = observer;
+        self
     }
 
     /// The configured provider.
@@ -92,7 +100,13 @@ impl LlmHost {
             event: Event::LlmExchange(Box::new(exchange)),
         };
         self.writer
-            .get_or_init(|| Writer::start(self.store.clone(), self.flush.clone()))
+            .get_or_init(|| {
+                Writer::start(
+                    self.store.clone(),
+                    self.flush.clone(),
+                    self.observer.clone(),
+                )
+            })
             .write(event, durable)
             .await
     }

@@ -26,7 +26,11 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writing task on the current tokio runtime.
-    pub(crate) fn start(store: Arc<dyn Store>, flush: FlushFn) -> Writer {
+    pub(crate) fn start(
+        store: Arc<dyn Store>,
+        flush: FlushFn,
+        observer: Option<crate::engine::EventObserver>,
+    ) -> Writer {
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -46,6 +50,11 @@ impl Writer {
                     .await
                     .map_err(|e| e.to_string())
                     .and_then(|r| r.map_err(|e| e.to_string()));
+                if let (Ok(()), Some(observer)) = (&result, &observer) {
+                    for p in &batch {
+                        observer(&p.event);
+                    }
+                }
                 if result.is_ok() && batch.iter().any(|p| p.durable) {
                     result = flush().await.map_err(|e| e.to_string());
                 }

@@ -28,9 +28,17 @@ pub struct TokenRecord {
     pub seq: u64,
     /// Whether it is a shared (resource) token.
     pub shared: bool,
-    /// MessagePack payload.
+    /// MessagePack payload (in the store; a human-readable format such as
+    /// JSON shows it decoded).
     #[serde(with = "serde_bytes_compat")]
     pub payload: Vec<u8>,
+}
+
+/// A MessagePack token payload as JSON (binary data becomes an array of numbers).
+pub fn decode_payload(payload: &[u8]) -> serde_json::Value {
+    rmp_serde::from_slice(payload).unwrap_or_else(|_| {
+        serde_json::Value::String(format!("<{} undecodable bytes>", payload.len()))
+    })
 }
 
 /// A reference to a token that was consumed.
@@ -243,6 +251,19 @@ pub enum Event {
         /// Compensations still to run for the case.
         remaining: u32,
     },
+    /// A worker claimed an external firing.
+    FiringClaimed {
+        /// Firing id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+        /// Attempt number.
+        attempt: u32,
+        /// Who claimed it.
+        worker: String,
+        /// When the lease ends (ms since the Unix epoch).
+        lease_until_ms: u64,
+    },
     /// A firing was cut off by a crash before it committed; it runs again.
     FiringAbandoned {
         /// Firing id.
@@ -297,12 +318,19 @@ pub enum Event {
 
 /// Payload bytes as a MessagePack `bin` (and a JSON array of numbers).
 mod serde_bytes_compat {
-    use serde::{Deserializer, Serializer};
+    use serde::{Deserializer, Serialize, Serializer};
 
+    /// Bytes in the store; the decoded value in JSON (history, dead letters
+    /// over the API and `--format json`).
     pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
+        if s.is_human_readable() {
+            super::decode_payload(bytes).serialize(s)
+        } else {
+            s.serialize_bytes(bytes)
+        }
     }
 
+    /// Bytes (or, as older stores wrote them, a sequence of numbers).
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {

@@ -17,10 +17,12 @@ mod sled_store;
 
 pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
 pub use error::StoreError;
-pub use event::{AttemptFailure, Event, EventRecord, FiringError, TokenRecord, TokenRef};
+pub use event::{
+    AttemptFailure, Event, EventRecord, FiringError, TokenRecord, TokenRef, decode_payload,
+};
 pub use keys::Owner;
 pub(crate) use keys::{parse_token as parse_token_key, token as token_key};
-pub use record::{CaseRecord, CaseStatus, NetRecord, Reservation, Saga, SagaStep};
+pub use record::{CaseRecord, CaseStatus, Lease, NetRecord, Reservation, Saga, SagaStep};
 pub use replay::{ReplayReport, replay};
 pub use sled_store::SledStore;
 

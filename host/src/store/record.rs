@@ -167,4 +167,24 @@ pub struct Reservation {
     /// Failed attempts so far, oldest first (the dead-letter error chain).
     #[serde(default)]
     pub failures: Vec<AttemptFailure>,
+    /// A firing of an `external = true` transition: offered to workers, not
+    /// run by the host (a crash does not cut it off).
+    #[serde(default)]
+    pub external: bool,
+    /// The worker's lease, once an external firing is claimed.
+    #[serde(default)]
+    pub lease: Option<Lease>,
+}
+
+/// A worker's hold on a claimed external firing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// Lease id; completing, failing or extending must present it.
+    pub id: String,
+    /// Who claimed it.
+    pub worker: String,
+    /// When the lease ends (ms since the Unix epoch).
+    pub until_ms: u64,
+    /// How long it was granted or last extended for.
+    pub lease_ms: u64,
 }

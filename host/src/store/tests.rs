@@ -82,6 +82,8 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
                 started_at_ms: 0,
                 not_before_ms: 0,
                 failures: vec![],
+                external: false,
+                lease: None,
             },
         )])
         .unwrap();
@@ -218,4 +220,24 @@ fn a_snapshot_a_crash_left_unfinished_does_not_stop_the_store_opening() {
     .unwrap();
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap().len(), 1);
+}
+
+#[test]
+fn token_payloads_are_bytes_in_the_store_and_decoded_in_json() {
+    let payload =
+        rmp_serde::to_vec_named(&serde_json::json!({"order": "o-1", "cents": 5})).unwrap();
+    let record = TokenRecord {
+        place: "p".into(),
+        seq: 3,
+        shared: false,
+        payload: payload.clone(),
+    };
+    let stored = rmp_serde::to_vec_named(&record).unwrap();
+    let back: TokenRecord = rmp_serde::from_slice(&stored).unwrap();
+    assert_eq!(back, record);
+    let json = serde_json::to_value(&record).unwrap();
+    assert_eq!(
+        json["payload"],
+        serde_json::json!({"order": "o-1", "cents": 5})
+    );
 }

@@ -48,6 +48,13 @@ impl Runner<'_> {
             }
             held.extend(w.held);
         }
+        // So are its external firings waiting for (or held by) workers.
+        for offered in self.withdraw_offers(&id) {
+            release.push(offered.firing);
+            held_keys.extend(self.input_keys(&offered));
+            held.extend(offered.inputs);
+            self.cases.get_mut(&id).expect("case is loaded").in_flight -= 1;
+        }
         let (mut consume, mut consumed) = self.drop_inputs(&id, &launch.dep, &held, held_keys);
         let case = self.cases.get_mut(&id).expect("case is loaded");
         case.retrying = 0;

@@ -1,13 +1,14 @@
 //! Loading a run's state from the store: cases, the marking index, dead
 //! letters, and the reservations left by retries and crashes.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
 use super::super::marking::Tokens;
 use super::super::{Engine, EngineError};
-use super::{CaseState, RunOptions, RunSummary, Runner, Timer, Waiting};
+use super::{CaseState, Launch, Offer, RunOptions, RunSummary, Runner, Timer, Waiting, Work};
 use crate::store::{CaseStatus, Change, DeadLetterKind, Owner, Reservation, StoreError};
 
 impl<'e> Runner<'e> {
@@ -19,20 +20,7 @@ impl<'e> Runner<'e> {
                 continue;
             }
             let dep = engine.deployment(&record.version)?;
-            let tokens = Tokens::new(dep.net.places().len());
-            cases.insert(
-                record.id.clone(),
-                CaseState {
-                    record,
-                    dep,
-                    tokens,
-                    in_flight: 0,
-                    blocked: HashSet::new(),
-                    due: Vec::new(),
-                    retrying: 0,
-                    dead_letters: 0,
-                },
-            );
+            cases.insert(record.id.clone(), CaseState::new(record, dep));
         }
         let mut shared: HashMap<String, Tokens> = HashMap::new();
         for t in store.all_tokens()? {
@@ -84,6 +72,9 @@ impl<'e> Runner<'e> {
             batch: Vec::new(),
             tasks: JoinSet::new(),
             retries: HashMap::new(),
+            offers: BTreeMap::new(),
+            claimable: Arc::new(tokio::sync::Notify::new()),
+            evict_finished: false,
             timers: BTreeSet::new(),
             launched: 0,
             summary: RunSummary::default(),
@@ -99,6 +90,47 @@ impl<'e> Runner<'e> {
             }
         }
         Ok(runner)
+    }
+
+    /// Adds case `id` from the store (started, or changed by a dead-letter
+    /// operation, after the runner loaded) and schedules it.
+    pub(super) fn load_case(&mut self, id: &str) -> Result<(), EngineError> {
+        let store = self.engine.store();
+        let Some(record) = store.case(id)? else {
+            return Err(EngineError::NotFound(format!("no case `{id}`")));
+        };
+        if record.status.is_terminal() {
+            return Ok(());
+        }
+        let dep = self.engine.deployment(&record.version)?;
+        let version = record.version.clone();
+        if let (CaseStatus::Compensating, Some(saga)) = (record.status, &record.saga) {
+            self.timers
+                .insert((saga.not_before_ms, Timer::Saga(id.to_string())));
+        }
+        let mut case = CaseState::new(record, dep.clone());
+        for t in store.tokens(&Owner::Case(id.to_string()))? {
+            if let Some(p) = dep.net.place_index(&t.place) {
+                case.tokens.place_mut(p).push(t.seq);
+            }
+        }
+        case.dead_letters = store
+            .dead_letters()?
+            .iter()
+            .filter(|d| d.case == id && d.kind == DeadLetterKind::Firing)
+            .count();
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.shared.entry(version) {
+            let mut tokens = Tokens::new(dep.net.places().len());
+            for t in store.tokens(&Owner::Shared(entry.key().clone()))? {
+                if let Some(p) = dep.net.place_index(&t.place) {
+                    tokens.place_mut(p).push(t.seq);
+                }
+            }
+            entry.insert(tokens);
+        }
+        self.cases.insert(id.to_string(), case);
+        self.mark_dirty(id);
+        Ok(())
     }
 
     /// Takes over a stored reservation: a retry on its timer, or a firing a
@@ -156,6 +188,30 @@ impl<'e> Runner<'e> {
             }
             held.push((p, is_shared, seq));
         }
+        if let Some(lease) = r.lease {
+            // Claimed by a worker: the lease holds across restarts.
+            case.in_flight += 1;
+            let launch = Launch {
+                firing,
+                case: r.case,
+                transition,
+                dep: case.dep.clone(),
+                inputs: held,
+                started_at_ms: r.started_at_ms,
+                attempt: r.attempt,
+                failures: r.failures,
+                work: Work::Transition,
+            };
+            self.timers.insert((lease.until_ms, Timer::Lease(firing)));
+            self.offers.insert(
+                firing,
+                Offer {
+                    launch,
+                    lease: Some(lease),
+                },
+            );
+            return Ok(());
+        }
         case.retrying += 1;
         self.timers.insert((r.not_before_ms, Timer::Retry(firing)));
         self.retries.insert(
@@ -170,5 +226,21 @@ impl<'e> Runner<'e> {
             },
         );
         Ok(())
+    }
+}
+
+impl CaseState {
+    fn new(record: crate::store::CaseRecord, dep: Arc<super::super::Deployment>) -> CaseState {
+        let tokens = Tokens::new(dep.net.places().len());
+        CaseState {
+            record,
+            dep,
+            tokens,
+            in_flight: 0,
+            blocked: HashSet::new(),
+            due: Vec::new(),
+            retrying: 0,
+            dead_letters: 0,
+        }
     }
 }

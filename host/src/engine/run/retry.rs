@@ -204,6 +204,8 @@ impl Runner<'_> {
             started_at_ms: now,
             not_before_ms: due,
             failures: failures.clone(),
+            external: launch.is_external(),
+            lease: None,
         };
         self.timers.insert((due, Timer::Retry(launch.firing)));
         self.retries.insert(

@@ -153,7 +153,11 @@ impl Runner<'_> {
     }
 
     /// Capacities, counted with the firing's own inputs gone.
-    fn check_capacity(&self, launch: &Launch, checked: &Checked) -> Result<(), FiringError> {
+    pub(super) fn check_capacity(
+        &self,
+        launch: &Launch,
+        checked: &Checked,
+    ) -> Result<(), FiringError> {
         let places = launch.dep.net.places();
         let case = &self.cases[&launch.case];
         let shared = &self.shared[launch.dep.version()];

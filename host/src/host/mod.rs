@@ -1,0 +1,415 @@
+//! The always-on host: an [`Engine`] with a driver that keeps firing as cases
+//! start, timers pass and workers finish external firings. `petrel serve`
+//! puts HTTP in front of it; a Rust service embeds it directly.
+
+mod work;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub use work::{
+    ClaimRequest, Completion, DEFAULT_LEASE_MS, LeaseInfo, MAX_LEASE_MS, WorkFailure, WorkItem,
+    WorkOutcome, WorkToken,
+};
+
+use crate::engine::{Command, Deployed, Engine, EngineConfig, EngineError, decode_payload, drive};
+use crate::store::{CaseRecord, DeadLetter, EventRecord, Owner};
+
+/// A deployed net version, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetVersion {
+    /// Net name.
+    pub name: String,
+    /// Version (content hash).
+    pub version: String,
+    /// When it was first deployed (ms since the Unix epoch).
+    pub deployed_at_ms: u64,
+}
+
+/// A token of a case's marking.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenView {
+    /// Place name.
+    pub place: String,
+    /// Token id.
+    pub seq: u64,
+    /// Payload as JSON.
+    pub payload: serde_json::Value,
+}
+
+/// A case: its record, tokens and dead letters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseView {
+    /// The case record (id, net, version, status, times).
+    #[serde(flatten)]
+    pub record: CaseRecord,
+    /// Its tokens, by place then age.
+    pub tokens: Vec<TokenView>,
+    /// Ids of its dead letters.
+    pub dead_letters: Vec<u64>,
+}
+
+/// One page of a case's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryPage {
+    /// Events, oldest first.
+    pub events: Vec<EventRecord>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next_after: Option<u64>,
+}
+
+/// What [`Host::shutdown`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ShutdownReport {
+    /// In-flight firings that finished within the grace period.
+    pub finished: u64,
+    /// In-flight firings cut off (re-run on the next start).
+    pub cut_off: u64,
+}
+
+/// The engine plus its driver (see the module docs). Cheap to clone.
+///
+/// While a `Host` is open its driver alone fires the engine's cases
+/// ([`Engine::run`] refuses to race it).
+#[derive(Clone, Debug)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    engine: Arc<Engine>,
+    commands: mpsc::Sender<Command>,
+    claimable: Arc<Notify>,
+    /// The driver runs and no shutdown began.
+    ready: Arc<AtomicBool>,
+    driver: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Longest a claim may long-poll.
+const MAX_CLAIM_WAIT: Duration = Duration::from_secs(300);
+
+impl Host {
+    /// Opens the data directory and starts the driver, which fires every
+    /// running case (and resumes retries, sagas and external firings).
+    /// Must be called inside a tokio runtime.
+    pub async fn open(config: EngineConfig) -> Result<Host, EngineError> {
+        let engine = Arc::new(Engine::open(config).await?);
+        engine.set_driven();
+        let (commands, receiver) = mpsc::channel(1024);
+        let claimable = Arc::new(Notify::new());
+        let ready = Arc::new(AtomicBool::new(true));
+        let (started, is_started) = oneshot::channel();
+        let driver = {
+            let engine = engine.clone();
+            let claimable = claimable.clone();
+            let ready = ready.clone();
+            tokio::spawn(async move {
+                let result = drive(&engine, receiver, claimable.clone(), started).await;
+                ready.store(false, Ordering::SeqCst);
+                // Long-polling claims wake, ask, and learn the host stopped.
+                claimable.notify_waiters();
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "the driver stopped");
+                }
+            })
+        };
+        is_started
+            .await
+            .map_err(|_| EngineError::Unavailable("the driver did not start".into()))??;
+        Ok(Host {
+            inner: Arc::new(Inner {
+                engine,
+                commands,
+                claimable,
+                ready,
+                driver: Mutex::new(Some(driver)),
+            }),
+        })
+    }
+
+    /// The engine underneath.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.inner.engine
+    }
+
+    async fn send(&self, command: Command) -> Result<(), EngineError> {
+        self.inner
+            .commands
+            .send(command)
+            .await
+            .map_err(|_| EngineError::Unavailable("the host is shut down".into()))
+    }
+
+    /// Sends the command `make` builds and waits for its answer.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Command,
+    ) -> Result<T, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(make(reply)).await?;
+        answer
+            .await
+            .map_err(|_| EngineError::Unavailable("the host shut down before answering".into()))?
+    }
+
+    /// Deploys the net file at `file` (see [`Engine::deploy`]).
+    pub async fn deploy(&self, file: &Path) -> Result<Deployed, EngineError> {
+        self.engine().deploy(file).await
+    }
+
+    /// Every deployed net version, oldest first.
+    pub fn nets(&self) -> Result<Vec<NetVersion>, EngineError> {
+        let mut nets: Vec<NetVersion> = self
+            .engine()
+            .store()
+            .nets()?
+            .into_iter()
+            .map(|n| NetVersion {
+                name: n.name,
+                version: n.version,
+                deployed_at_ms: n.deployed_at_ms,
+            })
+            .collect();
+        nets.sort_by(|a, b| (a.deployed_at_ms, &a.version).cmp(&(b.deployed_at_ms, &b.version)));
+        Ok(nets)
+    }
+
+    /// Starts case `case` on `net` (a version, or a name: its newest
+    /// version) with tokens as (place, JSON); durable when it returns, and
+    /// the driver fires it from then on.
+    pub async fn start_case(
+        &self,
+        net: &str,
+        case: &str,
+        tokens: Vec<(String, serde_json::Value)>,
+    ) -> Result<CaseRecord, EngineError> {
+        let version = self.resolve(net)?;
+        let record = self.engine().start_case(&version, case, tokens).await?;
+        if self
+            .send(Command::CaseStarted(record.id.clone()))
+            .await
+            .is_err()
+        {
+            tracing::warn!(case = %record.id, "case stored while the host shuts down; it runs on the next start");
+        }
+        Ok(record)
+    }
+
+    /// A net version, by version or by name (its newest).
+    fn resolve(&self, net: &str) -> Result<String, EngineError> {
+        let store = self.engine().store();
+        if store.net(net)?.is_some() {
+            return Ok(net.to_string());
+        }
+        store
+            .latest_version(net)?
+            .ok_or_else(|| EngineError::NotFound(format!("no deployed net or version `{net}`")))
+    }
+
+    /// A case, with its tokens and dead letters.
+    pub fn case(&self, id: &str) -> Result<CaseView, EngineError> {
+        let store = self.engine().store();
+        let record = store
+            .case(id)?
+            .ok_or_else(|| EngineError::NotFound(format!("no case `{id}`")))?;
+        let tokens = store
+            .tokens(&Owner::Case(id.to_string()))?
+            .into_iter()
+            .map(|t| TokenView {
+                payload: decode_payload(&t.payload),
+                place: t.place,
+                seq: t.seq,
+            })
+            .collect();
+        let dead_letters = store
+            .dead_letters()?
+            .into_iter()
+            .filter(|d| d.case == id)
+            .map(|d| d.id)
+            .collect();
+        Ok(CaseView {
+            record,
+            tokens,
+            dead_letters,
+        })
+    }
+
+    /// Up to `limit` (1 to 1000) events of case `id` after seq `after` (0:
+    /// from the start).
+    pub fn history(&self, id: &str, after: u64, limit: usize) -> Result<HistoryPage, EngineError> {
+        let store = self.engine().store();
+        if store.case(id)?.is_none() {
+            return Err(EngineError::NotFound(format!("no case `{id}`")));
+        }
+        let limit = limit.clamp(1, 1000);
+        let events = store.events(Some(id), after, limit)?;
+        let next_after = (events.len() == limit)
+            .then(|| events.last().map(|e| e.seq))
+            .flatten();
+        Ok(HistoryPage { events, next_after })
+    }
+
+    /// Every dead letter, oldest first.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, EngineError> {
+        self.engine().dead_letters()
+    }
+
+    /// Puts a dead letter's tokens back; the driver fires them again.
+    /// Durable when it returns.
+    pub async fn retry_dead_letter(&self, id: u64) -> Result<DeadLetter, EngineError> {
+        self.ask(|reply| Command::RetryDeadLetter { id, reply })
+            .await
+    }
+
+    /// Discards a dead letter for `reason` (logged). Durable when it returns.
+    pub async fn discard_dead_letter(
+        &self,
+        id: u64,
+        reason: &str,
+    ) -> Result<DeadLetter, EngineError> {
+        let reason = reason.to_string();
+        self.ask(|reply| Command::DiscardDeadLetter { id, reason, reply })
+            .await
+    }
+
+    /// Claims the oldest claimable external firing that matches `request`,
+    /// waiting up to `request.wait_ms` (at most 5 minutes) for one; `None`
+    /// when none came. The claim is durable when it returns.
+    pub async fn claim(&self, request: ClaimRequest) -> Result<Option<WorkItem>, EngineError> {
+        if request.worker.trim().is_empty() {
+            return Err(EngineError::Invalid(
+                "`worker`: must name the worker (any non-blank text)".into(),
+            ));
+        }
+        let lease_ms = lease_ms(request.lease_ms.unwrap_or(DEFAULT_LEASE_MS))?;
+        let wait = Duration::from_millis(request.wait_ms).min(MAX_CLAIM_WAIT);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if !self.ready() {
+                return Err(EngineError::Unavailable("the host is shutting down".into()));
+            }
+            // Registered before asking, so an offer made meanwhile wakes it.
+            let offered = self.inner.claimable.notified();
+            let request = request.clone();
+            let item = self
+                .ask(|reply| Command::Claim {
+                    request,
+                    lease_ms,
+                    reply,
+                })
+                .await?;
+            if let Some(item) = item {
+                self.engine().flush().await?;
+                return Ok(Some(item));
+            }
+            if tokio::time::timeout_at(deadline, offered).await.is_err() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Completes a claimed firing with a declared outcome and its tokens
+    /// (checked like a guest's decision; a refused completion leaves the
+    /// lease as it was). Durable when it returns.
+    pub async fn complete(
+        &self,
+        firing: u64,
+        lease: &str,
+        completion: Completion,
+    ) -> Result<(), EngineError> {
+        let lease = lease.to_string();
+        self.ask(|reply| Command::Complete {
+            firing,
+            lease,
+            completion,
+            reply,
+        })
+        .await?;
+        self.engine().flush().await
+    }
+
+    /// Reports that a claimed firing failed: a failed attempt, under its
+    /// transition's retry policy. Durable when it returns.
+    pub async fn fail(
+        &self,
+        firing: u64,
+        lease: &str,
+        failure: WorkFailure,
+    ) -> Result<(), EngineError> {
+        let lease = lease.to_string();
+        self.ask(|reply| Command::Fail {
+            firing,
+            lease,
+            failure,
+            reply,
+        })
+        .await?;
+        self.engine().flush().await
+    }
+
+    /// Extends a claimed firing's lease to `lease_ms` from now. Durable
+    /// when it returns.
+    pub async fn extend(
+        &self,
+        firing: u64,
+        lease: &str,
+        lease_ms: u64,
+    ) -> Result<LeaseInfo, EngineError> {
+        let lease_ms = self::lease_ms(lease_ms)?;
+        let lease = lease.to_string();
+        let info = self
+            .ask(|reply| Command::Extend {
+                firing,
+                lease,
+                lease_ms,
+                reply,
+            })
+            .await?;
+        self.engine().flush().await?;
+        Ok(info)
+    }
+
+    /// Whether the driver is running (false once shutdown began or it failed).
+    pub fn ready(&self) -> bool {
+        self.inner.ready.load(Ordering::SeqCst)
+    }
+
+    /// Stops launching firings, lets those in flight finish within `grace`,
+    /// flushes. Firings cut off re-run on the next start. A second call
+    /// finds nothing to do.
+    pub async fn shutdown(&self, grace: Duration) -> Result<ShutdownReport, EngineError> {
+        self.inner.ready.store(false, Ordering::SeqCst);
+        self.inner.claimable.notify_waiters();
+        let (reply, answer) = oneshot::channel();
+        let report = match self.send(Command::Shutdown { grace, reply }).await {
+            Ok(()) => answer.await.unwrap_or_default(),
+            Err(_) => ShutdownReport::default(),
+        };
+        let driver = self.inner.driver.lock().expect("driver lock").take();
+        if let Some(driver) = driver {
+            driver
+                .await
+                .map_err(|e| EngineError::Unavailable(format!("the driver failed: {e}")))?;
+        }
+        self.engine().flush().await?;
+        Ok(report)
+    }
+}
+
+/// Checks a requested lease length.
+fn lease_ms(ms: u64) -> Result<u64, EngineError> {
+    if (1..=MAX_LEASE_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(EngineError::Invalid(format!(
+            "`lease_ms`: {ms} is out of range (expected 1 to {MAX_LEASE_MS})"
+        )))
+    }
+}

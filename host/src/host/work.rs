@@ -1,0 +1,107 @@
+//! External work: firings of `external = true` transitions, claimed and
+//! performed by trusted workers (a payment service, a human reviewer).
+
+use serde::{Deserialize, Serialize};
+
+/// Default lease of a claimed firing.
+pub const DEFAULT_LEASE_MS: u64 = 30_000;
+/// Longest lease a worker may ask for (an hour).
+pub const MAX_LEASE_MS: u64 = 3_600_000;
+
+/// What a worker asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRequest {
+    /// Who claims (free text, logged with the claim).
+    pub worker: String,
+    /// Only firings of nets with this name.
+    #[serde(default)]
+    pub net: Option<String>,
+    /// Only firings of this transition.
+    #[serde(default)]
+    pub transition: Option<String>,
+    /// How long the lease lasts (default [`DEFAULT_LEASE_MS`], at most [`MAX_LEASE_MS`]).
+    #[serde(default)]
+    pub lease_ms: Option<u64>,
+    /// How long to wait for a firing when none is claimable now (long poll); 0: answer at once.
+    #[serde(default)]
+    pub wait_ms: u64,
+}
+
+/// A token handed to a worker, or produced by one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkToken {
+    /// Place name.
+    pub place: String,
+    /// Payload as JSON.
+    pub payload: serde_json::Value,
+}
+
+/// A declared outcome, as a worker sees it: which places it feeds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkOutcome {
+    /// Outcome name.
+    pub name: String,
+    /// (place, weight) of each output arc.
+    pub outputs: Vec<(String, u32)>,
+}
+
+/// A claimed firing: the worker holds it until `lease_until_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkItem {
+    /// Firing id.
+    pub firing: u64,
+    /// Lease id: completing, failing or extending must present it.
+    pub lease: String,
+    /// When the lease ends (ms since the Unix epoch).
+    pub lease_until_ms: u64,
+    /// The case.
+    pub case: String,
+    /// Net name.
+    pub net: String,
+    /// Net version.
+    pub version: String,
+    /// The transition.
+    pub transition: String,
+    /// Attempt number (1 for the first claim; a retry or an expired lease adds one).
+    pub attempt: u32,
+    /// The consumed tokens, in input order.
+    pub inputs: Vec<WorkToken>,
+    /// The outcomes it may complete with.
+    pub outcomes: Vec<WorkOutcome>,
+}
+
+/// A lease after a claim or an extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseInfo {
+    /// Firing id.
+    pub firing: u64,
+    /// Lease id.
+    pub lease: String,
+    /// When the lease ends (ms since the Unix epoch).
+    pub lease_until_ms: u64,
+}
+
+/// How a worker finishes a firing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Completion {
+    /// One of the transition's declared outcomes.
+    pub outcome: String,
+    /// Tokens to produce (validated like a guest's decision).
+    #[serde(default)]
+    pub tokens: Vec<WorkToken>,
+}
+
+/// A worker's report that it could not perform a firing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkFailure {
+    /// What went wrong.
+    pub message: String,
+    /// Whether a retry could succeed (the transition's retry policy applies);
+    /// false dead-letters (or aborts) at once.
+    #[serde(default = "yes")]
+    pub retryable: bool,
+}
+
+fn yes() -> bool {
+    true
+}

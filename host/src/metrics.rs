@@ -1,0 +1,309 @@
+//! Prometheus metrics of a running host, fed from the event log as the
+//! engine writes it ([`Metrics::observe`]) and rendered in the OpenMetrics
+//! text format for `GET /metrics`.
+//!
+//! | metric | labels | what |
+//! | --- | --- | --- |
+//! | `petrel_firings_total` | `transition`, `result` | firing events: `completed`, `declined`, `failed` (one per failed attempt), `dead_lettered`, `aborted` (the guest aborted its case), `abandoned` (cut off by a crash), `compensated` |
+//! | `petrel_firing_duration_seconds` | `transition` | histogram of completed firings' guest (or worker) time |
+//! | `petrel_cases_total` | `event` | cases `started`, `completed`, `stuck`, `aborted` |
+//! | `petrel_llm_calls_total` | `result` | language-model calls, `ok` or `error` (answers replayed from the journal are not calls) |
+//! | `petrel_llm_tokens_total` | `kind` | tokens the provider counted, `input` or `output` |
+//! | `petrel_open_cases` | | cases not yet completed, aborted or compensated (read from the store at scrape time) |
+//! | `petrel_dead_letters` | | dead letters waiting (read from the store at scrape time) |
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::store::{Event, EventRecord, Store, StoreError};
+
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FiringLabels {
+    transition: String,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransitionLabels {
+    transition: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CaseLabels {
+    event: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to about 52 s.
+    Histogram::new(exponential_buckets(0.000_1, 2.0, 20))
+}
+
+/// A host's metrics (see the module docs). Share it in an [`Arc`]: the
+/// engine feeds it through [`Metrics::observer`], the server renders it.
+pub struct Metrics {
+    registry: Registry,
+    firings: Family<FiringLabels, Counter>,
+    firing_seconds: Family<TransitionLabels, Histogram, fn() -> Histogram>,
+    cases: Family<CaseLabels, Counter>,
+    llm_calls: Family<ResultLabels, Counter>,
+    llm_tokens: Family<KindLabels, Counter>,
+    open_cases: Gauge,
+    dead_letters: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Empty metrics, registered under the `petrel_` prefix.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("petrel");
+        let firings = Family::<FiringLabels, Counter>::default();
+        registry.register(
+            "firings",
+            "Firing events by transition and result",
+            firings.clone(),
+        );
+        let firing_seconds =
+            Family::<TransitionLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        registry.register(
+            "firing_duration_seconds",
+            "Guest or worker time of completed firings",
+            firing_seconds.clone(),
+        );
+        let cases = Family::<CaseLabels, Counter>::default();
+        registry.register("cases", "Case lifecycle events", cases.clone());
+        let llm_calls = Family::<ResultLabels, Counter>::default();
+        registry.register("llm_calls", "Language-model calls", llm_calls.clone());
+        let llm_tokens = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "llm_tokens",
+            "Language-model tokens as the provider counted them",
+            llm_tokens.clone(),
+        );
+        let open_cases = Gauge::default();
+        registry.register(
+            "open_cases",
+            "Cases not completed, aborted or compensated",
+            open_cases.clone(),
+        );
+        let dead_letters = Gauge::default();
+        registry.register(
+            "dead_letters",
+            "Dead letters waiting for retry or discard",
+            dead_letters.clone(),
+        );
+        Metrics {
+            registry,
+            firings,
+            firing_seconds,
+            cases,
+            llm_calls,
+            llm_tokens,
+            open_cases,
+            dead_letters,
+        }
+    }
+
+    /// A callback for [`EngineConfig::observer`](crate::engine::EngineConfig)
+    /// that feeds every event the engine writes into these metrics.
+    pub fn observer(self: &Arc<Self>) -> Arc<dyn Fn(&EventRecord) + Send + Sync> {
+        let metrics = self.clone();
+        Arc::new(move |record: &EventRecord| metrics.observe(record))
+    }
+
+    /// Counts one event of the log.
+    pub fn observe(&self, record: &EventRecord) {
+        let firing = |transition: &str, result: &'static str| {
+            self.firings
+                .get_or_create(&FiringLabels {
+                    transition: transition.to_string(),
+                    result,
+                })
+                .inc();
+        };
+        let case = |event: &'static str| {
+            self.cases.get_or_create(&CaseLabels { event }).inc();
+        };
+        match &record.event {
+            Event::FiringCompleted {
+                transition,
+                elapsed_us,
+                ..
+            } => {
+                firing(transition, "completed");
+                self.firing_seconds
+                    .get_or_create(&TransitionLabels {
+                        transition: transition.clone(),
+                    })
+                    .observe(*elapsed_us as f64 / 1e6);
+            }
+            Event::FiringDeclined { transition, .. } => firing(transition, "declined"),
+            Event::FiringFailed { transition, .. } => firing(transition, "failed"),
+            Event::FiringDeadLettered { transition, .. } => firing(transition, "dead_lettered"),
+            Event::FiringAbandoned { transition, .. } => firing(transition, "abandoned"),
+            Event::CompensationCompleted { transition, .. } => firing(transition, "compensated"),
+            Event::CaseAborted { transition, .. } => {
+                firing(transition, "aborted");
+                case("aborted");
+            }
+            Event::CaseStarted { .. } => case("started"),
+            Event::CaseCompleted => case("completed"),
+            Event::CaseStuck { .. } => case("stuck"),
+            Event::LlmExchange(exchange) if exchange.replayed_from.is_none() => {
+                let result = if exchange.response.is_some() {
+                    "ok"
+                } else {
+                    "error"
+                };
+                self.llm_calls.get_or_create(&ResultLabels { result }).inc();
+                for (kind, n) in [
+                    ("input", exchange.usage.input_tokens),
+                    ("output", exchange.usage.output_tokens),
+                ] {
+                    self.llm_tokens
+                        .get_or_create(&KindLabels { kind })
+                        .inc_by(u64::from(n));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The metrics as OpenMetrics text ([`CONTENT_TYPE`]), with the gauges
+    /// read from `store` now.
+    pub fn render(&self, store: &dyn Store) -> Result<String, StoreError> {
+        let open = store
+            .cases()?
+            .iter()
+            .filter(|c| !c.status.is_terminal())
+            .count();
+        self.open_cases.set(open as i64);
+        self.dead_letters.set(store.dead_letters()?.len() as i64);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .map_err(|e| StoreError::Bug(format!("encoding metrics: {e}")))?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(event: Event) -> EventRecord {
+        EventRecord {
+            seq: 1,
+            at_ms: 0,
+            case: Some("c".into()),
+            event,
+        }
+    }
+
+    #[test]
+    fn counts_firings_by_transition_and_result() {
+        let metrics = Arc::new(Metrics::new());
+        let observe = metrics.observer();
+        observe(&record(Event::FiringCompleted {
+            firing: 7,
+            transition: "approve".into(),
+            attempt: 1,
+            outcome: "ok".into(),
+            timed_out: false,
+            consumed: vec![],
+            produced: vec![],
+            log: vec![],
+            elapsed_us: 1500,
+        }));
+        observe(&record(Event::FiringDeclined {
+            firing: 8,
+            transition: "approve".into(),
+            attempt: 1,
+            log: vec![],
+        }));
+        observe(&record(Event::CaseCompleted));
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &metrics.registry).unwrap();
+        for line in [
+            "petrel_firings_total{transition=\"approve\",result=\"completed\"} 1",
+            "petrel_firings_total{transition=\"approve\",result=\"declined\"} 1",
+            "petrel_firing_duration_seconds_count{transition=\"approve\"} 1",
+            "petrel_cases_total{event=\"completed\"} 1",
+        ] {
+            assert!(out.contains(line), "missing {line} in\n{out}");
+        }
+    }
+
+    #[test]
+    fn counts_llm_calls_and_tokens_but_not_replays() {
+        use crate::llm::{ChatRequest, ChatResponse, ExchangeRecord, Usage};
+        let usage = Usage {
+            input_tokens: 12,
+            output_tokens: 5,
+        };
+        let exchange = |replayed_from: Option<u64>| {
+            record(Event::LlmExchange(Box::new(ExchangeRecord {
+                firing: 1,
+                transition: "classify".into(),
+                key: "k".into(),
+                call: 0,
+                provider: "cassette".into(),
+                model: "m".into(),
+                request_hash: "h".into(),
+                request: ChatRequest::user("hi"),
+                response: Some(ChatResponse {
+                    text: "refund".into(),
+                    model: "m".into(),
+                    usage,
+                }),
+                error: None,
+                latency_ms: 3,
+                attempts: 0,
+                usage,
+                replayed_from,
+            })))
+        };
+        let metrics = Metrics::new();
+        metrics.observe(&exchange(None));
+        metrics.observe(&exchange(Some(1)));
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &metrics.registry).unwrap();
+        for line in [
+            "petrel_llm_calls_total{result=\"ok\"} 1",
+            "petrel_llm_tokens_total{kind=\"input\"} 12",
+            "petrel_llm_tokens_total{kind=\"output\"} 5",
+        ] {
+            assert!(out.contains(line), "missing {line} in\n{out}");
+        }
+    }
+}

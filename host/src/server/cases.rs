@@ -1,0 +1,97 @@
+//! `/v1/cases`: starting cases, reading them and their history.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::{ApiError, ErrorCode};
+use super::extract::{Json, Path, Query};
+use crate::host::{CaseView, HistoryPage, WorkToken};
+
+/// Events per history page unless `limit` says otherwise.
+const DEFAULT_HISTORY_LIMIT: usize = 100;
+
+/// `POST /v1/cases` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StartRequest {
+    /// Net name (its newest version) or version.
+    net: String,
+    /// Case id; a unique one is made up when absent.
+    #[serde(default)]
+    id: Option<String>,
+    /// The case's first tokens.
+    #[serde(default)]
+    tokens: Vec<WorkToken>,
+}
+
+/// A fresh case id: `c-<ms since the epoch, hex>-<random hex>`.
+fn fresh_case_id() -> String {
+    let random = crate::random::random_u64();
+    format!("c-{:x}-{:016x}", crate::store::now_ms(), random)
+}
+
+/// Starts a case; answers 201 with its record once it is durable.
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    Json(request): Json<StartRequest>,
+) -> Result<Response, ApiError> {
+    let id = request.id.unwrap_or_else(fresh_case_id);
+    let tokens = request
+        .tokens
+        .into_iter()
+        .map(|t| (t.place, t.payload))
+        .collect();
+    let record = state.host.start_case(&request.net, &id, tokens).await?;
+    let location = HeaderValue::from_str(&format!("/v1/cases/{}", record.id))
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(record),
+    )
+        .into_response())
+}
+
+/// A case with its tokens and dead letters.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CaseView>, ApiError> {
+    Ok(axum::Json(state.host.case(&id)?))
+}
+
+/// `GET /v1/cases/{id}/history` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoryQuery {
+    /// Events after this seq (the previous page's `next_after`).
+    #[serde(default)]
+    after: u64,
+    /// Events per page (1 to 1000).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// One page of a case's event log.
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<axum::Json<HistoryPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
+    Ok(axum::Json(state.host.history(&id, query.after, limit)?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fresh_case_ids_are_valid_and_distinct() {
+        let a = super::fresh_case_id();
+        let b = super::fresh_case_id();
+        assert_ne!(a, b);
+        crate::store::check_case_id(&a).unwrap();
+    }
+}

@@ -1,0 +1,182 @@
+//! Nets, cases, history, metrics and the OpenAPI document over HTTP.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::InProcess;
+use crate::util::order_net;
+
+fn order(id: &str, amount_cents: u64) -> Value {
+    json!({ "order_id": id, "customer": format!("c-{id}"), "amount_cents": amount_cents, "items": 2 })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_and_lists_nets() {
+    let server = InProcess::start(None, |_| {}).await;
+    let api = &server.api;
+    let first = api
+        .post("/v1/nets", json!({ "path": order_net() }))
+        .await
+        .expect(201);
+    assert_eq!(first.body["name"], "order-approval");
+    assert_eq!(first.body["new"], true);
+    let again = api
+        .post("/v1/nets", json!({ "path": order_net() }))
+        .await
+        .expect(200);
+    assert_eq!(again.body["version"], first.body["version"]);
+    assert_eq!(again.body["new"], false);
+
+    let nets = api.get("/v1/nets").await.expect(200).body;
+    let nets = nets["nets"].as_array().unwrap();
+    assert_eq!(nets.len(), 1);
+    assert_eq!(nets[0]["name"], "order-approval");
+    assert_eq!(nets[0]["version"], first.body["version"]);
+
+    let missing = api
+        .post(
+            "/v1/nets",
+            json!({ "path": server.dir.path().join("nope.toml") }),
+        )
+        .await
+        .expect(422);
+    assert_eq!(missing.code(), "invalid_net");
+    assert!(missing.message().contains("nope.toml"), "{missing:#?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_cases_once_and_pages_their_history() {
+    let server = InProcess::start(None, |_| {}).await;
+    let api = &server.api;
+    api.deploy(&order_net()).await;
+
+    let started = api
+        .start("order-approval", "o-1", "submitted", order("o-1", 1250))
+        .await;
+    assert_eq!(started.body["id"], "o-1");
+    assert_eq!(started.body["net"], "order-approval");
+    assert_eq!(started.headers["location"], "/v1/cases/o-1");
+
+    let duplicate = api
+        .post(
+            "/v1/cases",
+            json!({ "net": "order-approval", "id": "o-1", "tokens": [{ "place": "submitted", "payload": order("o-1", 1) }] }),
+        )
+        .await
+        .expect(409);
+    assert_eq!(duplicate.code(), "case_exists");
+
+    let anonymous = api
+        .post(
+            "/v1/cases",
+            json!({ "net": "order-approval", "tokens": [{ "place": "submitted", "payload": order("o-2", 99) }] }),
+        )
+        .await
+        .expect(201);
+    let generated = anonymous.body["id"].as_str().unwrap().to_string();
+    assert!(!generated.is_empty() && generated != "o-1");
+
+    let unknown_net = api
+        .post("/v1/cases", json!({ "net": "no-such-net", "tokens": [] }))
+        .await
+        .expect(404);
+    assert_eq!(unknown_net.code(), "not_found");
+    let bad_id = api
+        .post(
+            "/v1/cases",
+            json!({ "net": "order-approval", "id": "bad id!", "tokens": [] }),
+        )
+        .await
+        .expect(400);
+    assert_eq!(bad_id.code(), "invalid_request");
+
+    let case = api
+        .wait_status("o-1", "completed", Duration::from_secs(20))
+        .await;
+    assert_eq!(case["tokens"][0]["place"], "approved");
+    assert_eq!(case["tokens"][0]["payload"]["order_id"], "o-1");
+    api.wait_status(&generated, "completed", Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        api.get("/v1/cases/o-404").await.expect(404).code(),
+        "not_found"
+    );
+
+    // The whole history in one page, then the same in pages of 2.
+    let all = api
+        .get("/v1/cases/o-1/history?limit=1000")
+        .await
+        .expect(200);
+    let all = all.body["events"].as_array().unwrap().clone();
+    assert!(all.len() > 2, "{all:#?}");
+    assert_eq!(all[0]["type"], "case_started");
+    let mut paged = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = api
+            .get(&format!("/v1/cases/o-1/history?after={after}&limit=2"))
+            .await
+            .expect(200)
+            .body;
+        let events = page["events"].as_array().unwrap();
+        assert!(events.len() <= 2);
+        paged.extend(events.iter().cloned());
+        match page["next_after"].as_u64() {
+            Some(next) => after = next,
+            None => break,
+        }
+        assert!(paged.len() <= all.len(), "paging does not end");
+    }
+    assert_eq!(paged, all);
+    let default_page = api.get("/v1/cases/o-1/history").await.expect(200).body;
+    assert_eq!(default_page["events"].as_array().unwrap(), &all);
+
+    let dead = api.get("/v1/dead-letters").await.expect(200).body;
+    assert_eq!(dead["dead_letters"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_firings_after_they_happen() {
+    let server = InProcess::start(None, |_| {}).await;
+    let api = &server.api;
+    api.deploy(&order_net()).await;
+    api.start("order-approval", "o-1", "submitted", order("o-1", 1250))
+        .await;
+    api.wait_status("o-1", "completed", Duration::from_secs(20))
+        .await;
+    let reply = api.get("/metrics").await.expect(200);
+    assert!(
+        reply.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text"),
+        "{reply:#?}"
+    );
+    let text = reply.body.as_str().unwrap();
+    for line in [
+        "petrel_firings_total{transition=\"validate\",result=\"completed\"} 1",
+        "petrel_firing_duration_seconds_count{transition=\"approve\"} 1",
+        "petrel_cases_total{event=\"started\"} 1",
+        "petrel_cases_total{event=\"completed\"} 1",
+        "petrel_open_cases 0",
+        "petrel_dead_letters 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_openapi_document_covers_every_route() {
+    let server = InProcess::start(Some("t0k"), |_| {}).await;
+    // Exactly the document the unit tests hold to the route table (every
+    // route documented, every operation routed, the error codes).
+    let served = server.api.get("/openapi.json").await.expect(200).body;
+    let shipped: serde_json::Value = serde_json::from_str(petrel::server::OPENAPI).unwrap();
+    assert_eq!(served, shipped);
+    assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
+    server.stop().await;
+}
