@@ -47,6 +47,80 @@ async fn deploys_and_lists_nets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_a_net_sent_with_its_components() {
+    use base64::Engine as _;
+    let server = InProcess::start(None, |_| {}).await;
+    let api = &server.api;
+    let source = crate::failure::flaky_net("")
+        .replace(&format!("\"{}\"", "GUEST(flaky)"), "\"guests/flaky.wasm\"");
+    let wasm = std::fs::read(crate::util::guest("flaky")).unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&wasm);
+
+    // Every guest's bytes must come, under the path the net declares.
+    let missing = api
+        .post("/v1/nets", json!({ "source": source }))
+        .await
+        .expect(400);
+    assert!(
+        missing.message().contains("`components`")
+            && missing.message().contains("guests/flaky.wasm"),
+        "{missing:#?}"
+    );
+    let stray = api
+        .post("/v1/nets", json!({ "source": source, "components": { "guests/flaky.wasm": encoded, "other.wasm": "AA==" } }))
+        .await
+        .expect(400);
+    assert!(
+        stray.message().contains("`components.other.wasm`"),
+        "{stray:#?}"
+    );
+    let garbled = api
+        .post(
+            "/v1/nets",
+            json!({ "source": source, "components": { "guests/flaky.wasm": "not base64!" } }),
+        )
+        .await
+        .expect(400);
+    assert!(garbled.message().contains("not base64"), "{garbled:#?}");
+    let both = api
+        .post("/v1/nets", json!({ "source": source, "path": order_net() }))
+        .await
+        .expect(400);
+    assert!(both.message().contains("exactly one"), "{both:#?}");
+    let bad_net = api
+        .post("/v1/nets", json!({ "source": "[net]\nname = 7\n" }))
+        .await
+        .expect(422);
+    assert!(
+        bad_net.message().contains("uploaded-net.toml:2"),
+        "{bad_net:#?}"
+    );
+    assert!(
+        api.get("/v1/nets").await.expect(200).body["nets"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let deployed = api
+        .post(
+            "/v1/nets",
+            json!({ "source": source, "components": { "guests/flaky.wasm": encoded } }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(deployed.body["name"], "flaky");
+    api.start("flaky", "up-1", "todo", json!({}))
+        .await
+        .expect(201);
+    let case = api
+        .wait_status("up-1", "completed", Duration::from_secs(10))
+        .await;
+    assert_eq!(case["tokens"][0]["place"], "done");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_cases_once_and_pages_their_history() {
     let server = InProcess::start(None, |_| {}).await;
     let api = &server.api;

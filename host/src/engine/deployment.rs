@@ -1,8 +1,9 @@
 //! A deployed net version: its net, record and loaded guests.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use crate::net::{Net, Performer};
+use crate::net::{Net, Performer, Transition};
 use crate::sandbox::{Guest, Sandbox};
 use crate::store::{NetRecord, Store};
 
@@ -43,20 +44,75 @@ impl Deployment {
         sandbox: &Sandbox,
         net: Net,
     ) -> Result<(Deployment, Components), EngineError> {
+        Deployment::assemble(sandbox, net, |t, _, path| {
+            std::fs::read(path).map_err(|source| {
+                crate::sandbox::DeployError::Read {
+                    transition: t.name.clone(),
+                    path: path.to_path_buf(),
+                    source,
+                }
+                .into()
+            })
+        })
+    }
+
+    /// Like [`Deployment::from_files`], with the component bytes given by
+    /// guest path as the net file declares it (an upload).
+    pub(crate) fn from_upload(
+        sandbox: &Sandbox,
+        net: Net,
+        components: &HashMap<String, Vec<u8>>,
+    ) -> Result<(Deployment, Components), EngineError> {
+        let declared: HashSet<&str> = net
+            .transitions()
+            .iter()
+            .filter_map(|t| match &t.performer {
+                Performer::Guest { declared, .. } => Some(declared.as_str()),
+                Performer::External => None,
+            })
+            .collect();
+        let mut extra: Vec<&String> = components
+            .keys()
+            .filter(|k| !declared.contains(k.as_str()))
+            .collect();
+        extra.sort();
+        if let Some(key) = extra.first() {
+            return Err(EngineError::Invalid(format!(
+                "`components.{key}`: no transition's `guest` is `{key}` (guests of this net: {})",
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    let mut d: Vec<_> = declared.into_iter().collect();
+                    d.sort();
+                    d.join(", ")
+                }
+            )));
+        }
+        Deployment::assemble(sandbox, net, |t, declared, _| {
+            components.get(declared).cloned().ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "`components`: no component for `{declared}`, the guest of transition `{}` (send its bytes, base64-encoded, under that key)",
+                    t.name
+                ))
+            })
+        })
+    }
+
+    /// Loads and checks each guest, its bytes from `read(transition,
+    /// declared path, resolved path)`.
+    fn assemble(
+        sandbox: &Sandbox,
+        net: Net,
+        read: impl Fn(&Transition, &str, &Path) -> Result<Vec<u8>, EngineError>,
+    ) -> Result<(Deployment, Components), EngineError> {
         let mut guests = Vec::with_capacity(net.transitions().len());
         let mut components = Vec::new();
         let mut hashes = Vec::new();
         for t in net.transitions() {
             match &t.performer {
                 Performer::External => guests.push(None),
-                Performer::Guest { path, .. } => {
-                    let bytes = std::fs::read(path).map_err(|source| {
-                        crate::sandbox::DeployError::Read {
-                            transition: t.name.clone(),
-                            path: path.clone(),
-                            source,
-                        }
-                    })?;
+                Performer::Guest { declared, path } => {
+                    let bytes = read(t, declared, path)?;
                     let guest = sandbox.load_bytes(t, path, &bytes)?;
                     hashes.push((t.name.clone(), guest.hash().to_string()));
                     components.push((guest.hash().to_string(), bytes));

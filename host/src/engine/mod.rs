@@ -44,6 +44,9 @@ use flusher::Flusher;
 /// firings for metrics). Called on the engine's own tasks: keep it quick.
 pub type EventObserver = Arc<dyn Fn(&EventRecord) + Send + Sync>;
 
+/// The file name an uploaded net is known by (in errors and its record).
+pub const UPLOADED_NET: &str = "uploaded-net.toml";
+
 /// Engine settings.
 #[derive(Clone)]
 pub struct EngineConfig {
@@ -246,6 +249,29 @@ impl Engine {
     pub async fn deploy(&self, file: &Path) -> Result<Deployed, EngineError> {
         let net = Net::load(file)?;
         let (deployment, components) = Deployment::from_files(&self.sandbox, net)?;
+        self.install(deployment, components).await
+    }
+
+    /// Deploys a net sent as text, with its guests' component bytes by
+    /// guest path as the net declares them (e.g. an upload to `petrel
+    /// serve`). Errors name the net as `uploaded-net.toml`. Durable when it
+    /// returns.
+    pub async fn deploy_source(
+        &self,
+        source: &str,
+        components: &HashMap<String, Vec<u8>>,
+    ) -> Result<Deployed, EngineError> {
+        let net = Net::parse(source, Path::new(UPLOADED_NET))?;
+        let (deployment, components) = Deployment::from_upload(&self.sandbox, net, components)?;
+        self.install(deployment, components).await
+    }
+
+    /// Stores a checked deployment (if new) with its shared places' tokens.
+    async fn install(
+        &self,
+        deployment: Deployment,
+        components: deployment::Components,
+    ) -> Result<Deployed, EngineError> {
         let version = deployment.version().to_string();
         let name = deployment.record.name.clone();
         let mut tokens = Vec::new();

@@ -164,6 +164,16 @@ impl Host {
         self.engine().deploy(file).await
     }
 
+    /// Deploys a net sent as text with its guests' bytes by declared guest
+    /// path (see [`Engine::deploy_source`]).
+    pub async fn deploy_source(
+        &self,
+        source: &str,
+        components: &std::collections::HashMap<String, Vec<u8>>,
+    ) -> Result<Deployed, EngineError> {
+        self.engine().deploy_source(source, components).await
+    }
+
     /// Every deployed net version, oldest first.
     pub fn nets(&self) -> Result<Vec<NetVersion>, EngineError> {
         let mut nets: Vec<NetVersion> = self

@@ -1,22 +1,52 @@
 //! `/v1/nets`: deploying net files and listing versions.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::Json;
 use crate::host::NetVersion;
 
-/// `POST /v1/nets` body.
+/// `POST /v1/nets` body: a net file on the server, or one sent with its
+/// components.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeployRequest {
     /// A net file on the server's filesystem (relative: to its working dir).
-    path: PathBuf,
+    #[serde(default)]
+    path: Option<PathBuf>,
+    /// The text of a net file (instead of `path`).
+    #[serde(default)]
+    source: Option<String>,
+    /// With `source`: each guest's component, base64-encoded, under its
+    /// `guest` path as the net declares it.
+    #[serde(default)]
+    components: BTreeMap<String, String>,
+}
+
+impl DeployRequest {
+    /// The uploaded components' bytes.
+    fn components(&self) -> Result<HashMap<String, Vec<u8>>, ApiError> {
+        self.components
+            .iter()
+            .map(|(key, text)| {
+                let bytes = BASE64.decode(text.as_bytes()).map_err(|e| {
+                    ApiError::new(ErrorCode::InvalidRequest, format!(
+                        "`components.{key}`: not base64 ({e}); send the component's bytes base64-encoded"
+                    ))
+                })?;
+                Ok((key.clone(), bytes))
+            })
+            .collect()
+    }
 }
 
 /// What a deploy answers.
@@ -32,7 +62,25 @@ pub(crate) async fn deploy(
     State(state): State<AppState>,
     Json(request): Json<DeployRequest>,
 ) -> Result<(StatusCode, axum::Json<DeployedView>), ApiError> {
-    let deployed = state.host.deploy(&request.path).await?;
+    let deployed = match (&request.path, &request.source) {
+        (Some(path), None) if request.components.is_empty() => state.host.deploy(path).await?,
+        (Some(_), None) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "`components`: only with `source` (a net file at `path` names its guests' files)",
+            ));
+        }
+        (None, Some(source)) => {
+            let components = request.components()?;
+            state.host.deploy_source(source, &components).await?
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "`path` or `source`: give exactly one (a net file on the server, or the net's text with `components`)",
+            ));
+        }
+    };
     let status = if deployed.new {
         StatusCode::CREATED
     } else {
