@@ -192,11 +192,18 @@ async fn a_lapsed_lease_is_a_missed_deadline_retried_or_routed_by_on_timeout() {
     host.deploy(&routed).await.unwrap();
     host.start_case("review", "lapsed", vec![]).await.unwrap();
 
-    let first = claim(&host, 150).await;
-    // Extending keeps it alive past its first end.
-    let extended = host.extend(first.firing, &first.lease, 300).await.unwrap();
+    let first = claim(&host, 1_000).await;
+    // Extending keeps it alive past its first end (generous margins: CI
+    // machines are slow and noisy).
+    let extended = host
+        .extend(first.firing, &first.lease, 1_500)
+        .await
+        .unwrap();
     assert!(extended.lease_until_ms > first.lease_until_ms);
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Past the first end, within the extension: still held.
+    assert_eq!(host.claim(request(1_000, 0)).await.unwrap(), None);
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
     let err = host
         .complete(first.firing, &first.lease, approve(json!(1)))
         .await

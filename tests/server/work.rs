@@ -86,7 +86,11 @@ async fn an_expired_lease_is_reclaimed_and_the_old_one_refused() {
         .expect("the firing again after its lease ran out");
     assert_eq!(second["case"], "p-1");
     assert_ne!(second["lease"], first["lease"]);
-    assert!(second["attempt"].as_u64() >= first["attempt"].as_u64());
+    assert_eq!(
+        (first["attempt"].as_u64(), second["attempt"].as_u64()),
+        (Some(1), Some(2)),
+        "a lapsed lease is a failed attempt"
+    );
 
     let stale = complete(
         api,
