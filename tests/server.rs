@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod crash;
 mod errors;
 mod load;
 mod refund;
@@ -297,6 +298,12 @@ impl Daemon {
 
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
