@@ -171,7 +171,7 @@ impl Runner<'_> {
         match command {
             Command::CaseStarted(id) => {
                 if !self.cases.contains_key(&id) {
-                    self.load_case(&id)?;
+                    self.load_case(&id, true)?;
                 }
                 Ok(())
             }
@@ -264,7 +264,7 @@ impl Runner<'_> {
             }
             _ => {
                 self.cases.remove(&letter.case);
-                self.load_case(&letter.case)
+                self.load_case(&letter.case, false)
             }
         }
     }

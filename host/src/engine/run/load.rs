@@ -93,8 +93,10 @@ impl<'e> Runner<'e> {
     }
 
     /// Adds case `id` from the store (started, or changed by a dead-letter
-    /// operation, after the runner loaded) and schedules it.
-    pub(super) fn load_case(&mut self, id: &str) -> Result<(), EngineError> {
+    /// operation, after the runner loaded) and schedules it. A case just
+    /// started has no dead letters: `started` skips scanning the queue,
+    /// which would cost every start the queue's length.
+    pub(super) fn load_case(&mut self, id: &str, started: bool) -> Result<(), EngineError> {
         let store = self.engine.store();
         let Some(record) = store.case(id)? else {
             return Err(EngineError::NotFound(format!("no case `{id}`")));
@@ -114,11 +116,13 @@ impl<'e> Runner<'e> {
                 case.tokens.place_mut(p).push(t.seq);
             }
         }
-        case.dead_letters = store
-            .dead_letters()?
-            .iter()
-            .filter(|d| d.case == id && d.kind == DeadLetterKind::Firing)
-            .count();
+        if !started {
+            case.dead_letters = store
+                .dead_letters()?
+                .iter()
+                .filter(|d| d.case == id && d.kind == DeadLetterKind::Firing)
+                .count();
+        }
         if let std::collections::hash_map::Entry::Vacant(entry) = self.shared.entry(version) {
             let mut tokens = Tokens::new(dep.net.places().len());
             for t in store.tokens(&Owner::Shared(entry.key().clone()))? {
