@@ -317,7 +317,7 @@ impl Engine {
         };
         let new = self
             .store
-            .deploy(&deployment.record, &components, change.clone())?;
+            .deploy(&deployment.record, &components, &change)?;
         if new {
             self.observe(&change.events);
         }
@@ -445,7 +445,7 @@ impl Engine {
             events: vec![event],
             ..Change::default()
         };
-        self.store.start_case(change.clone())?;
+        self.store.start_case(&change)?;
         self.observe(&change.events);
         self.flusher.flush().await?;
         Ok(record)

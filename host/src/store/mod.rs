@@ -82,7 +82,7 @@ pub trait Store: Send + Sync {
         &self,
         net: &NetRecord,
         components: &[(String, Vec<u8>)],
-        shared: Change,
+        shared: &Change,
     ) -> Result<bool, StoreError>;
     /// A deployed net version.
     fn net(&self, version: &str) -> Result<Option<NetRecord>, StoreError>;
@@ -95,7 +95,7 @@ pub trait Store: Send + Sync {
 
     /// Creates a case (refused with [`StoreError::CaseExists`] if its id is
     /// taken) with `change`'s tokens and events.
-    fn start_case(&self, change: Change) -> Result<(), StoreError>;
+    fn start_case(&self, change: &Change) -> Result<(), StoreError>;
     /// A case.
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError>;
     /// Every case.

@@ -302,7 +302,7 @@ impl Store for SledStore {
         &self,
         net: &NetRecord,
         components: &[(String, Vec<u8>)],
-        shared: Change,
+        shared: &Change,
     ) -> Result<bool, StoreError> {
         if self.nets.contains_key(keys::net_version(&net.version))? {
             return Ok(false);
@@ -314,7 +314,7 @@ impl Store for SledStore {
             (keys::net_version(&net.version), encode("net", net)?),
             (keys::net_name(&net.name), net.version.as_bytes().to_vec()),
         ];
-        self.transact(&[shared], None, &puts)?;
+        self.transact(std::slice::from_ref(shared), None, &puts)?;
         Ok(true)
     }
 
@@ -343,13 +343,13 @@ impl Store for SledStore {
         Ok(self.components.get(hash.as_bytes())?.map(|v| v.to_vec()))
     }
 
-    fn start_case(&self, change: Change) -> Result<(), StoreError> {
+    fn start_case(&self, change: &Change) -> Result<(), StoreError> {
         let id = change
             .case
             .as_ref()
             .map(|c| c.id.clone())
             .ok_or_else(|| StoreError::Bug("start_case without a case record".into()))?;
-        self.transact(std::slice::from_ref(&change), Some(&id), &[])
+        self.transact(std::slice::from_ref(change), Some(&id), &[])
     }
 
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {

@@ -58,7 +58,7 @@ fn started(store: &SledStore, id: &str, tokens: Vec<StoredToken>) {
         },
     );
     store
-        .start_case(Change {
+        .start_case(&Change {
             produce: tokens,
             case: Some(case(id)),
             events: vec![ev],
@@ -128,7 +128,7 @@ fn case_ids_are_unique_and_a_refused_start_writes_nothing() {
         case: Some(case("c")),
         ..Change::default()
     };
-    assert!(matches!(store.start_case(again), Err(StoreError::CaseExists(id)) if id == "c"));
+    assert!(matches!(store.start_case(&again), Err(StoreError::CaseExists(id)) if id == "c"));
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap().len(), 1);
 }
 
