@@ -3,7 +3,6 @@
 use petrel::store::{DeadLetter, DeadLetterKind};
 use serde_json::{Value, json};
 
-use super::view::token_records;
 use super::{DataArgs, Format, OK, Outcome, open};
 
 #[derive(Debug, clap::Args)]
@@ -54,12 +53,9 @@ enum Action {
     },
 }
 
+/// A dead letter as JSON (its tokens' payloads decoded: see `TokenRecord`).
 fn letter_json(d: &DeadLetter) -> Value {
-    let mut v = serde_json::to_value(d).unwrap_or(Value::Null);
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("tokens".into(), token_records(&d.tokens));
-    }
-    v
+    serde_json::to_value(d).unwrap_or(Value::Null)
 }
 
 fn summary_line(d: &DeadLetter) -> String {

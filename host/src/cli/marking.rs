@@ -4,7 +4,7 @@ use petrel::engine::decode_payload;
 use petrel::store::{DeadLetter, Owner};
 use serde_json::{Value, json};
 
-use super::view::{token_json, token_records};
+use super::view::token_json;
 use super::{DataArgs, Format, OK, Outcome, bad_input, open};
 
 #[derive(Debug, clap::Args)]
@@ -49,7 +49,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
         Format::Json => {
             let cases: Vec<Value> = out
                 .iter()
-                .map(|(c, tokens, dead)| json!({ "id": c.id, "net": c.net, "version": c.version, "status": c.status, "tokens": tokens.iter().map(token_json).collect::<Vec<_>>(), "dead_letters": dead.iter().map(|d| json!({ "id": d.id, "transition": d.transition, "tokens": token_records(&d.tokens) })).collect::<Vec<_>>() }))
+                .map(|(c, tokens, dead)| json!({ "id": c.id, "net": c.net, "version": c.version, "status": c.status, "tokens": tokens.iter().map(token_json).collect::<Vec<_>>(), "dead_letters": dead.iter().map(|d| json!({ "id": d.id, "transition": d.transition, "tokens": d.tokens })).collect::<Vec<_>>() }))
                 .collect();
             let shared: Vec<Value> = shared.iter().map(|(v, t)| json!({ "version": v, "place": t.place, "seq": t.seq, "payload": decode_payload(&t.payload) })).collect();
             println!("{}", json!({ "cases": cases, "shared": shared }));

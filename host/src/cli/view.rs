@@ -9,16 +9,6 @@ pub(crate) fn token_json(t: &StoredToken) -> Value {
     json!({ "place": t.place, "seq": t.seq, "payload": decode_payload(&t.payload) })
 }
 
-/// Log records of tokens as JSON (payloads decoded: see `TokenRecord`).
-pub(crate) fn token_records(tokens: &[TokenRecord]) -> Value {
-    serde_json::to_value(tokens).unwrap_or(Value::Null)
-}
-
-/// An event as JSON (token payloads decoded).
-pub(crate) fn event_json(e: &EventRecord) -> Value {
-    serde_json::to_value(e).unwrap_or(Value::Null)
-}
-
 fn places(tokens: &[TokenRecord]) -> String {
     tokens
         .iter()

@@ -5,8 +5,8 @@
 
 use super::{Engine, EngineError};
 use crate::store::{
-    CaseRecord, CaseStatus, Change, DeadLetter, DeadLetterKind, Event, Owner, StoredToken,
-    TokenRef, now_ms,
+    CaseRecord, CaseStatus, Change, DeadLetter, DeadLetterKind, Event, EventRecord, Owner,
+    StoredToken, TokenRef, now_ms,
 };
 
 impl Engine {
@@ -78,15 +78,7 @@ impl Engine {
                 restored: letter.tokens.clone(),
             },
         )?;
-        self.apply(&[Change {
-            produce,
-            case: Some(case),
-            events: vec![event],
-            remove_dead_letter: Some(id),
-            ..Change::default()
-        }])?;
-        self.flush().await?;
-        Ok(letter)
+        self.close_letter(letter, case, event, produce).await
     }
 
     /// Drops a dead letter for good, recording `reason`. A discarded
@@ -145,10 +137,24 @@ impl Engine {
                 dropped,
             },
         )?;
+        self.close_letter(letter, case, event, Vec::new()).await
+    }
+
+    /// Removes `letter` from the queue with the case's new record, the
+    /// event saying why and the tokens it puts back: one transaction,
+    /// flushed.
+    async fn close_letter(
+        &self,
+        letter: DeadLetter,
+        case: CaseRecord,
+        event: EventRecord,
+        produce: Vec<StoredToken>,
+    ) -> Result<DeadLetter, EngineError> {
         self.apply(&[Change {
+            produce,
             case: Some(case),
             events: vec![event],
-            remove_dead_letter: Some(id),
+            remove_dead_letter: Some(letter.id),
             ..Change::default()
         }])?;
         self.flush().await?;
