@@ -150,7 +150,7 @@ impl Engine {
         event: EventRecord,
         produce: Vec<StoredToken>,
     ) -> Result<DeadLetter, EngineError> {
-        self.apply(&[Change {
+        self.apply(&mut [Change {
             produce,
             case: Some(case),
             events: vec![event],

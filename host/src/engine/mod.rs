@@ -190,7 +190,7 @@ impl Engine {
                 },
             )?);
         }
-        self.apply(&[Change {
+        self.apply(&mut [Change {
             events,
             ..Change::default()
         }])?;
@@ -214,7 +214,8 @@ impl Engine {
         event: Event,
     ) -> Result<EventRecord, EngineError> {
         Ok(EventRecord {
-            seq: self.store.next_id()?,
+            seq: 0, // numbered by the store when it commits
+
             at_ms: self.config.clock.now_ms(),
             case: case.map(str::to_string),
             event,
@@ -223,7 +224,7 @@ impl Engine {
 
     /// Applies `changes` (one store transaction, not flushed) and tells the
     /// observer of their events.
-    pub(crate) fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+    pub(crate) fn apply(&self, changes: &mut [Change]) -> Result<(), StoreError> {
         self.store.apply(changes)?;
         self.observe(changes.iter().flat_map(|c| &c.events));
         Ok(())
@@ -310,14 +311,14 @@ impl Engine {
                 },
             )?);
         }
-        let change = Change {
+        let mut change = Change {
             produce,
             events,
             ..Change::default()
         };
         let new = self
             .store
-            .deploy(&deployment.record, &components, &change)?;
+            .deploy(&deployment.record, &components, &mut change)?;
         if new {
             self.observe(&change.events);
         }
@@ -439,13 +440,13 @@ impl Engine {
                 tokens: records,
             },
         )?;
-        let change = Change {
+        let mut change = Change {
             produce,
             case: Some(record.clone()),
             events: vec![event],
             ..Change::default()
         };
-        self.store.start_case(&change)?;
+        self.store.start_case(&mut change)?;
         self.observe(&change.events);
         self.flusher.flush().await?;
         Ok(record)

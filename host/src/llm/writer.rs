@@ -41,20 +41,25 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
-                let change = Change {
+                let mut change = Change {
                     events: batch.iter().map(|p| p.event.clone()).collect(),
                     ..Change::default()
                 };
                 let store = store.clone();
-                let mut result = tokio::task::spawn_blocking(move || store.apply(&[change]))
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e| e.to_string()));
-                if let (Ok(()), Some(observer)) = (&result, &observer) {
-                    for p in &batch {
-                        observer(&p.event);
+                let applied = tokio::task::spawn_blocking(move || {
+                    store
+                        .apply(std::slice::from_mut(&mut change))
+                        .map(|()| change)
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+                if let (Ok(change), Some(observer)) = (&applied, &observer) {
+                    for event in &change.events {
+                        observer(event);
                     }
                 }
+                let mut result = applied.map(|_| ());
                 if result.is_ok() && batch.iter().any(|p| p.durable) {
                     result = flush().await.map_err(|e| e.to_string());
                 }

@@ -61,7 +61,9 @@ pub struct Change {
     pub produce: Vec<StoredToken>,
     /// Case record written (created or updated).
     pub case: Option<CaseRecord>,
-    /// Log entries appended.
+    /// Log entries appended. The store numbers them when it commits (their
+    /// `seq` is set then): seqs increase in commit order, so a reader paging
+    /// with the last seq it saw never skips an entry committed before.
     pub events: Vec<EventRecord>,
     /// A dead letter stored.
     pub dead_letter: Option<DeadLetter>,
@@ -82,7 +84,7 @@ pub trait Store: Send + Sync {
         &self,
         net: &NetRecord,
         components: &[(String, Vec<u8>)],
-        shared: &Change,
+        shared: &mut Change,
     ) -> Result<bool, StoreError>;
     /// A deployed net version.
     fn net(&self, version: &str) -> Result<Option<NetRecord>, StoreError>;
@@ -94,8 +96,9 @@ pub trait Store: Send + Sync {
     fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Creates a case (refused with [`StoreError::CaseExists`] if its id is
-    /// taken) with `change`'s tokens and events.
-    fn start_case(&self, change: &Change) -> Result<(), StoreError>;
+    /// taken) with `change`'s tokens and events (numbered, see
+    /// [`Change::events`]).
+    fn start_case(&self, change: &mut Change) -> Result<(), StoreError>;
     /// A case.
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError>;
     /// Every case.
@@ -112,9 +115,10 @@ pub trait Store: Send + Sync {
     fn reserve(&self, reservations: &[(u64, Reservation)]) -> Result<(), StoreError>;
     /// Every reservation left.
     fn reservations(&self) -> Result<Vec<(u64, Reservation)>, StoreError>;
-    /// Applies changes in one transaction. If any conflicts, nothing is
-    /// applied and the error names it.
-    fn apply(&self, changes: &[Change]) -> Result<(), StoreError>;
+    /// Applies changes in one transaction, numbering their log entries (see
+    /// [`Change::events`]). If any conflicts, nothing is applied and the
+    /// error names it.
+    fn apply(&self, changes: &mut [Change]) -> Result<(), StoreError>;
 
     /// Every dead letter, oldest first.
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;

@@ -23,6 +23,9 @@ pub struct SledStore {
     dead_letters: Tree,
     nets: Tree,
     components: Tree,
+    /// Held while a transaction numbers its log entries and commits, so
+    /// that seqs increase in commit order.
+    commit: std::sync::Arc<std::sync::Mutex<()>>,
     /// Held (locked) while the store is open: one opener at a time.
     /// Declared last, so it is released after sled has closed.
     _lock: std::sync::Arc<std::fs::File>,
@@ -41,7 +44,6 @@ struct Encoded<'a> {
     case: Option<Vec<u8>>,
     reserve: Vec<(u64, Vec<u8>)>,
     dead_letter: Option<(u64, Vec<u8>)>,
-    events: Vec<(u64, Option<&'a str>, Vec<u8>)>,
 }
 
 fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
@@ -50,11 +52,6 @@ fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
         .as_ref()
         .map(|c| encode("case", c))
         .transpose()?;
-    let events = change
-        .events
-        .iter()
-        .map(|e| Ok((e.seq, e.case.as_deref(), encode("event", e)?)))
-        .collect::<Result<_, StoreError>>()?;
     let reserve = change
         .reserve
         .iter()
@@ -70,7 +67,39 @@ fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
         case,
         reserve,
         dead_letter,
-        events,
+    })
+}
+
+/// The log entries of a transaction as one `events` record, keyed by their
+/// greatest seq, and the cases they concern (each indexed once).
+struct LogBatch<'a> {
+    key: [u8; 8],
+    bytes: Vec<u8>,
+    cases: Vec<&'a str>,
+}
+
+fn encode_log(changes: &[Change]) -> Result<Option<LogBatch<'_>>, StoreError> {
+    let events: Vec<&EventRecord> = changes.iter().flat_map(|c| &c.events).collect();
+    let Some(last) = events.iter().map(|e| e.seq).max() else {
+        return Ok(None);
+    };
+    let mut cases: Vec<&str> = events.iter().filter_map(|e| e.case.as_deref()).collect();
+    cases.sort_unstable();
+    cases.dedup();
+    Ok(Some(LogBatch {
+        key: last.to_be_bytes(),
+        bytes: encode("events", &events)?,
+        cases,
+    }))
+}
+
+/// The entries of one `events` record: a batch, or a single entry as
+/// stores written before batching hold them.
+fn decode_log(bytes: &[u8]) -> Result<Vec<EventRecord>, StoreError> {
+    decode::<Vec<EventRecord>>("events", bytes).or_else(|e| {
+        decode::<EventRecord>("event", bytes)
+            .map(|one| vec![one])
+            .map_err(|_| e)
     })
 }
 
@@ -79,8 +108,6 @@ type Abort = ConflictableTransactionError<StoreError>;
 struct Trees<'a> {
     tokens: &'a TransactionalTree,
     reservations: &'a TransactionalTree,
-    events: &'a TransactionalTree,
-    case_events: &'a TransactionalTree,
     cases: &'a TransactionalTree,
     dead_letters: &'a TransactionalTree,
 }
@@ -123,13 +150,6 @@ fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
     }
     if let (Some(record), Some(bytes)) = (&ch.case, &e.case) {
         t.cases.insert(record.id.as_bytes(), bytes.as_slice())?;
-    }
-    for (seq, case, bytes) in &e.events {
-        t.events.insert(&seq.to_be_bytes(), bytes.as_slice())?;
-        if let Some(case) = case {
-            t.case_events
-                .insert(keys::case_event(case, *seq), &[][..])?;
-        }
     }
     Ok(())
 }
@@ -224,6 +244,7 @@ impl SledStore {
             dead_letters: db.open_tree("dead_letters")?,
             nets: db.open_tree("nets")?,
             components: db.open_tree("components")?,
+            commit: std::sync::Arc::default(),
             db,
             _lock: std::sync::Arc::new(lock),
         })
@@ -231,14 +252,23 @@ impl SledStore {
 
     fn transact(
         &self,
-        changes: &[Change],
+        changes: &mut [Change],
         new_case: Option<&str>,
         nets: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), StoreError> {
+        let _commit = self
+            .commit
+            .lock()
+            .map_err(|_| StoreError::Bug("a commit panicked".into()))?;
+        for event in changes.iter_mut().flat_map(|c| c.events.iter_mut()) {
+            event.seq = self.next_id()?;
+        }
+        let changes = &*changes;
         let encoded = changes
             .iter()
             .map(encode_change)
             .collect::<Result<Vec<_>, _>>()?;
+        let log = encode_log(changes)?;
         let trees = (
             &self.tokens,
             &self.reservations,
@@ -261,13 +291,18 @@ impl SledStore {
                 let t = Trees {
                     tokens,
                     reservations,
-                    events,
-                    case_events,
                     cases,
                     dead_letters,
                 };
                 for e in &encoded {
                     apply_one(&t, e)?;
+                }
+                if let Some(log) = &log {
+                    events.insert(&log.key, log.bytes.as_slice())?;
+                    for case in &log.cases {
+                        case_events
+                            .insert(keys::case_event(case, u64::from_be_bytes(log.key)), &[][..])?;
+                    }
                 }
                 Ok(())
             },
@@ -302,7 +337,7 @@ impl Store for SledStore {
         &self,
         net: &NetRecord,
         components: &[(String, Vec<u8>)],
-        shared: &Change,
+        shared: &mut Change,
     ) -> Result<bool, StoreError> {
         if self.nets.contains_key(keys::net_version(&net.version))? {
             return Ok(false);
@@ -314,7 +349,7 @@ impl Store for SledStore {
             (keys::net_version(&net.version), encode("net", net)?),
             (keys::net_name(&net.name), net.version.as_bytes().to_vec()),
         ];
-        self.transact(std::slice::from_ref(shared), None, &puts)?;
+        self.transact(std::slice::from_mut(shared), None, &puts)?;
         Ok(true)
     }
 
@@ -343,13 +378,13 @@ impl Store for SledStore {
         Ok(self.components.get(hash.as_bytes())?.map(|v| v.to_vec()))
     }
 
-    fn start_case(&self, change: &Change) -> Result<(), StoreError> {
+    fn start_case(&self, change: &mut Change) -> Result<(), StoreError> {
         let id = change
             .case
             .as_ref()
             .map(|c| c.id.clone())
             .ok_or_else(|| StoreError::Bug("start_case without a case record".into()))?;
-        self.transact(std::slice::from_ref(change), Some(&id), &[])
+        self.transact(std::slice::from_mut(change), Some(&id), &[])
     }
 
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {
@@ -397,7 +432,7 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+    fn apply(&self, changes: &mut [Change]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -424,29 +459,42 @@ impl Store for SledStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<EventRecord>, StoreError> {
+        // A record holds the entries of one transaction and is keyed by
+        // their greatest seq: the first record keyed at or after `start`
+        // holds the first entry after `after`.
         let start = after.saturating_add(1);
         let mut out = Vec::new();
+        let take = |bytes: &[u8], out: &mut Vec<EventRecord>| -> Result<bool, StoreError> {
+            for e in decode_log(bytes)? {
+                if out.len() >= limit {
+                    return Ok(false);
+                }
+                if e.seq >= start && case.is_none_or(|c| e.case.as_deref() == Some(c)) {
+                    out.push(e);
+                }
+            }
+            Ok(out.len() < limit)
+        };
         match case {
             None => {
-                for kv in self.events.range(start.to_be_bytes()..).take(limit) {
-                    out.push(decode("event", &kv?.1)?);
+                for kv in self.events.range(start.to_be_bytes()..) {
+                    if !take(&kv?.1, &mut out)? {
+                        break;
+                    }
                 }
             }
             Some(case) => {
                 let prefix = keys::case_events_prefix(case);
                 let mut end = prefix.clone();
                 end.extend_from_slice(&[0xff; 9]);
-                for kv in self
-                    .case_events
-                    .range(keys::case_event(case, start)..end)
-                    .take(limit)
-                {
+                for kv in self.case_events.range(keys::case_event(case, start)..end) {
                     let (k, _) = kv?;
-                    let seq = &k[prefix.len()..];
-                    let v = self.events.get(seq)?.ok_or_else(|| {
+                    let v = self.events.get(&k[prefix.len()..])?.ok_or_else(|| {
                         StoreError::Bug(format!("case `{case}` indexes a missing event"))
                     })?;
-                    out.push(decode("event", &v)?);
+                    if !take(&v, &mut out)? {
+                        break;
+                    }
                 }
             }
         }

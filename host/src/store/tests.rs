@@ -58,7 +58,7 @@ fn started(store: &SledStore, id: &str, tokens: Vec<StoredToken>) {
         },
     );
     store
-        .start_case(&Change {
+        .start_case(&mut Change {
             produce: tokens,
             case: Some(case(id)),
             events: vec![ev],
@@ -97,7 +97,7 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
         consume: vec![token("c", "a", 99).key()],
         ..Change::default()
     };
-    let err = store.apply(&[good.clone(), bad]).unwrap_err();
+    let err = store.apply(&mut [good.clone(), bad]).unwrap_err();
     assert!(
         matches!(&err, StoreError::Conflict(m) if m.contains("place `a` seq 99 is gone")),
         "{err}"
@@ -109,13 +109,16 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
     );
     assert_eq!(store.reservations().unwrap().len(), 1);
 
-    store.apply(std::slice::from_ref(&good)).unwrap();
+    store.apply(&mut [good.clone()]).unwrap();
     assert_eq!(
         store.tokens(&Owner::Case("c".into())).unwrap(),
         vec![token("c", "b", 2)]
     );
     // Applying it twice is a conflict (the reservation and token are gone), never a duplicate.
-    assert!(matches!(store.apply(&[good]), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.apply(&mut [good]),
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap().len(), 1);
 }
 
@@ -123,12 +126,12 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
 fn case_ids_are_unique_and_a_refused_start_writes_nothing() {
     let (_dir, store) = store();
     started(&store, "c", vec![token("c", "a", 1)]);
-    let again = Change {
+    let mut again = Change {
         produce: vec![token("c", "a", 2)],
         case: Some(case("c")),
         ..Change::default()
     };
-    assert!(matches!(store.start_case(&again), Err(StoreError::CaseExists(id)) if id == "c"));
+    assert!(matches!(store.start_case(&mut again), Err(StoreError::CaseExists(id)) if id == "c"));
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap().len(), 1);
 }
 
@@ -164,15 +167,16 @@ fn events_page_per_case_and_round_trip() {
             elapsed_us: 5,
         },
     );
-    store
-        .apply(&[Change {
-            events: vec![completed.clone()],
-            ..Change::default()
-        }])
-        .unwrap();
+    let mut batch = [Change {
+        events: vec![completed],
+        ..Change::default()
+    }];
+    store.apply(&mut batch).unwrap();
+    let completed = batch[0].events[0].clone();
 
     let a = store.events(Some("a"), 0, 10).unwrap();
     assert_eq!(a.len(), 2);
+    assert!(a[0].seq < completed.seq, "numbered in commit order");
     assert_eq!(a[1], completed, "MessagePack round trip");
     let after_first = store.events(Some("a"), a[0].seq, 10).unwrap();
     assert_eq!(after_first, vec![completed]);
@@ -184,6 +188,73 @@ fn events_page_per_case_and_round_trip() {
     );
 }
 
+/// Every entry once, in seq order, paging with `limit` from `after = 0`.
+fn paged(store: &SledStore, case: Option<&str>, limit: usize) -> Vec<EventRecord> {
+    let mut out: Vec<EventRecord> = Vec::new();
+    loop {
+        let after = out.last().map_or(0, |e| e.seq);
+        let page = store.events(case, after, limit).unwrap();
+        assert!(page.len() <= limit);
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page);
+    }
+}
+
+#[test]
+fn a_transaction_logs_one_batch_that_pages_in_commit_order() {
+    let (_dir, store) = store();
+    let declined = |case: &str, firing: u64| {
+        event(
+            &store,
+            case,
+            Event::FiringDeclined {
+                firing,
+                transition: "t".into(),
+                attempt: 1,
+                log: vec![],
+            },
+        )
+    };
+    // Made first, committed last: numbered when committed.
+    let late = declined("a", 100);
+    let mut first: Vec<Change> = (0..5u64)
+        .map(|i| Change {
+            events: vec![declined(if i % 2 == 0 { "a" } else { "b" }, i)],
+            ..Change::default()
+        })
+        .collect();
+    store.apply(&mut first).unwrap();
+    let mut second = [Change {
+        events: vec![late, declined("b", 101)],
+        ..Change::default()
+    }];
+    store.apply(&mut second).unwrap();
+
+    let all = paged(&store, None, 2);
+    let firings: Vec<u64> = all
+        .iter()
+        .map(|e| match e.event {
+            Event::FiringDeclined { firing, .. } => firing,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(firings, [0, 1, 2, 3, 4, 100, 101]);
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+    for limit in [1, 3, 100] {
+        assert_eq!(paged(&store, None, limit), all);
+        let a: Vec<_> = all
+            .iter()
+            .filter(|e| e.case.as_deref() == Some("a"))
+            .cloned()
+            .collect();
+        assert_eq!(paged(&store, Some("a"), limit), a, "limit {limit}");
+        assert_eq!(paged(&store, Some("b"), limit).len(), all.len() - a.len());
+    }
+    assert!(store.events(None, 0, 0).unwrap().is_empty());
+}
+
 #[test]
 fn replay_rebuilds_the_marking_and_names_a_token_the_log_never_produced() {
     let (_dir, store) = store();
@@ -193,7 +264,7 @@ fn replay_rebuilds_the_marking_and_names_a_token_the_log_never_produced() {
 
     // A token written behind the log's back.
     store
-        .apply(&[Change {
+        .apply(&mut [Change {
             produce: vec![token("a", "x", 5)],
             ..Change::default()
         }])

@@ -119,7 +119,8 @@ impl Runner<'_> {
         if !net.transitions().iter().any(|t| t.compensate.is_some()) {
             return Ok(Vec::new());
         }
-        // The log so far: the store's, then this batch's not yet applied.
+        // The log so far: the store's, then the changes not yet applied
+        // (numbered only when they commit, so kept in the order made).
         let mut log: Vec<EventRecord> = Vec::new();
         let mut after = 0;
         loop {
@@ -132,14 +133,12 @@ impl Runner<'_> {
             log.extend(page);
         }
         log.extend(
-            self.batch
+            self.pending
                 .iter()
-                .chain(&self.pending)
                 .flat_map(|c| &c.events)
-                .filter(|e| e.case.as_deref() == Some(&launch.case) && e.seq > after)
+                .filter(|e| e.case.as_deref() == Some(&launch.case))
                 .cloned(),
         );
-        log.sort_by_key(|e| e.seq);
         let mut payloads: HashMap<(String, u64), Vec<u8>> = HashMap::new();
         fn remember(payloads: &mut HashMap<(String, u64), Vec<u8>>, tokens: &[TokenRecord]) {
             for t in tokens {
