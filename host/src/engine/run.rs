@@ -148,9 +148,10 @@ pub(crate) struct Runner<'e> {
     waiting: HashMap<String, HashSet<String>>,
     dirty: VecDeque<String>,
     dirty_set: HashSet<String>,
+    /// Changes not applied yet: the firings settled since the last round,
+    /// the statuses they settled and the next launches' reservations, all
+    /// applied together in one store transaction per round.
     pending: Vec<Change>,
-    /// Changes of the firings settled in this round, applied together.
-    batch: Vec<Change>,
     tasks: JoinSet<(Launch, Result<CallResult, StoreError>)>,
     retries: HashMap<u64, Waiting>,
     /// External firings offered to workers, by firing id (oldest first).
@@ -242,9 +243,7 @@ impl<'e> Runner<'e> {
         loop {
             self.fire_due_timers()?;
             let launches = self.schedule()?;
-            if !launches.is_empty() {
-                self.start(launches)?;
-            }
+            self.start(launches)?;
             // A batch run hands out no work: lease timers are the driver's.
             let next_timer = self
                 .timers
@@ -298,10 +297,10 @@ impl<'e> Runner<'e> {
         self.summary
     }
 
-    /// Settles `first` and every other firing task that has finished, and
-    /// applies their changes together (one store transaction).
+    /// Settles `first` and every other firing task that has finished. Their
+    /// changes wait in `pending` for the round's one transaction (see
+    /// [`Runner::start`]).
     fn settle_finished(&mut self, first: Finished) -> Result<(), EngineError> {
-        self.batch = std::mem::take(&mut self.pending);
         let task_failed = |e: tokio::task::JoinError| {
             EngineError::Store(StoreError::Bug(format!("firing task: {e}")))
         };
@@ -311,15 +310,8 @@ impl<'e> Runner<'e> {
         }
         for (launch, result) in done {
             let change = self.settle(launch, result?)?;
-            self.batch.push(change);
+            self.pending.push(change);
         }
-        let mut changes = std::mem::take(&mut self.batch);
-        changes.append(&mut self.pending);
-        // Not flushed here: a run acknowledges with one flush at its end
-        // (sled also flushes in the background every 500 ms); a crash
-        // before that re-runs uncommitted firings, never repeats one.
-        self.engine.apply(&changes)?;
-        self.applied(&changes);
         Ok(())
     }
 
@@ -341,11 +333,14 @@ impl<'e> Runner<'e> {
         }
     }
 
-    /// Applies the changes waiting in `pending` (not flushed).
+    /// Applies the changes waiting in `pending` in one transaction, not
+    /// flushed: a run acknowledges with one flush at its end (sled also
+    /// flushes in the background every 500 ms); a crash before that re-runs
+    /// uncommitted firings, never repeats one.
     fn commit(&mut self) -> Result<(), EngineError> {
-        let changes = std::mem::take(&mut self.pending);
+        let mut changes = std::mem::take(&mut self.pending);
         if !changes.is_empty() {
-            self.engine.apply(&changes)?;
+            self.engine.apply(&mut changes)?;
             self.applied(&changes);
         }
         Ok(())

@@ -69,7 +69,6 @@ impl<'e> Runner<'e> {
             dirty_set: ids.iter().cloned().collect(),
             dirty: ids.into(),
             pending: Vec::new(),
-            batch: Vec::new(),
             tasks: JoinSet::new(),
             retries: HashMap::new(),
             offers: BTreeMap::new(),

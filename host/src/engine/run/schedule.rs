@@ -145,13 +145,22 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Ends a round: applies what it settled together with the reservations
+    /// of `launches` (one transaction), then launches them: a guest reads
+    /// its inputs only once they are stored.
     pub(super) fn start(&mut self, launches: Vec<Launch>) -> Result<(), EngineError> {
-        let reservations: Vec<(u64, Reservation)> = launches
+        let reserve: Vec<(u64, Reservation)> = launches
             .iter()
             .filter(|l| matches!(l.work, Work::Transition))
             .map(|l| (l.firing, reservation(l, None)))
             .collect();
-        self.engine.store().reserve(&reservations)?;
+        if !reserve.is_empty() {
+            self.pending.push(Change {
+                reserve,
+                ..Change::default()
+            });
+        }
+        self.commit()?;
         for launch in launches {
             if launch.is_external() {
                 self.offer(launch);
