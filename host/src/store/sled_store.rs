@@ -70,27 +70,35 @@ fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
     })
 }
 
-/// The log entries of a transaction as one `events` record, keyed by their
-/// greatest seq, and the cases they concern (each indexed once).
-struct LogBatch<'a> {
-    key: [u8; 8],
+/// Most entries in one `events` record. A transaction's entries share
+/// records so that a firing does not cost the log a key of its own, but a
+/// record stays far below sled's blob threshold (a value sled would
+/// otherwise write to a file of its own).
+const LOG_RECORD_ENTRIES: usize = 32;
+
+/// A run of a transaction's log entries as one `events` record, keyed by
+/// their greatest seq, and the cases they concern (each indexed once).
+struct LogRecord<'a> {
+    key: u64,
     bytes: Vec<u8>,
     cases: Vec<&'a str>,
 }
 
-fn encode_log(changes: &[Change]) -> Result<Option<LogBatch<'_>>, StoreError> {
+fn encode_log(changes: &[Change]) -> Result<Vec<LogRecord<'_>>, StoreError> {
     let events: Vec<&EventRecord> = changes.iter().flat_map(|c| &c.events).collect();
-    let Some(last) = events.iter().map(|e| e.seq).max() else {
-        return Ok(None);
-    };
-    let mut cases: Vec<&str> = events.iter().filter_map(|e| e.case.as_deref()).collect();
-    cases.sort_unstable();
-    cases.dedup();
-    Ok(Some(LogBatch {
-        key: last.to_be_bytes(),
-        bytes: encode("events", &events)?,
-        cases,
-    }))
+    events
+        .chunks(LOG_RECORD_ENTRIES)
+        .map(|chunk| {
+            let mut cases: Vec<&str> = chunk.iter().filter_map(|e| e.case.as_deref()).collect();
+            cases.sort_unstable();
+            cases.dedup();
+            Ok(LogRecord {
+                key: chunk.iter().map(|e| e.seq).max().unwrap_or_default(),
+                bytes: encode("events", &chunk)?,
+                cases,
+            })
+        })
+        .collect()
 }
 
 /// The entries of one `events` record: a batch, or a single entry as
@@ -297,11 +305,10 @@ impl SledStore {
                 for e in &encoded {
                     apply_one(&t, e)?;
                 }
-                if let Some(log) = &log {
-                    events.insert(&log.key, log.bytes.as_slice())?;
-                    for case in &log.cases {
-                        case_events
-                            .insert(keys::case_event(case, u64::from_be_bytes(log.key)), &[][..])?;
+                for record in &log {
+                    events.insert(&record.key.to_be_bytes(), record.bytes.as_slice())?;
+                    for case in &record.cases {
+                        case_events.insert(keys::case_event(case, record.key), &[][..])?;
                     }
                 }
                 Ok(())
