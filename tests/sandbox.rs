@@ -24,6 +24,7 @@ name = "hostile"
 [places.in_panic]
 [places.in_env]
 [places.in_clock]
+[places.in_remember]
 [places.out]
 final = true
 [places.elsewhere]
@@ -77,6 +78,11 @@ outcomes.out = { out = 1 }
 [transitions.clock]
 guest = "GUEST(hostile)"
 inputs = { in_clock = 1 }
+outcomes.out = { out = 1 }
+
+[transitions.remember]
+guest = "GUEST(hostile)"
+inputs = { in_remember = 1 }
 outcomes.out = { out = 1 }
 "#;
 
@@ -344,4 +350,51 @@ async fn components_importing_what_is_not_granted_are_refused_at_deploy() {
     assert!(err.to_string().contains("no-such.wasm"), "{err}");
     // Nothing refused was stored.
     assert_eq!(engine.store().nets().unwrap().len(), 1);
+}
+
+/// Pool slots keep their pages resident between instances: each instance
+/// must still start from the component's pristine memory, with nothing a
+/// previous firing left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_instance_never_sees_a_previous_firings_memory() {
+    use petrel::sandbox::{Determinism, Firing, Sandbox, SandboxConfig, Token};
+    let dir = tempfile::tempdir().unwrap();
+    let net = write_net(dir.path(), "hostile.toml", HOSTILE_NET);
+    let net = petrel::Net::load(&net).unwrap();
+    let remember = net
+        .transitions()
+        .iter()
+        .find(|t| t.name == "remember")
+        .expect("the hostile net has `remember`");
+    // One slot: every call reuses the slot (and pages) of the one before.
+    let sandbox = Sandbox::new(SandboxConfig {
+        instance_slots: 1,
+        cache_dir: None,
+    })
+    .unwrap();
+    let guest = sandbox.load(remember).unwrap();
+    let firing = Firing {
+        net: "hostile".into(),
+        version: "v".into(),
+        transition: "remember".into(),
+        case_id: "c".into(),
+        attempt: 1,
+        inputs: vec![Token {
+            place: "in_remember".into(),
+            payload: rmp_serde::to_vec_named(&json!({})).unwrap(),
+        }],
+        compensating: None,
+    };
+    let det = Determinism {
+        now_unix_ms: 0,
+        seed: [1; 32],
+    };
+    for call in 1..=5 {
+        let result = sandbox.call(&guest, &firing, det).await;
+        let petrel::sandbox::Decision::Fire(fire) = result.decision.expect("decides") else {
+            panic!("call {call}: expected a fire decision");
+        };
+        let seen = petrel::engine::decode_payload(&fire.outputs[0].payload);
+        assert_eq!(seen, json!({ "calls": 1 }), "call {call}");
+    }
 }

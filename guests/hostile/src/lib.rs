@@ -13,6 +13,7 @@
 //! | `panic` | panics |
 //! | `env` | fires `out` with `{vars, args}`: the environment and arguments it sees |
 //! | `clock` | fires `out` with `{now_unix_ms, random}`: wall clock and a std-seeded hash |
+//! | `remember` | fires `out` with `{calls}`: how many calls this instance's memory has seen |
 //! | `decline` | declines |
 //! | `abort` | aborts the case |
 //! | `fail_retryable` | fails with a retryable error |
@@ -26,6 +27,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use petrel_guest::{Decision, Error, Firing, Transition};
@@ -50,6 +52,12 @@ struct Clock {
     random: u64,
 }
 
+/// What `remember` reports.
+#[derive(Serialize)]
+struct Remembered {
+    calls: u32,
+}
+
 struct Hostile;
 
 impl Transition for Hostile {
@@ -70,6 +78,12 @@ impl Transition for Hostile {
                 },
             ),
             "clock" => Decision::fire("out").token("out", &clock()),
+            "remember" => {
+                // Lives in linear memory: 1 on every call of a fresh instance.
+                static CALLS: AtomicU32 = AtomicU32::new(0);
+                let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+                Decision::fire("out").token("out", &Remembered { calls })
+            }
             "decline" => Ok(Decision::decline()),
             "abort" => Ok(Decision::abort("hostile guest aborts on purpose")),
             "fail_retryable" => Err(Error::retryable("hostile guest fails, retryable")),
