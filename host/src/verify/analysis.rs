@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::coverability::{Unbounded, unbounded_places};
 use super::explore::{Options, StateSpace, Stop};
 use super::ptnet::{PtNet, TransitionId};
-use super::scc;
+use super::{reversibility, scc};
 
 /// Most Karp–Miller nodes built to list unbounded places.
 const COVERABILITY_BUDGET: u64 = 200_000;
@@ -114,10 +114,20 @@ pub fn finish(space: StateSpace<'_>, options: &Options) -> Analysis {
             let start = Instant::now();
             let root = space.root_slot();
             let transitions = space.fired.len();
-            let (layout, rules, table) = space.into_table();
-            let r = scc::reversible(net, &layout, &table, root, explored as usize);
-            cost.components_bytes = r.peak_bytes + table.heap_bytes();
-            if !r.reversible {
+            let (layout, rules, table, order, descents) = space.into_parts();
+            let settled = reversibility::settle(&layout, &rules, &table, &order, &descents);
+            cost.components_bytes = settled.peak_bytes
+                + table.heap_bytes()
+                + order.heap_bytes()
+                + descents.heap_bytes();
+            drop((order, descents));
+            let reversible = settled.reversible.unwrap_or_else(|| {
+                let r = reversibility::reversible(net, &layout, &table, root, explored as usize);
+                cost.components_bytes =
+                    cost.components_bytes.max(r.peak_bytes + table.heap_bytes());
+                r.reversible
+            });
+            if !reversible {
                 let l = scc::liveness(&layout, &rules, &table, root, transitions);
                 cost.components_bytes =
                     cost.components_bytes.max(l.peak_bytes + table.heap_bytes());

@@ -19,6 +19,7 @@ use super::invariants::place_bounds;
 use super::layout::{Layout, bits_for, mix};
 use super::progress::Progress;
 use super::ptnet::{PtNet, TransitionId};
+use super::reversibility::Descents;
 use super::rules::Rules;
 use super::table::{Batch, Table};
 
@@ -109,6 +110,8 @@ pub struct StateSpace<'n> {
     order: Column,
     /// Parent of each state ([`ROOT`] for the initial marking).
     parent: Column,
+    /// Which states have a successor numbered below them.
+    descents: Descents,
     /// Markings re-encoded so far by widenings.
     reencoded: usize,
     /// Per place, the state that last raised its maximum.
@@ -170,6 +173,7 @@ impl<'n> StateSpace<'n> {
             rules,
             order: Column::default(),
             parent: Column::default(),
+            descents: Descents::default(),
             reencoded: 0,
             maxed_at: vec![0; net.places().len()],
             stop: Stop::Complete,
@@ -334,10 +338,15 @@ impl<'n> StateSpace<'n> {
         cur: &mut [u64],
     ) -> Result<(), Stop> {
         for (s, &(start, stop)) in (block.from..block.to).zip(&block.spans) {
+            let mut down = false;
             for j in start..stop {
                 let (t, h, next) = block.batch.get(j);
-                let Err(mut at) = self.table.find(next, h) else {
-                    continue;
+                let mut at = match self.table.find(next, h) {
+                    Ok(at) => {
+                        down |= self.descents.done(at);
+                        continue;
+                    }
+                    Err(at) => at,
                 };
                 if self.order.len() >= max_states {
                     return Err(Stop::Limit);
@@ -347,6 +356,7 @@ impl<'n> StateSpace<'n> {
                     let bigger = Table::new(&self.layout, states).heap_bytes();
                     self.peak_bytes = self.peak_bytes.max(self.heap_bytes() + bigger);
                     self.table.rebuild(&mut self.order, &self.layout, states);
+                    self.descents.moved(&self.order, s);
                     at = self.table.find(next, h).expect_err("still new");
                 }
                 self.table.insert_at(at, next);
@@ -368,6 +378,7 @@ impl<'n> StateSpace<'n> {
                     }
                 }
             }
+            self.descents.finish(s, self.order.get(s) as usize, down);
             let enabled = stop - start;
             self.edges += enabled as u64;
             if enabled == 0 && self.first_deadlock.is_none() {
@@ -421,6 +432,7 @@ impl<'n> StateSpace<'n> {
         let old = self.heap_bytes();
         if self.layout.words() == 1 || layout.words() == 1 {
             self.table.relayout(&mut self.order, &self.layout, &layout);
+            self.descents.moved(&self.order, self.expanded as usize);
         } else {
             self.table = self.table.reencode(&self.layout, &layout);
         }
@@ -457,7 +469,10 @@ impl<'n> StateSpace<'n> {
 
     /// Bytes currently held by the visited set, parents and queue.
     pub fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes() + self.order.heap_bytes() + self.parent.heap_bytes()
+        self.table.heap_bytes()
+            + self.order.heap_bytes()
+            + self.parent.heap_bytes()
+            + self.descents.heap_bytes()
     }
 
     /// The marking of `state`, one count per place.
@@ -514,8 +529,15 @@ impl<'n> StateSpace<'n> {
         self.order.get(0) as usize
     }
 
-    /// Gives up parents and queue, keeping the visited set for [`super::scc`].
-    pub(crate) fn into_table(self) -> (Layout, Rules, Table) {
-        (self.layout, self.rules, self.table)
+    /// Gives up the parents, keeping the visited set, the slot of each state
+    /// and the descents for [`super::reversibility`] and [`super::scc`].
+    pub(crate) fn into_parts(self) -> (Layout, Rules, Table, Column, Descents) {
+        (
+            self.layout,
+            self.rules,
+            self.table,
+            self.order,
+            self.descents,
+        )
     }
 }

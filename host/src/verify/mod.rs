@@ -24,6 +24,7 @@
 //! | `table` | the visited set |
 //! | `invariants` | place invariants, token bounds before exploring |
 //! | `explore` | breadth-first exploration, traces |
+//! | `reversibility` | whether every marking reaches the initial one back |
 //! | `scc` | liveness from strongly connected components |
 //! | `coverability` | Karp–Miller, unbounded places |
 //! | `analysis` | the contest's answers |
@@ -43,6 +44,7 @@ mod lint;
 pub mod pnml;
 mod progress;
 mod ptnet;
+mod reversibility;
 mod rules;
 mod scc;
 mod table;

@@ -17,16 +17,11 @@
 //! root, so "transition `t` is enabled in a member" is "the last marking seen
 //! enabling `t` has a number at least the root's".
 
-use std::collections::VecDeque;
-
-use super::layout::{Layout, mix};
-use super::ptnet::PtNet;
+use super::layout::Layout;
 use super::rules::Rules;
-use super::table::{Batch, Table};
+use super::table::Table;
 
 const FINISHED: u32 = u32::MAX;
-/// Markings expanded together by [`reversible`].
-const BLOCK: usize = 32;
 const ROOT: u32 = 1 << 31;
 const EXIT: u32 = 1 << 30;
 const CURSOR: u32 = EXIT - 1;
@@ -162,99 +157,4 @@ pub(crate) fn liveness(
 
 fn rindex_len(table: &Table) -> usize {
     table.capacity()
-}
-
-/// Whether the initial marking (in slot `root`) can be reached back from
-/// each of the `states` markings in `table`: then the reachability graph is
-/// one strongly connected component, and the net is live exactly when it is
-/// quasi-live. A breadth-first search over the reversed net, with the
-/// visited set of markings as the universe, one bit per slot.
-pub(crate) fn reversible(
-    net: &PtNet,
-    layout: &Layout,
-    table: &Table,
-    root: usize,
-    states: usize,
-) -> Reversibility {
-    let reversed = net.reversed();
-    let rules = Rules::new(&reversed, layout);
-    let mut seen = vec![0u64; table.capacity().div_ceil(64)];
-    let mut queue = VecDeque::from([root as u32]);
-    seen[root / 64] |= 1 << (root % 64);
-    let mut reached = 1usize;
-    let mut words = vec![0u64; layout.words()];
-    let mut batch = Batch::default();
-    let mut peak = 0usize;
-    // As in exploration: a block's lookups are issued together, and the next
-    // block is expanded before this one's lookups run.
-    let mut pending = Batch::default();
-    let mut has_pending = false;
-    loop {
-        let expanded = !queue.is_empty();
-        if expanded {
-            batch.clear(layout.words());
-            for _ in 0..BLOCK.min(queue.len()) {
-                let slot = queue.pop_front().expect("not empty");
-                table.load(slot as usize, &mut words);
-                if let [w] = words[..] {
-                    for t in rules.enabled_in(layout, &words) {
-                        // A predecessor that does not fit the layout was never stored.
-                        if let Some(n) = rules.fire_word(w, t) {
-                            batch.push_word(n, t, mix(n));
-                        }
-                    }
-                    continue;
-                }
-                let hash = layout.hash(&words);
-                for t in rules.enabled_in(layout, &words) {
-                    // A predecessor that does not fit the layout was never stored.
-                    if rules.overflow(&words, t).is_none() {
-                        let h = rules.fire_hashed(layout, batch.push(&words, t), t, hash);
-                        batch.push_hash(h);
-                    }
-                }
-            }
-            table.touch_slots(queue.iter().take(BLOCK).copied());
-            batch.touch(table);
-        }
-        let committed = has_pending;
-        if has_pending {
-            has_pending = false;
-            for j in 0..pending.len() {
-                let (_, h, key) = pending.get(j);
-                if let Ok(at) = table.find(key, h)
-                    && seen[at / 64] & (1 << (at % 64)) == 0
-                {
-                    seen[at / 64] |= 1 << (at % 64);
-                    reached += 1;
-                    if queue.len() == queue.capacity() {
-                        peak = peak.max(4 * queue.len());
-                    }
-                    queue.push_back(at as u32);
-                }
-            }
-            if reached == states {
-                break;
-            }
-        }
-        if expanded {
-            std::mem::swap(&mut pending, &mut batch);
-            has_pending = true;
-        } else if !committed {
-            break;
-        }
-    }
-    Reversibility {
-        reversible: reached == states,
-        peak_bytes: 8 * seen.len() + peak.max(4 * queue.capacity()),
-    }
-}
-
-/// What [`reversible`] found.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Reversibility {
-    /// Every reachable marking can reach the initial marking back.
-    pub(crate) reversible: bool,
-    /// Peak bytes of the search.
-    pub(crate) peak_bytes: usize,
 }
