@@ -18,7 +18,7 @@ use super::column::Column;
 use super::invariants::place_bounds;
 use super::layout::{Layout, bits_for, mix};
 use super::progress::Progress;
-use super::ptnet::{PtNet, TransitionId};
+use super::ptnet::PtNet;
 use super::reversibility::Descents;
 use super::rules::Rules;
 use super::table::{Batch, Table};
@@ -27,7 +27,8 @@ use super::table::{Batch, Table};
 /// initial marking).
 pub type StateId = u32;
 
-const ROOT: u32 = u32::MAX;
+/// Parent of the initial marking.
+pub(super) const ROOT: u32 = u32::MAX;
 
 /// Markings expanded together (see [`StateSpace::run`]).
 const BLOCK: usize = 32;
@@ -107,9 +108,9 @@ pub struct StateSpace<'n> {
     pub(crate) rules: Rules,
     pub(crate) table: Table,
     /// Slot of each state.
-    order: Column,
+    pub(super) order: Column,
     /// Parent of each state ([`ROOT`] for the initial marking).
-    parent: Column,
+    pub(super) parent: Column,
     /// Which states have a successor numbered below them.
     descents: Descents,
     /// Markings re-encoded so far by widenings.
@@ -483,45 +484,6 @@ impl<'n> StateSpace<'n> {
         let mut out = vec![0u32; self.layout.places()];
         self.layout.decode(&words, &mut out);
         out
-    }
-
-    /// The parent of `state` in the breadth-first tree.
-    pub fn parent(&self, state: StateId) -> Option<StateId> {
-        Some(self.parent.get(state as usize)).filter(|&p| p != ROOT)
-    }
-
-    /// A shortest firing sequence from the initial marking to `state`.
-    pub fn trace(&self, state: StateId) -> Vec<TransitionId> {
-        self.path(None, state)
-    }
-
-    /// The firing sequence from `ancestor` to its descendant `state` along the
-    /// breadth-first tree (from the initial marking when `ancestor` is `None`).
-    pub fn path(&self, ancestor: Option<StateId>, state: StateId) -> Vec<TransitionId> {
-        let w = self.layout.words();
-        let (mut from, mut to, mut next) = (vec![0u64; w], vec![0u64; w], vec![0u64; w]);
-        let mut steps = Vec::new();
-        let mut s = state;
-        while Some(s) != ancestor {
-            let Some(p) = self.parent(s) else { break };
-            self.table
-                .load(self.order.get(p as usize) as usize, &mut from);
-            self.table
-                .load(self.order.get(s as usize) as usize, &mut to);
-            let t = self
-                .rules
-                .enabled_in(&self.layout, &from)
-                .find(|&t| {
-                    next.copy_from_slice(&from);
-                    self.rules.fire(&mut next, t);
-                    next == to
-                })
-                .expect("a parent reaches its child by some transition");
-            steps.push(t);
-            s = p;
-        }
-        steps.reverse();
-        steps
     }
 
     /// Slot of the initial marking in the visited set.

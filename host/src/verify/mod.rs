@@ -23,7 +23,8 @@
 //! | `rules` | firing rules compiled for a layout |
 //! | `table` | the visited set |
 //! | `invariants` | place invariants, token bounds before exploring |
-//! | `explore` | breadth-first exploration, traces |
+//! | `explore` | breadth-first exploration |
+//! | `trace` | firing sequences along the breadth-first tree |
 //! | `reversibility` | whether every marking reaches the initial one back |
 //! | `scc` | liveness from strongly connected components |
 //! | `coverability` | Karp–Miller, unbounded places |
@@ -48,6 +49,7 @@ mod reversibility;
 mod rules;
 mod scc;
 mod table;
+mod trace;
 mod workflow;
 
 pub use analysis::{Analysis, Answers, Cost, analyse, finish};
