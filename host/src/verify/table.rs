@@ -176,7 +176,7 @@ impl Table {
     }
 
     /// The slot holding `key` (`Ok`) or the empty slot where it belongs (`Err`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, key: &[u64], hash: u64) -> Result<usize, usize> {
         let mask = self.cap - 1;
         let mut slot = (hash >> self.shift) as usize;
