@@ -77,7 +77,7 @@ impl Engine {
                 transition: letter.transition.clone(),
                 restored: letter.tokens.clone(),
             },
-        )?;
+        );
         self.close_letter(letter, case, event, produce).await
     }
 
@@ -136,7 +136,7 @@ impl Engine {
                 reason: reason.to_string(),
                 dropped,
             },
-        )?;
+        );
         self.close_letter(letter, case, event, Vec::new()).await
     }
 

@@ -188,7 +188,7 @@ impl Engine {
                     firing,
                     transition: r.transition,
                 },
-            )?);
+            ));
         }
         self.apply(&mut [Change {
             events,
@@ -208,18 +208,14 @@ impl Engine {
         &self.sandbox
     }
 
-    pub(crate) fn event(
-        &self,
-        case: Option<&str>,
-        event: Event,
-    ) -> Result<EventRecord, EngineError> {
-        Ok(EventRecord {
-            seq: 0, // numbered by the store when it commits
-
+    /// A log entry stamped now; the store numbers it when it commits.
+    pub(crate) fn event(&self, case: Option<&str>, event: Event) -> EventRecord {
+        EventRecord {
+            seq: 0,
             at_ms: self.config.clock.now_ms(),
             case: case.map(str::to_string),
             event,
-        })
+        }
     }
 
     /// Applies `changes` (one store transaction, not flushed) and tells the
@@ -301,7 +297,7 @@ impl Engine {
                 net: name.clone(),
                 version: version.clone(),
             },
-        )?];
+        )];
         if !tokens.is_empty() {
             events.push(self.event(
                 None,
@@ -309,7 +305,7 @@ impl Engine {
                     version: version.clone(),
                     tokens,
                 },
-            )?);
+            ));
         }
         let mut change = Change {
             produce,
@@ -439,7 +435,7 @@ impl Engine {
                 version: version.to_string(),
                 tokens: records,
             },
-        )?;
+        );
         let mut change = Change {
             produce,
             case: Some(record.clone()),

@@ -94,7 +94,7 @@ impl LlmHost {
         durable: bool,
     ) -> Result<(), StoreError> {
         let event = EventRecord {
-            seq: self.store.next_id()?,
+            seq: 0, // numbered by the store when it commits
             at_ms: now_ms(),
             case: Some(case.to_string()),
             event: Event::LlmExchange(Box::new(exchange)),

@@ -29,9 +29,9 @@ fn token(case: &str, place: &str, seq: u64) -> StoredToken {
     }
 }
 
-fn event(store: &SledStore, case: &str, event: Event) -> EventRecord {
+fn event(case: &str, event: Event) -> EventRecord {
     EventRecord {
-        seq: store.next_id().unwrap(),
+        seq: 0, // numbered by the store when it commits
         at_ms: 2,
         case: Some(case.into()),
         event,
@@ -49,7 +49,6 @@ fn started(store: &SledStore, id: &str, tokens: Vec<StoredToken>) {
         })
         .collect();
     let ev = event(
-        store,
         id,
         Event::CaseStarted {
             net: "n".into(),
@@ -141,7 +140,6 @@ fn events_page_per_case_and_round_trip() {
     started(&store, "a", vec![token("a", "p", 1)]);
     started(&store, "b", vec![token("b", "p", 2)]);
     let completed = event(
-        &store,
         "a",
         Event::FiringCompleted {
             firing: 9,
@@ -207,7 +205,6 @@ fn a_transaction_logs_one_batch_that_pages_in_commit_order() {
     let (_dir, store) = store();
     let declined = |case: &str, firing: u64| {
         event(
-            &store,
             case,
             Event::FiringDeclined {
                 firing,

@@ -107,7 +107,7 @@ impl Runner<'_> {
             release,
             consume,
             case: Some(record),
-            events: vec![self.engine.event(Some(&id), event)?],
+            events: vec![self.engine.event(Some(&id), event)],
             ..Change::default()
         })
     }

@@ -82,7 +82,7 @@ impl Runner<'_> {
             worker: lease.worker.clone(),
             lease_until_ms: lease.until_ms,
         };
-        let event = self.engine.event(Some(&item.case), event)?;
+        let event = self.engine.event(Some(&item.case), event);
         tracing::info!(firing, case = %item.case, transition = %item.transition, worker = %lease.worker, "external firing claimed");
         self.timers.insert((lease.until_ms, Timer::Lease(firing)));
         self.pending.push(Change {

@@ -159,7 +159,7 @@ impl Runner<'_> {
                 retry_at_ms: retry_at,
                 compensating: None,
             },
-        )?;
+        );
         let Some(due) = retry_at else {
             return match policy.on_exhausted {
                 OnExhausted::DeadLetter => {
@@ -289,7 +289,7 @@ impl Runner<'_> {
                 consumed,
                 compensating: None,
             },
-        )?;
+        );
         let letter = DeadLetter {
             id: launch.firing,
             case: launch.case.clone(),

@@ -130,7 +130,7 @@ impl Runner<'_> {
         Ok(Change {
             produce,
             case: Some(record),
-            events: vec![self.engine.event(Some(&id), event)?],
+            events: vec![self.engine.event(Some(&id), event)],
             ..Change::default()
         })
     }
@@ -162,7 +162,7 @@ impl Runner<'_> {
                 retry_at_ms: retry_at,
                 compensating: Some(step.firing),
             },
-        )?;
+        );
         let case = self.cases.get_mut(&id).expect("case is loaded");
         let saga = case
             .record
@@ -211,7 +211,7 @@ impl Runner<'_> {
                         consumed: Vec::new(),
                         compensating: Some(step.firing),
                     },
-                )?);
+                ));
             }
         }
         let case = self.cases.get_mut(&id).expect("case is loaded");

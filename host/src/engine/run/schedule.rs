@@ -136,7 +136,7 @@ impl Runner<'_> {
         case.record.status = status;
         case.record.updated_at_ms = now_ms();
         let record = case.record.clone();
-        let event = self.engine.event(Some(id), event)?;
+        let event = self.engine.event(Some(id), event);
         self.pending.push(Change {
             case: Some(record),
             events: vec![event],

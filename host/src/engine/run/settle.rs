@@ -98,7 +98,7 @@ impl Runner<'_> {
                     release: vec![launch.firing],
                     consume: keys,
                     produce,
-                    events: vec![self.engine.event(Some(&id), event)?],
+                    events: vec![self.engine.event(Some(&id), event)],
                     ..Change::default()
                 }
             }
@@ -123,7 +123,7 @@ impl Runner<'_> {
                 };
                 Change {
                     release: vec![launch.firing],
-                    events: vec![self.engine.event(Some(&id), event)?],
+                    events: vec![self.engine.event(Some(&id), event)],
                     ..Change::default()
                 }
             }
@@ -204,7 +204,7 @@ impl Runner<'_> {
         Ok(Change {
             release: vec![launch.firing],
             consume,
-            events: vec![self.engine.event(Some(&launch.case), event)?],
+            events: vec![self.engine.event(Some(&launch.case), event)],
             ..Change::default()
         })
     }
