@@ -111,8 +111,6 @@ pub trait Store: Send + Sync {
     /// One token's payload.
     fn payload(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Records reservations (firing id → reservation) before their guests run.
-    fn reserve(&self, reservations: &[(u64, Reservation)]) -> Result<(), StoreError>;
     /// Every reservation left.
     fn reservations(&self) -> Result<Vec<(u64, Reservation)>, StoreError>;
     /// Applies changes in one transaction, numbering their log entries (see

@@ -417,14 +417,6 @@ impl Store for SledStore {
         Ok(self.tokens.get(key)?.map(|v| v.to_vec()))
     }
 
-    fn reserve(&self, reservations: &[(u64, Reservation)]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (id, r) in reservations {
-            batch.insert(&id.to_be_bytes(), encode("reservation", r)?);
-        }
-        Ok(self.reservations.apply_batch(batch)?)
-    }
-
     fn reservations(&self) -> Result<Vec<(u64, Reservation)>, StoreError> {
         self.reservations
             .iter()

@@ -71,20 +71,23 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
     let (_dir, store) = store();
     started(&store, "c", vec![token("c", "a", 1)]);
     store
-        .reserve(&[(
-            7,
-            Reservation {
-                case: "c".into(),
-                transition: "t".into(),
-                attempt: 1,
-                tokens: vec![],
-                started_at_ms: 0,
-                not_before_ms: 0,
-                failures: vec![],
-                external: false,
-                lease: None,
-            },
-        )])
+        .apply(&mut [Change {
+            reserve: vec![(
+                7,
+                Reservation {
+                    case: "c".into(),
+                    transition: "t".into(),
+                    attempt: 1,
+                    tokens: vec![],
+                    started_at_ms: 0,
+                    not_before_ms: 0,
+                    failures: vec![],
+                    external: false,
+                    lease: None,
+                },
+            )],
+            ..Change::default()
+        }])
         .unwrap();
     let good = Change {
         release: vec![7],
