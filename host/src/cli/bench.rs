@@ -118,10 +118,7 @@ async fn fresh_instance_latency(
 }
 
 fn raw_sled_rate(dir: &Path, n: usize) -> anyhow::Result<f64> {
-    let db = sled::Config::new()
-        .path(dir)
-        .mode(sled::Mode::HighThroughput)
-        .open()?;
+    let db = petrel::store::SledStore::sled_config(dir).open()?;
     let (a, b) = (db.open_tree("a")?, db.open_tree("b")?);
     for i in 0..2 * n as u64 {
         a.insert(i.to_be_bytes(), &[0u8; 32][..])?;

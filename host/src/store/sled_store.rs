@@ -233,9 +233,7 @@ impl SledStore {
         // clean-up below must never run beside a live store.
         let lock = lock(dir)?;
         remove_unfinished_snapshots(&dir.join("db"))?;
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            .mode(sled::Mode::HighThroughput)
+        let db = Self::sled_config(&dir.join("db"))
             .open()
             .map_err(|e| match &e {
                 sled::Error::Io(io) if io.to_string().contains("lock") => {
@@ -256,6 +254,14 @@ impl SledStore {
             db,
             _lock: std::sync::Arc::new(lock),
         })
+    }
+
+    /// The sled configuration the store opens its database at `path` with
+    /// (`petrel bench` measures raw sled with the same).
+    pub fn sled_config(path: &Path) -> sled::Config {
+        sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
     }
 
     fn transact(
