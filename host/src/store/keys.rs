@@ -5,8 +5,8 @@
 //! | --- | --- | --- |
 //! | `tokens` | owner `0x00` place `0x00` seq (u64 BE) | payload (MessagePack) |
 //! | `reservations` | firing id (u64 BE) | [`Reservation`](super::Reservation) |
-//! | `events` | greatest event seq of the batch (u64 BE) | the [`EventRecord`](super::EventRecord)s one transaction appended (array) |
-//! | `case_events` | case id `0x00` batch key (u64 BE) | empty: the batch holds entries of the case |
+//! | `events` | greatest seq of the record's entries (u64 BE) | up to 32 consecutive [`EventRecord`](super::EventRecord)s of one transaction (array); a lone record (map) in stores written before batching |
+//! | `case_events` | case id `0x00` `events` key (u64 BE) | empty: that record holds entries of the case |
 //! | `cases` | case id | [`CaseRecord`](super::CaseRecord) |
 //! | `dead_letters` | firing id (u64 BE) | [`DeadLetter`](super::DeadLetter) |
 //! | `nets` | `v` version / `n` net name | [`NetRecord`](super::NetRecord) / latest version |
