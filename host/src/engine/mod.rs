@@ -210,9 +210,15 @@ impl Engine {
 
     /// A log entry stamped now; the store numbers it when it commits.
     pub(crate) fn event(&self, case: Option<&str>, event: Event) -> EventRecord {
+        self.event_at(self.config.clock.now_ms(), case, event)
+    }
+
+    /// A log entry stamped `at_ms`: for entries whose content was computed
+    /// from that instant (a retry timer), so the two agree to the millisecond.
+    pub(crate) fn event_at(&self, at_ms: u64, case: Option<&str>, event: Event) -> EventRecord {
         EventRecord {
             seq: 0,
-            at_ms: self.config.clock.now_ms(),
+            at_ms,
             case: case.map(str::to_string),
             event,
         }

@@ -148,7 +148,8 @@ impl Runner<'_> {
         });
         let retry_at = retry_at(&policy, &error, launch.attempt, now);
         tracing::warn!(firing = launch.firing, case = %launch.case, transition = %transition, attempt = launch.attempt, cause = %error, retry_at_ms = ?retry_at, "firing failed");
-        let failed = self.engine.event(
+        let failed = self.engine.event_at(
+            now,
             Some(&launch.case),
             Event::FiringFailed {
                 firing: launch.firing,

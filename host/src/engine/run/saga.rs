@@ -151,7 +151,8 @@ impl Runner<'_> {
         self.summary.failed += 1;
         let retry_at = super::retry::retry_at(&t.retry, &error, launch.attempt, now);
         tracing::warn!(case = %id, compensation = %t.name, attempt = launch.attempt, cause = %error, retry_at_ms = ?retry_at, "compensation failed");
-        let failed = self.engine.event(
+        let failed = self.engine.event_at(
+            now,
             Some(&id),
             Event::FiringFailed {
                 firing: launch.firing,
