@@ -243,7 +243,7 @@ impl<'e> Runner<'e> {
         loop {
             self.fire_due_timers()?;
             let launches = self.schedule()?;
-            self.start(launches)?;
+            self.start(launches).await?;
             // A batch run hands out no work: lease timers are the driver's.
             let next_timer = self
                 .timers
@@ -331,6 +331,34 @@ impl<'e> Runner<'e> {
                 self.cases.remove(&record.id);
             }
         }
+    }
+
+    /// Applies the changes waiting in `pending` in one transaction (as
+    /// [`Runner::commit`]) on a blocking thread, settling the firings that
+    /// finish meanwhile: their changes wait in `pending` for the next
+    /// round. The store's work and the runner's overlap.
+    async fn commit_settling(&mut self) -> Result<(), EngineError> {
+        let mut changes = std::mem::take(&mut self.pending);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let store = self.engine.store().clone();
+        let mut commit =
+            tokio::task::spawn_blocking(move || store.apply(&mut changes).map(|()| changes));
+        let changes = loop {
+            tokio::select! {
+                biased;
+                applied = &mut commit => break applied.map_err(|e| {
+                    EngineError::Store(StoreError::Bug(format!("commit task: {e}")))
+                })??,
+                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    self.settle_finished(done)?;
+                }
+            }
+        };
+        self.engine.observe(changes.iter().flat_map(|c| &c.events));
+        self.applied(&changes);
+        Ok(())
     }
 
     /// Applies the changes waiting in `pending` in one transaction, not

@@ -109,7 +109,7 @@ pub(crate) async fn drive(
         if stopping.is_none() {
             let launches = runner.schedule()?;
             if !launches.is_empty() {
-                runner.start(launches)?;
+                runner.start(launches).await?;
             }
         }
         runner.commit()?;

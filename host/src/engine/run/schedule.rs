@@ -148,7 +148,7 @@ impl Runner<'_> {
     /// Ends a round: applies what it settled together with the reservations
     /// of `launches` (one transaction), then launches them: a guest reads
     /// its inputs only once they are stored.
-    pub(super) fn start(&mut self, launches: Vec<Launch>) -> Result<(), EngineError> {
+    pub(super) async fn start(&mut self, launches: Vec<Launch>) -> Result<(), EngineError> {
         let reserve: Vec<(u64, Reservation)> = launches
             .iter()
             .filter(|l| matches!(l.work, Work::Transition))
@@ -160,7 +160,7 @@ impl Runner<'_> {
                 ..Change::default()
             });
         }
-        self.commit()?;
+        self.commit_settling().await?;
         for launch in launches {
             if launch.is_external() {
                 self.offer(launch);
