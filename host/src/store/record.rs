@@ -162,18 +162,24 @@ pub struct Reservation {
     pub started_at_ms: u64,
     /// A retry waits until then (ms since the Unix epoch); 0 for a firing
     /// launched now.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub not_before_ms: u64,
     /// Failed attempts so far, oldest first (the dead-letter error chain).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<AttemptFailure>,
     /// A firing of an `external = true` transition: offered to workers, not
     /// run by the host (a crash does not cut it off).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
     /// The worker's lease, once an external firing is claimed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+}
+
+/// A first attempt's reservation leaves its defaults out of the record
+/// (decoding fills them in), so the record every firing writes stays small.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A worker's hold on a claimed external firing.
