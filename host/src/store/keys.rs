@@ -6,8 +6,8 @@
 //! | `tokens` | owner `0x00` place `0x00` seq (u64 BE) | payload (MessagePack) |
 //! | `reservations` | firing id (u64 BE) | [`Reservation`](super::Reservation) |
 //! | `events` | greatest seq of the record's entries (u64 BE) | up to 32 consecutive [`EventRecord`](super::EventRecord)s of one transaction (array); a lone record (map) in stores written before batching |
-//! | `case_events` | case id `0x00` `events` key (u64 BE) | empty: that record holds entries of the case |
-//! | `cases` | case id | [`CaseRecord`](super::CaseRecord) |
+//! | `case_events` | case id `0x00` `events` key (u64 BE) | empty: that record holds entries of the case (one written in a transaction that did not write the case's record) |
+//! | `cases` | case id | [`CaseRecord`](super::CaseRecord); led by `0xC1`, a count and that many `events` keys (u64 BE) once records of the case were written in transactions that wrote its record (see `case_entry`) |
 //! | `dead_letters` | firing id (u64 BE) | [`DeadLetter`](super::DeadLetter) |
 //! | `nets` | `v` version / `n` net name | [`NetRecord`](super::NetRecord) / latest version |
 //! | `components` | BLAKE3 hex of the component | component bytes |

@@ -7,6 +7,7 @@
 //! flush (group commit). Nothing is acknowledged to a caller before
 //! [`Store::flush`] returned after it.
 
+mod case_entry;
 mod dead_letter;
 mod error;
 mod event;
@@ -14,6 +15,7 @@ mod keys;
 mod record;
 mod replay;
 mod sled_store;
+mod transaction;
 
 pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
 pub use error::StoreError;

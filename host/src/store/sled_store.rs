@@ -2,10 +2,14 @@
 
 use std::path::Path;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
 
+use super::case_entry;
 use super::keys::{self, Owner};
+use super::transaction::{
+    Abort, Trees, apply_one, case_writes, decode_log, encode_change, encode_log, unwrap_tx,
+    write_log_and_cases,
+};
 use super::{
     CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
     StoredToken, decode, encode,
@@ -18,8 +22,8 @@ pub struct SledStore {
     tokens: Tree,
     reservations: Tree,
     events: Tree,
-    case_events: Tree,
-    cases: Tree,
+    pub(super) case_events: Tree,
+    pub(super) cases: Tree,
     dead_letters: Tree,
     nets: Tree,
     components: Tree,
@@ -35,138 +39,6 @@ impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SledStore").finish_non_exhaustive()
     }
-}
-
-/// A change with its records encoded once, outside the transaction (sled may
-/// run the transaction closure more than once).
-struct Encoded<'a> {
-    change: &'a Change,
-    case: Option<Vec<u8>>,
-    reserve: Vec<(u64, Vec<u8>)>,
-    dead_letter: Option<(u64, Vec<u8>)>,
-}
-
-fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
-    let case = change
-        .case
-        .as_ref()
-        .map(|c| encode("case", c))
-        .transpose()?;
-    let reserve = change
-        .reserve
-        .iter()
-        .map(|(id, r)| Ok((*id, encode("reservation", r)?)))
-        .collect::<Result<_, StoreError>>()?;
-    let dead_letter = change
-        .dead_letter
-        .as_ref()
-        .map(|d| Ok::<_, StoreError>((d.id, encode("dead letter", d)?)))
-        .transpose()?;
-    Ok(Encoded {
-        change,
-        case,
-        reserve,
-        dead_letter,
-    })
-}
-
-/// Most entries in one `events` record. A transaction's entries share
-/// records so that a firing does not cost the log a key of its own, but a
-/// record stays far below sled's blob threshold (a value sled would
-/// otherwise write to a file of its own).
-const LOG_RECORD_ENTRIES: usize = 32;
-
-/// A run of a transaction's log entries as one `events` record, keyed by
-/// their greatest seq, and the cases they concern (each indexed once).
-struct LogRecord<'a> {
-    key: u64,
-    bytes: Vec<u8>,
-    cases: Vec<&'a str>,
-}
-
-fn encode_log(changes: &[Change]) -> Result<Vec<LogRecord<'_>>, StoreError> {
-    let events: Vec<&EventRecord> = changes.iter().flat_map(|c| &c.events).collect();
-    events
-        .chunks(LOG_RECORD_ENTRIES)
-        .map(|chunk| {
-            let mut cases: Vec<&str> = chunk.iter().filter_map(|e| e.case.as_deref()).collect();
-            cases.sort_unstable();
-            cases.dedup();
-            Ok(LogRecord {
-                key: chunk.iter().map(|e| e.seq).max().unwrap_or_default(),
-                bytes: encode("events", &chunk)?,
-                cases,
-            })
-        })
-        .collect()
-}
-
-/// The entries of one `events` record: a batch, or a single entry as
-/// stores written before batching hold them.
-fn decode_log(bytes: &[u8]) -> Result<Vec<EventRecord>, StoreError> {
-    decode::<Vec<EventRecord>>("events", bytes).or_else(|e| {
-        decode::<EventRecord>("event", bytes)
-            .map(|one| vec![one])
-            .map_err(|_| e)
-    })
-}
-
-type Abort = ConflictableTransactionError<StoreError>;
-
-struct Trees<'a> {
-    tokens: &'a TransactionalTree,
-    reservations: &'a TransactionalTree,
-    cases: &'a TransactionalTree,
-    dead_letters: &'a TransactionalTree,
-}
-
-fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
-    let ch = e.change;
-    for id in &ch.release {
-        if t.reservations.remove(&id.to_be_bytes())?.is_none() {
-            return Err(Abort::Abort(StoreError::Conflict(format!(
-                "firing {id} holds no reservation"
-            ))));
-        }
-    }
-    for (id, bytes) in &e.reserve {
-        t.reservations.insert(&id.to_be_bytes(), bytes.as_slice())?;
-    }
-    if let Some(id) = ch.remove_dead_letter
-        && t.dead_letters.remove(&id.to_be_bytes())?.is_none()
-    {
-        return Err(Abort::Abort(StoreError::Conflict(format!(
-            "dead letter {id} is gone"
-        ))));
-    }
-    if let Some((id, bytes)) = &e.dead_letter {
-        t.dead_letters.insert(&id.to_be_bytes(), bytes.as_slice())?;
-    }
-    for key in &ch.consume {
-        if t.tokens.remove(key.as_slice())?.is_none() {
-            let what = keys::parse_token(key).map_or_else(
-                || format!("{key:?}"),
-                |(o, p, s)| format!("{o:?} place `{p}` seq {s}"),
-            );
-            return Err(Abort::Abort(StoreError::Conflict(format!(
-                "token {what} is gone"
-            ))));
-        }
-    }
-    for token in &ch.produce {
-        t.tokens.insert(token.key(), token.payload.as_slice())?;
-    }
-    if let (Some(record), Some(bytes)) = (&ch.case, &e.case) {
-        t.cases.insert(record.id.as_bytes(), bytes.as_slice())?;
-    }
-    Ok(())
-}
-
-fn unwrap_tx(result: Result<(), TransactionError<StoreError>>) -> Result<(), StoreError> {
-    result.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Sled(e),
-    })
 }
 
 /// Deletes `snap.*.generating` files: snapshots a crash cut off while sled
@@ -283,6 +155,7 @@ impl SledStore {
             .map(encode_change)
             .collect::<Result<Vec<_>, _>>()?;
         let log = encode_log(changes)?;
+        let case_writes = case_writes(&encoded);
         let trees = (
             &self.tokens,
             &self.reservations,
@@ -305,21 +178,41 @@ impl SledStore {
                 let t = Trees {
                     tokens,
                     reservations,
+                    events,
+                    case_events,
                     cases,
                     dead_letters,
                 };
                 for e in &encoded {
                     apply_one(&t, e)?;
                 }
-                for record in &log {
-                    events.insert(&record.key.to_be_bytes(), record.bytes.as_slice())?;
-                    for case in &record.cases {
-                        case_events.insert(keys::case_event(case, record.key), &[][..])?;
-                    }
-                }
-                Ok(())
+                write_log_and_cases(&t, &log, &case_writes)
             },
         ))
+    }
+
+    /// Keys of the `events` records holding entries of `case`, from the
+    /// first keyed at or after `start`, ascending: those its value holds and
+    /// those `case_events` indexes.
+    fn case_log_keys(&self, case: &str, start: u64) -> Result<Vec<u64>, StoreError> {
+        let mut keys = match self.cases.get(case.as_bytes())? {
+            Some(value) => case_entry::log_keys(&value)?,
+            None => Vec::new(),
+        };
+        keys.retain(|&k| k >= start);
+        let prefix = keys::case_events_prefix(case);
+        let mut end = prefix.clone();
+        end.extend_from_slice(&[0xff; 9]);
+        for kv in self.case_events.range(keys::case_event(case, start)..end) {
+            let (k, _) = kv?;
+            let key = k[prefix.len()..]
+                .try_into()
+                .map_err(|_| StoreError::Bug(format!("malformed case_events key {k:?}")))?;
+            keys.push(u64::from_be_bytes(key));
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys)
     }
 
     fn scan_tokens(&self, prefix: &[u8]) -> Result<Vec<StoredToken>, StoreError> {
@@ -403,12 +296,15 @@ impl Store for SledStore {
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {
         self.cases
             .get(id.as_bytes())?
-            .map(|v| decode("case", &v))
+            .map(|v| case_entry::record(&v))
             .transpose()
     }
 
     fn cases(&self) -> Result<Vec<CaseRecord>, StoreError> {
-        self.cases.iter().map(|kv| decode("case", &kv?.1)).collect()
+        self.cases
+            .iter()
+            .map(|kv| case_entry::record(&kv?.1))
+            .collect()
     }
 
     fn tokens(&self, owner: &Owner) -> Result<Vec<StoredToken>, StoreError> {
@@ -489,12 +385,8 @@ impl Store for SledStore {
                 }
             }
             Some(case) => {
-                let prefix = keys::case_events_prefix(case);
-                let mut end = prefix.clone();
-                end.extend_from_slice(&[0xff; 9]);
-                for kv in self.case_events.range(keys::case_event(case, start)..end) {
-                    let (k, _) = kv?;
-                    let v = self.events.get(&k[prefix.len()..])?.ok_or_else(|| {
+                for key in self.case_log_keys(case, start)? {
+                    let v = self.events.get(key.to_be_bytes())?.ok_or_else(|| {
                         StoreError::Bug(format!("case `{case}` indexes a missing event"))
                     })?;
                     if !take(&v, &mut out)? {

@@ -1,5 +1,6 @@
 //! The sled store on a real temp dir.
 
+use super::case_entry;
 use super::*;
 
 fn store() -> (tempfile::TempDir, SledStore) {
@@ -8,7 +9,7 @@ fn store() -> (tempfile::TempDir, SledStore) {
     (dir, store)
 }
 
-fn case(id: &str) -> CaseRecord {
+pub(super) fn case(id: &str) -> CaseRecord {
     CaseRecord {
         id: id.into(),
         net: "n".into(),
@@ -36,6 +37,19 @@ fn event(case: &str, event: Event) -> EventRecord {
         case: Some(case.into()),
         event,
     }
+}
+
+/// A `FiringDeclined` entry of `case`.
+fn declined(case: &str, firing: u64) -> EventRecord {
+    event(
+        case,
+        Event::FiringDeclined {
+            firing,
+            transition: "t".into(),
+            attempt: 1,
+            log: vec![],
+        },
+    )
 }
 
 fn started(store: &SledStore, id: &str, tokens: Vec<StoredToken>) {
@@ -206,17 +220,6 @@ fn paged(store: &SledStore, case: Option<&str>, limit: usize) -> Vec<EventRecord
 #[test]
 fn a_transaction_logs_one_batch_that_pages_in_commit_order() {
     let (_dir, store) = store();
-    let declined = |case: &str, firing: u64| {
-        event(
-            case,
-            Event::FiringDeclined {
-                firing,
-                transition: "t".into(),
-                attempt: 1,
-                log: vec![],
-            },
-        )
-    };
     // Made first, committed last: numbered when committed.
     let late = declined("a", 100);
     // More entries than one record holds: the transaction writes several.
@@ -373,5 +376,56 @@ fn a_first_attempts_reservation_record_leaves_out_its_defaults() {
     assert_eq!(
         super::decode::<Reservation>("reservation", &old).unwrap(),
         first
+    );
+}
+
+#[test]
+fn a_case_written_with_its_entries_indexes_them_in_its_own_value() {
+    let (_dir, store) = store();
+    started(&store, "a", vec![token("a", "p", 1)]);
+    // Entries of `a` in transactions that do not write its record, and in
+    // ones that do, more than a value holds: both indexes page as one.
+    for i in 0..(case_entry::MAX_LOG_KEYS as u64 + 10) {
+        let mut record = case("a");
+        record.updated_at_ms = i;
+        store
+            .apply(&mut [
+                Change {
+                    events: vec![declined("a", 2 * i)],
+                    ..Change::default()
+                },
+                Change {
+                    events: vec![declined("b", 2 * i + 1)],
+                    ..Change::default()
+                },
+            ])
+            .unwrap();
+        store
+            .apply(&mut [Change {
+                case: Some(record),
+                events: vec![declined("a", 2 * i + 1000)],
+                ..Change::default()
+            }])
+            .unwrap();
+    }
+    let a: Vec<_> = paged(&store, None, 100)
+        .into_iter()
+        .filter(|e| e.case.as_deref() == Some("a"))
+        .collect();
+    assert_eq!(a.len(), 1 + 2 * (case_entry::MAX_LOG_KEYS + 10));
+    for limit in [1, 2, 7, 500] {
+        assert_eq!(paged(&store, Some("a"), limit), a, "limit {limit}");
+    }
+    // The record reads back as written; the value holds as many keys as fit.
+    assert_eq!(store.case("a").unwrap().unwrap().updated_at_ms, 73);
+    let value = store.cases.get("a").unwrap().unwrap();
+    assert_eq!(
+        case_entry::log_keys(&value).unwrap().len(),
+        case_entry::MAX_LOG_KEYS
+    );
+    // `b`'s record is never written: all its entries are in `case_events`.
+    assert_eq!(
+        store.case_events.scan_prefix(b"b\0").count(),
+        case_entry::MAX_LOG_KEYS + 10
     );
 }

@@ -1,0 +1,192 @@
+//! What one store transaction writes: each change encoded once, outside
+//! sled's transaction closure (which sled may run more than once), then
+//! applied tree by tree; the log entries as records of up to
+//! [`LOG_RECORD_ENTRIES`], indexed by case.
+
+use std::collections::BTreeMap;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use super::keys;
+use super::{Change, EventRecord, StoreError, case_entry, decode, encode};
+
+/// A change with its records encoded once, outside the transaction (sled may
+/// run the transaction closure more than once).
+pub(super) struct Encoded<'a> {
+    change: &'a Change,
+    case: Option<Vec<u8>>,
+    reserve: Vec<(u64, Vec<u8>)>,
+    dead_letter: Option<(u64, Vec<u8>)>,
+}
+
+pub(super) fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
+    let case = change
+        .case
+        .as_ref()
+        .map(|c| encode("case", c))
+        .transpose()?;
+    let reserve = change
+        .reserve
+        .iter()
+        .map(|(id, r)| Ok((*id, encode("reservation", r)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let dead_letter = change
+        .dead_letter
+        .as_ref()
+        .map(|d| Ok::<_, StoreError>((d.id, encode("dead letter", d)?)))
+        .transpose()?;
+    Ok(Encoded {
+        change,
+        case,
+        reserve,
+        dead_letter,
+    })
+}
+
+/// Most entries in one `events` record. A transaction's entries share
+/// records so that a firing does not cost the log a key of its own, but a
+/// record stays far below sled's blob threshold (a value sled would
+/// otherwise write to a file of its own).
+pub(super) const LOG_RECORD_ENTRIES: usize = 32;
+
+/// A run of a transaction's log entries as one `events` record, keyed by
+/// their greatest seq, and the cases they concern (each indexed once).
+pub(super) struct LogRecord<'a> {
+    key: u64,
+    bytes: Vec<u8>,
+    cases: Vec<&'a str>,
+}
+
+pub(super) fn encode_log(changes: &[Change]) -> Result<Vec<LogRecord<'_>>, StoreError> {
+    let events: Vec<&EventRecord> = changes.iter().flat_map(|c| &c.events).collect();
+    events
+        .chunks(LOG_RECORD_ENTRIES)
+        .map(|chunk| {
+            let mut cases: Vec<&str> = chunk.iter().filter_map(|e| e.case.as_deref()).collect();
+            cases.sort_unstable();
+            cases.dedup();
+            Ok(LogRecord {
+                key: chunk.iter().map(|e| e.seq).max().unwrap_or_default(),
+                bytes: encode("events", &chunk)?,
+                cases,
+            })
+        })
+        .collect()
+}
+
+/// The entries of one `events` record: a batch, or a single entry as
+/// stores written before batching hold them.
+pub(super) fn decode_log(bytes: &[u8]) -> Result<Vec<EventRecord>, StoreError> {
+    decode::<Vec<EventRecord>>("events", bytes).or_else(|e| {
+        decode::<EventRecord>("event", bytes)
+            .map(|one| vec![one])
+            .map_err(|_| e)
+    })
+}
+
+pub(super) type Abort = ConflictableTransactionError<StoreError>;
+
+pub(super) struct Trees<'a> {
+    pub(super) tokens: &'a TransactionalTree,
+    pub(super) reservations: &'a TransactionalTree,
+    pub(super) events: &'a TransactionalTree,
+    pub(super) case_events: &'a TransactionalTree,
+    pub(super) cases: &'a TransactionalTree,
+    pub(super) dead_letters: &'a TransactionalTree,
+}
+
+pub(super) fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
+    let ch = e.change;
+    for id in &ch.release {
+        if t.reservations.remove(&id.to_be_bytes())?.is_none() {
+            return Err(Abort::Abort(StoreError::Conflict(format!(
+                "firing {id} holds no reservation"
+            ))));
+        }
+    }
+    for (id, bytes) in &e.reserve {
+        t.reservations.insert(&id.to_be_bytes(), bytes.as_slice())?;
+    }
+    if let Some(id) = ch.remove_dead_letter
+        && t.dead_letters.remove(&id.to_be_bytes())?.is_none()
+    {
+        return Err(Abort::Abort(StoreError::Conflict(format!(
+            "dead letter {id} is gone"
+        ))));
+    }
+    if let Some((id, bytes)) = &e.dead_letter {
+        t.dead_letters.insert(&id.to_be_bytes(), bytes.as_slice())?;
+    }
+    for key in &ch.consume {
+        if t.tokens.remove(key.as_slice())?.is_none() {
+            let what = keys::parse_token(key).map_or_else(
+                || format!("{key:?}"),
+                |(o, p, s)| format!("{o:?} place `{p}` seq {s}"),
+            );
+            return Err(Abort::Abort(StoreError::Conflict(format!(
+                "token {what} is gone"
+            ))));
+        }
+    }
+    for token in &ch.produce {
+        t.tokens.insert(token.key(), token.payload.as_slice())?;
+    }
+    Ok(())
+}
+
+/// The case records a transaction writes, each once (a later change's
+/// record replaces an earlier one's), by id.
+pub(super) fn case_writes<'a>(encoded: &'a [Encoded<'a>]) -> BTreeMap<&'a str, &'a [u8]> {
+    encoded
+        .iter()
+        .filter_map(|e| Some((e.change.case.as_ref()?.id.as_str(), e.case.as_deref()?)))
+        .collect()
+}
+
+/// Writes the log records and each case's record. A record's entries of a
+/// case whose record the transaction writes are indexed in the case's value
+/// (it keeps the keys it held), other cases' in `case_events`.
+pub(super) fn write_log_and_cases(
+    t: &Trees<'_>,
+    log: &[LogRecord<'_>],
+    cases: &BTreeMap<&str, &[u8]>,
+) -> Result<(), Abort> {
+    let mut inline: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for record in log {
+        t.events
+            .insert(&record.key.to_be_bytes(), record.bytes.as_slice())?;
+        for &case in &record.cases {
+            if cases.contains_key(case) {
+                inline.entry(case).or_default().push(record.key);
+            } else {
+                t.case_events
+                    .insert(keys::case_event(case, record.key), &[][..])?;
+            }
+        }
+    }
+    for (&id, &bytes) in cases {
+        let mut keys = match t.cases.get(id.as_bytes())? {
+            Some(old) => case_entry::log_keys(&old).map_err(Abort::Abort)?,
+            None => Vec::new(),
+        };
+        for key in inline.remove(id).unwrap_or_default() {
+            if keys.len() < case_entry::MAX_LOG_KEYS {
+                keys.push(key);
+            } else {
+                t.case_events.insert(keys::case_event(id, key), &[][..])?;
+            }
+        }
+        t.cases
+            .insert(id.as_bytes(), case_entry::encode(bytes, &keys))?;
+    }
+    Ok(())
+}
+
+pub(super) fn unwrap_tx(
+    result: Result<(), TransactionError<StoreError>>,
+) -> Result<(), StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    })
+}
