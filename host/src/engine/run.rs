@@ -244,6 +244,9 @@ impl<'e> Runner<'e> {
             self.fire_due_timers()?;
             let launches = self.schedule()?;
             self.start(launches).await?;
+            if !self.dirty.is_empty() && self.may_launch(0) {
+                continue; // firings settled during the commit enabled more
+            }
             // A batch run hands out no work: lease timers are the driver's.
             let next_timer = self
                 .timers

@@ -146,6 +146,9 @@ pub(crate) async fn drive(
                 None => stopping = Some((tokio::time::Instant::now(), None)),
             },
             () = timer, if stopping.is_none() => {}
+            // Firings settled during a commit enabled more (a ready branch,
+            // so commands still get their turn).
+            () = std::future::ready(()), if stopping.is_none() && !runner.dirty.is_empty() && runner.may_launch(0) => {}
             () = deadline => break,
         }
     }
