@@ -136,8 +136,11 @@ struct CaseState {
     dead_letters: usize,
 }
 
+/// A firing's launch and what its guest did.
+type Done = (Launch, Result<CallResult, StoreError>);
+
 /// A firing task's result.
-type Finished = Result<(Launch, Result<CallResult, StoreError>), tokio::task::JoinError>;
+type Finished = Result<Done, tokio::task::JoinError>;
 
 pub(crate) struct Runner<'e> {
     engine: &'e Engine,
@@ -152,7 +155,7 @@ pub(crate) struct Runner<'e> {
     /// the statuses they settled and the next launches' reservations, all
     /// applied together in one store transaction per round.
     pending: Vec<Change>,
-    tasks: JoinSet<(Launch, Result<CallResult, StoreError>)>,
+    tasks: JoinSet<Done>,
     retries: HashMap<u64, Waiting>,
     /// External firings offered to workers, by firing id (oldest first).
     offers: BTreeMap<u64, Offer>,
@@ -304,6 +307,12 @@ impl<'e> Runner<'e> {
     /// changes wait in `pending` for the round's one transaction (see
     /// [`Runner::start`]).
     fn settle_finished(&mut self, first: Finished) -> Result<(), EngineError> {
+        let done = self.finished(first)?;
+        self.settle_all(done)
+    }
+
+    /// `first` and every other firing task that has finished.
+    fn finished(&mut self, first: Finished) -> Result<Vec<Done>, EngineError> {
         let task_failed = |e: tokio::task::JoinError| {
             EngineError::Store(StoreError::Bug(format!("firing task: {e}")))
         };
@@ -311,6 +320,10 @@ impl<'e> Runner<'e> {
         while let Some(more) = self.tasks.try_join_next() {
             done.push(more.map_err(task_failed)?);
         }
+        Ok(done)
+    }
+
+    fn settle_all(&mut self, done: Vec<Done>) -> Result<(), EngineError> {
         for (launch, result) in done {
             let change = self.settle(launch, result?)?;
             self.pending.push(change);
@@ -338,30 +351,47 @@ impl<'e> Runner<'e> {
 
     /// Applies the changes waiting in `pending` in one transaction (as
     /// [`Runner::commit`]) on a blocking thread, settling the firings that
-    /// finish meanwhile: their changes wait in `pending` for the next
-    /// round. The store's work and the runner's overlap.
+    /// finish meanwhile (those of cases the transaction concerns once it has
+    /// committed): their changes wait in `pending` for the next round. The
+    /// store's work and the runner's overlap.
     async fn commit_settling(&mut self) -> Result<(), EngineError> {
         let mut changes = std::mem::take(&mut self.pending);
         if changes.is_empty() {
             return Ok(());
         }
+        // Settling a firing may read its case's log from the store (an
+        // abort gathers the saga to compensate), which must then hold this
+        // transaction's entries: firings of the cases it concerns wait for it.
+        let busy: HashSet<String> = changes
+            .iter()
+            .flat_map(|c| {
+                let logged = c.events.iter().filter_map(|e| e.case.clone());
+                logged.chain(c.case.as_ref().map(|r| r.id.clone()))
+            })
+            .collect();
         let store = self.engine.store().clone();
         let mut commit =
             tokio::task::spawn_blocking(move || store.apply(&mut changes).map(|()| changes));
+        let mut later = Vec::new();
         let changes = loop {
             tokio::select! {
                 biased;
                 applied = &mut commit => break applied.map_err(|e| {
                     EngineError::Store(StoreError::Bug(format!("commit task: {e}")))
                 })??,
-                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
-                    self.settle_finished(done)?;
+                Some(first) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    let (wait, now): (Vec<Done>, Vec<Done>) = self
+                        .finished(first)?
+                        .into_iter()
+                        .partition(|(launch, _)| busy.contains(&launch.case));
+                    later.extend(wait);
+                    self.settle_all(now)?;
                 }
             }
         };
         self.engine.observe(changes.iter().flat_map(|c| &c.events));
         self.applied(&changes);
-        Ok(())
+        self.settle_all(later)
     }
 
     /// Applies the changes waiting in `pending` in one transaction, not
