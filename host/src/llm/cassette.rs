@@ -49,12 +49,8 @@ pub struct Interaction {
     /// Its answer.
     pub response: ChatResponse,
     /// How long the answer takes.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::store::is_zero")]
     pub delay_ms: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 #[derive(Serialize, Deserialize)]

@@ -24,6 +24,7 @@ pub use event::{
 };
 pub use keys::Owner;
 pub(crate) use keys::{parse_token as parse_token_key, token as token_key};
+pub(crate) use record::is_zero;
 pub use record::{CaseRecord, CaseStatus, Lease, NetRecord, Reservation, Saga, SagaStep};
 pub use replay::{ReplayReport, replay};
 pub use sled_store::SledStore;

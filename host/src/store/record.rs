@@ -176,9 +176,10 @@ pub struct Reservation {
     pub lease: Option<Lease>,
 }
 
-/// A first attempt's reservation leaves its defaults out of the record
-/// (decoding fills them in), so the record every firing writes stays small.
-fn is_zero(n: &u64) -> bool {
+/// For `skip_serializing_if` on `u64` fields that `serde(default)` fills
+/// in: a first attempt's reservation leaves its defaults out of the record,
+/// so the record every firing writes stays small.
+pub(crate) fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
