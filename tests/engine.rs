@@ -1,11 +1,11 @@
 //! Engine semantics with real guests: decline keeps inputs, abort ends a
 //! case and gives shared tokens back, concurrent firings inside one case.
 
-use petrel::engine::{Engine, EngineConfig, RunOptions};
+use petrel::engine::RunOptions;
 use petrel::store::{CaseStatus, Event, Owner};
 use serde_json::json;
 
-use crate::util::{order_net, write_net};
+use crate::util::{open_engine, order_net, write_net};
 
 const NET: &str = r#"
 [net]
@@ -36,9 +36,7 @@ outcomes.out = { out = 1, slots = 1 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decline_keeps_inputs_and_abort_removes_case_tokens_but_not_shared_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineConfig::new(dir.path().join("data")))
-        .await
-        .unwrap();
+    let engine = open_engine(dir.path()).await;
     let net = write_net(dir.path(), "net.toml", NET);
     let v = engine.deploy(&net).await.unwrap().version;
 
@@ -112,9 +110,7 @@ async fn decline_keeps_inputs_and_abort_removes_case_tokens_but_not_shared_ones(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_returns_only_once_nothing_is_enabled() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineConfig::new(dir.path().join("data")))
-        .await
-        .unwrap();
+    let engine = open_engine(dir.path()).await;
     let version = engine.deploy(&order_net()).await.unwrap().version;
     for run in 0..40 {
         for (n, amount_cents, items) in [(0, 2_500, 2), (1, 900_000, 1)] {

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use petrel::engine::{Engine, EngineConfig, EngineError, RunOptions};
+use petrel::engine::{Engine, EngineError, RunOptions};
 use petrel::sandbox::{DeployError, GuestFailure};
 use petrel::store::{CaseStatus, Event, FiringError, Owner};
 use serde_json::json;
 
-use crate::util::{guest, order_net, write_net};
+use crate::util::{guest, open_engine, order_net, write_net};
 
 const HOSTILE_NET: &str = r#"
 [net]
@@ -94,12 +94,6 @@ fn hostile_net() -> String {
     )
 }
 
-async fn engine(dir: &std::path::Path) -> Engine {
-    Engine::open(EngineConfig::new(dir.join("data")))
-        .await
-        .expect("open engine")
-}
-
 fn failure_of(engine: &Engine, case: &str) -> FiringError {
     let events = engine.store().events(Some(case), 0, usize::MAX).unwrap();
     let failures: Vec<_> = events
@@ -127,7 +121,7 @@ fn payload_of_out(engine: &Engine, case: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(dir.path()).await;
+    let engine = open_engine(dir.path()).await;
     let net = write_net(dir.path(), "hostile.toml", &hostile_net());
     let hostile = engine.deploy(&net).await.unwrap();
     let orders = engine.deploy(&order_net()).await.unwrap();
@@ -297,7 +291,7 @@ async fn deploy_one(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn components_importing_what_is_not_granted_are_refused_at_deploy() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(dir.path()).await;
+    let engine = open_engine(dir.path()).await;
     let path = |name: &str| guest(name).display().to_string();
 
     let err = deploy_one(&engine, dir.path(), &path("hostile_fs"), "")

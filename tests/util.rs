@@ -142,6 +142,13 @@ pub fn order_net() -> PathBuf {
     repo().join("examples/order-approval/net.toml")
 }
 
+/// An engine on a fresh store in `dir/data`.
+pub async fn open_engine(dir: &Path) -> petrel::engine::Engine {
+    petrel::engine::Engine::open(petrel::engine::EngineConfig::new(dir.join("data")))
+        .await
+        .expect("open engine")
+}
+
 /// An order payload as `--token` argument.
 pub fn order_token(id: &str, amount_cents: u64, items: u32) -> String {
     format!(
