@@ -21,6 +21,7 @@ name = "hostile"
 [places.in_huge]
 [places.in_undeclared]
 [places.in_wrong_place]
+[places.in_not_msgpack]
 [places.in_panic]
 [places.in_env]
 [places.in_clock]
@@ -63,6 +64,11 @@ outcomes.out = { out = 1 }
 [transitions.wrong_place]
 guest = "GUEST(hostile)"
 inputs = { in_wrong_place = 1 }
+outcomes.out = { out = 1 }
+
+[transitions.not_msgpack]
+guest = "GUEST(hostile)"
+inputs = { in_not_msgpack = 1 }
 outcomes.out = { out = 1 }
 
 [transitions.panic]
@@ -133,6 +139,7 @@ async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
         "huge",
         "undeclared",
         "wrong_place",
+        "not_msgpack",
         "panic",
         "env",
         "clock",
@@ -156,7 +163,7 @@ async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
     // The spinning guest is stopped at its 300 ms deadline (plus scheduling
     // margin on a loaded 2-core machine), not after the 5 s default.
     assert!(elapsed < Duration::from_secs(3), "run took {elapsed:?}");
-    assert_eq!(summary.failed, 7, "{summary:?}");
+    assert_eq!(summary.failed, 8, "{summary:?}");
 
     let store = engine.store();
     let spin = failure_of(&engine, "spin");
@@ -190,6 +197,10 @@ async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
         failure_of(&engine, "wrong_place").to_string(),
         "outcome `out` does not produce into place `elsewhere` (its places: out)"
     );
+    assert_eq!(
+        failure_of(&engine, "not_msgpack").to_string(),
+        "the payload produced into `out` is not one MessagePack value: wrong msgpack marker Reserved"
+    );
     match failure_of(&engine, "panic") {
         FiringError::Guest(GuestFailure::Trap { message }) => {
             assert!(message.contains("wasm trap"), "{message}")
@@ -207,6 +218,7 @@ async fn hostile_guests_cost_one_failed_firing_each_and_keep_their_tokens() {
         "huge",
         "undeclared",
         "wrong_place",
+        "not_msgpack",
         "panic",
     ] {
         assert!(store.tokens(&Owner::Case(name.into())).unwrap().is_empty());

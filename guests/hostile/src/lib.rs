@@ -69,6 +69,8 @@ impl Transition for Hostile {
             "huge" => Decision::fire("out").token_bytes("out", huge_payload()),
             "undeclared" => forward(&firing, Decision::fire("no_such_outcome"), "out"),
             "wrong_place" => forward(&firing, Decision::fire("out"), "elsewhere"),
+            // 0xC1 is the one byte MessagePack never uses.
+            "not_msgpack" => Decision::fire("out").token_bytes("out", vec![0xc1, 0xde, 0xad]),
             "panic" => panic!("hostile guest panics on purpose"),
             "env" => Decision::fire("out").token(
                 "out",

@@ -17,6 +17,21 @@ fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
 
+/// Whether `payload` is exactly one MessagePack value. Payloads are shown
+/// decoded and, in the store, a byte MessagePack never uses marks a held
+/// token (`store::token_entry`): a payload starting with it must not get in.
+fn one_value(payload: &[u8]) -> Result<(), String> {
+    use serde::Deserialize;
+    let mut rest = payload;
+    serde::de::IgnoredAny::deserialize(&mut rmp_serde::Deserializer::new(&mut rest))
+        .map_err(|e| e.to_string())?;
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} bytes follow the value", rest.len()))
+    }
+}
+
 /// Checks `fire` against `t`.
 pub(crate) fn check(net: &Net, t: &Transition, fire: &Fire) -> Result<Checked, FiringError> {
     let Some(outcome) = t.outcomes.iter().position(|o| o.name == fire.outcome) else {
@@ -48,6 +63,12 @@ pub(crate) fn check(net: &Net, t: &Transition, fire: &Fire) -> Result<Checked, F
                 declared: place_names(),
             });
         };
+        if let Err(message) = one_value(&token.payload) {
+            return Err(FiringError::NotMessagePack {
+                place: token.place.clone(),
+                message,
+            });
+        }
         counts[arc] += 1;
         outputs.push((declared.outputs[arc].place, token.payload.clone()));
     }
@@ -181,6 +202,40 @@ on_timeout = "late"
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn refuses_payloads_that_are_not_one_messagepack_value() {
+        let net = Net::parse(NET, Path::new("t.toml")).unwrap();
+        let t = &net.transitions()[0];
+        let with = |payload: Vec<u8>| Fire {
+            outcome: "late".into(),
+            outputs: vec![Token {
+                place: "human".into(),
+                payload,
+            }],
+        };
+        let ok = rmp_serde::to_vec_named(&serde_json::json!({ "a": [1, "x"] })).unwrap();
+        assert!(check(&net, t, &with(ok)).is_ok());
+        for (payload, why) in [
+            (vec![0xc1, 1, 2], "marker Reserved"),
+            (vec![], "failed to fill whole buffer"),
+            (vec![0x92, 0x01], "failed to fill whole buffer"),
+            (vec![0x01, 0x02], "1 bytes follow the value"),
+        ] {
+            let err = check(&net, t, &with(payload.clone())).unwrap_err();
+            assert!(
+                matches!(&err, FiringError::NotMessagePack { place, .. } if place == "human"),
+                "{payload:?}: {err:?}"
+            );
+            assert!(
+                err.to_string().starts_with(
+                    "the payload produced into `human` is not one MessagePack value: "
+                ),
+                "{err}"
+            );
+            assert!(err.to_string().contains(why), "{payload:?}: {err}");
+        }
     }
 
     #[test]

@@ -91,6 +91,14 @@ pub enum FiringError {
         /// Tokens the guest produced there.
         got: u32,
     },
+    /// The guest produced a payload that is not one MessagePack value.
+    #[error("the payload produced into `{place}` is not one MessagePack value: {message}")]
+    NotMessagePack {
+        /// The place.
+        place: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Producing the tokens would overfill a place.
     #[error("place `{place}` would hold {would_hold} tokens, over its capacity {capacity}")]
     CapacityExceeded {

@@ -29,7 +29,8 @@ pub(crate) fn classify(error: &FiringError) -> FailureClass {
         },
         FiringError::UndeclaredOutcome { .. }
         | FiringError::WrongPlace { .. }
-        | FiringError::WrongCount { .. } => FailureClass::InvalidDecision,
+        | FiringError::WrongCount { .. }
+        | FiringError::NotMessagePack { .. } => FailureClass::InvalidDecision,
         FiringError::CapacityExceeded { .. } => FailureClass::Capacity,
     }
 }
