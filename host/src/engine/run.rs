@@ -21,7 +21,8 @@ use super::marking::Tokens;
 use super::{Deployment, Engine, EngineError};
 use crate::sandbox::CallResult;
 use crate::store::{
-    AttemptFailure, CaseRecord, Change, Lease, Owner, Reservation, SagaStep, StoreError, token_key,
+    AttemptFailure, CaseRecord, Change, Lease, Owner, Release, Reservation, SagaStep, StoreError,
+    token_key,
 };
 
 /// Limits of one run.
@@ -85,6 +86,22 @@ struct Launch {
 }
 
 impl Launch {
+    /// Its reservation, for a change that removes it.
+    fn release(&self) -> Release {
+        let places = self.dep.net.places();
+        let token = self.inputs.first().map(|&(p, s, seq)| {
+            token_key(
+                &owner(&self.case, self.dep.version(), s),
+                &places[p].name,
+                seq,
+            )
+        });
+        Release {
+            firing: self.firing,
+            token,
+        }
+    }
+
     /// A firing of an `external = true` transition: offered to workers.
     fn is_external(&self) -> bool {
         matches!(self.work, Work::Transition) && self.dep.guests[self.transition].is_none()

@@ -15,6 +15,7 @@ mod keys;
 mod record;
 mod replay;
 mod sled_store;
+mod token_entry;
 mod transaction;
 
 pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
@@ -51,11 +52,23 @@ impl StoredToken {
     }
 }
 
+/// A reservation a change removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// The firing holding it.
+    pub firing: u64,
+    /// The key of the firing's first input token, where the store keeps a
+    /// first attempt's reservation (see [`Reservation::on_token`]); `None`
+    /// for a reservation known to be kept apart (a retry's, an external
+    /// firing's).
+    pub token: Option<Vec<u8>>,
+}
+
 /// One atomic change: all of it commits, or none.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     /// Reservations removed by this change (each must exist).
-    pub release: Vec<u64>,
+    pub release: Vec<Release>,
     /// Reservations written (created, or replaced by a retry's).
     pub reserve: Vec<(u64, Reservation)>,
     /// Token keys consumed (each must exist).

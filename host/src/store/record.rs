@@ -176,6 +176,19 @@ pub struct Reservation {
     pub lease: Option<Lease>,
 }
 
+impl Reservation {
+    /// Whether the store keeps this reservation on its first input token
+    /// rather than apart: a first attempt launched now (no failures, no
+    /// timer, run by the host), the reservation every firing makes.
+    pub fn on_token(&self) -> bool {
+        self.not_before_ms == 0
+            && self.failures.is_empty()
+            && !self.external
+            && self.lease.is_none()
+            && !self.tokens.is_empty()
+    }
+}
+
 /// For `skip_serializing_if` on `u64` fields that `serde(default)` fills
 /// in: a first attempt's reservation leaves its defaults out of the record,
 /// so the record every firing writes stays small.

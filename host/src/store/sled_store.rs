@@ -1,10 +1,11 @@
 //! [`Store`] on sled. Key encodings: see `keys`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sled::{Transactional, Tree};
 
-use super::case_entry;
 use super::keys::{self, Owner};
 use super::transaction::{
     Abort, Trees, apply_one, case_writes, decode_log, encode_change, encode_log, unwrap_tx,
@@ -14,13 +15,14 @@ use super::{
     CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
     StoredToken, decode, encode,
 };
+use super::{case_entry, token_entry};
 
 /// The sled-backed store.
 #[derive(Clone)]
 pub struct SledStore {
     db: sled::Db,
     tokens: Tree,
-    reservations: Tree,
+    pub(super) reservations: Tree,
     events: Tree,
     pub(super) case_events: Tree,
     pub(super) cases: Tree,
@@ -30,6 +32,8 @@ pub struct SledStore {
     /// Held while a transaction numbers its log entries and commits, so
     /// that seqs increase in commit order.
     commit: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Whether `HOLDS_KEY` is stored: tokens may be held (`token_entry`).
+    may_hold: std::sync::Arc<AtomicBool>,
     /// Held (locked) while the store is open: one opener at a time.
     /// Declared last, so it is released after sled has closed.
     _lock: std::sync::Arc<std::fs::File>,
@@ -113,9 +117,16 @@ impl SledStore {
                 }
                 _ => StoreError::Sled(e),
             })?;
+        let tokens = db.open_tree("tokens")?;
+        let reservations = db.open_tree("reservations")?;
+        let mut may_hold = reservations.contains_key(token_entry::HOLDS_KEY)?;
+        if may_hold && token_entry::holds(&tokens)?.is_empty() {
+            reservations.remove(token_entry::HOLDS_KEY)?;
+            may_hold = false;
+        }
         Ok(SledStore {
-            tokens: db.open_tree("tokens")?,
-            reservations: db.open_tree("reservations")?,
+            tokens,
+            reservations,
             events: db.open_tree("events")?,
             case_events: db.open_tree("case_events")?,
             cases: db.open_tree("cases")?,
@@ -123,6 +134,7 @@ impl SledStore {
             nets: db.open_tree("nets")?,
             components: db.open_tree("components")?,
             commit: std::sync::Arc::default(),
+            may_hold: std::sync::Arc::new(AtomicBool::new(may_hold)),
             db,
             _lock: std::sync::Arc::new(lock),
         })
@@ -156,6 +168,10 @@ impl SledStore {
             .collect::<Result<Vec<_>, _>>()?;
         let log = encode_log(changes)?;
         let case_writes = case_writes(&encoded);
+        let first_hold = !self.may_hold.load(Ordering::Acquire)
+            && changes
+                .iter()
+                .any(|c| c.reserve.iter().any(|(_, r)| r.on_token()));
         let trees = (
             &self.tokens,
             &self.reservations,
@@ -175,6 +191,9 @@ impl SledStore {
                 for (k, v) in nets {
                     net_tree.insert(k.as_slice(), v.as_slice())?;
                 }
+                if first_hold {
+                    reservations.insert(token_entry::HOLDS_KEY, &[][..])?;
+                }
                 let t = Trees {
                     tokens,
                     reservations,
@@ -188,7 +207,11 @@ impl SledStore {
                 }
                 write_log_and_cases(&t, &log, &case_writes)
             },
-        ))
+        ))?;
+        if first_hold {
+            self.may_hold.store(true, Ordering::Release);
+        }
+        Ok(())
     }
 
     /// Keys of the `events` records holding entries of `case`, from the
@@ -226,7 +249,7 @@ impl SledStore {
                     owner,
                     place,
                     seq,
-                    payload: v.to_vec(),
+                    payload: token_entry::split(&v).payload.to_vec(),
                 })
             })
             .collect()
@@ -316,21 +339,30 @@ impl Store for SledStore {
     }
 
     fn payload(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tokens.get(key)?.map(|v| v.to_vec()))
+        Ok(self
+            .tokens
+            .get(key)?
+            .map(|v| token_entry::split(&v).payload.to_vec()))
     }
 
     fn reservations(&self) -> Result<Vec<(u64, Reservation)>, StoreError> {
-        self.reservations
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv?;
-                let id =
-                    u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
-                        StoreError::Bug(format!("malformed reservation key {k:?}"))
-                    })?);
-                Ok((id, decode("reservation", &v)?))
-            })
-            .collect()
+        let mut all = BTreeMap::new();
+        for kv in &self.reservations {
+            let (k, v) = kv?;
+            if k == token_entry::HOLDS_KEY {
+                continue;
+            }
+            let id = u64::from_be_bytes(
+                k.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Bug(format!("malformed reservation key {k:?}")))?,
+            );
+            all.insert(id, decode("reservation", &v)?);
+        }
+        if self.may_hold.load(Ordering::Acquire) {
+            all.extend(token_entry::holds(&self.tokens)?);
+        }
+        Ok(all.into_iter().collect())
     }
 
     fn apply(&self, changes: &mut [Change]) -> Result<(), StoreError> {

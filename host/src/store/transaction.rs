@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::keys;
-use super::{Change, EventRecord, StoreError, case_entry, decode, encode};
+use super::{
+    Change, EventRecord, Release, Reservation, StoreError, case_entry, decode, encode, token_entry,
+};
 
 /// A change with its records encoded once, outside the transaction (sled may
 /// run the transaction closure more than once).
@@ -97,40 +99,98 @@ pub(super) struct Trees<'a> {
 
 pub(super) fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
     let ch = e.change;
-    for id in &ch.release {
-        if t.reservations.remove(&id.to_be_bytes())?.is_none() {
-            return Err(Abort::Abort(StoreError::Conflict(format!(
-                "firing {id} holds no reservation"
-            ))));
-        }
+    for r in &ch.release {
+        release(t, ch, r)?;
     }
-    for (id, bytes) in &e.reserve {
-        t.reservations.insert(&id.to_be_bytes(), bytes.as_slice())?;
+    for ((id, bytes), (_, r)) in e.reserve.iter().zip(&ch.reserve) {
+        reserve(t, *id, bytes, r)?;
     }
     if let Some(id) = ch.remove_dead_letter
         && t.dead_letters.remove(&id.to_be_bytes())?.is_none()
     {
-        return Err(Abort::Abort(StoreError::Conflict(format!(
-            "dead letter {id} is gone"
-        ))));
+        return Err(conflict(format!("dead letter {id} is gone")));
     }
     if let Some((id, bytes)) = &e.dead_letter {
         t.dead_letters.insert(&id.to_be_bytes(), bytes.as_slice())?;
     }
     for key in &ch.consume {
         if t.tokens.remove(key.as_slice())?.is_none() {
-            let what = keys::parse_token(key).map_or_else(
-                || format!("{key:?}"),
-                |(o, p, s)| format!("{o:?} place `{p}` seq {s}"),
-            );
-            return Err(Abort::Abort(StoreError::Conflict(format!(
-                "token {what} is gone"
-            ))));
+            return Err(conflict(format!("token {} is gone", token_name(key))));
         }
     }
     for token in &ch.produce {
         t.tokens.insert(token.key(), token.payload.as_slice())?;
     }
+    Ok(())
+}
+
+fn conflict(message: String) -> Abort {
+    Abort::Abort(StoreError::Conflict(message))
+}
+
+/// A token key as errors name it.
+fn token_name(key: &[u8]) -> String {
+    keys::parse_token(key).map_or_else(
+        || format!("{key:?}"),
+        |(o, p, s)| format!("{o:?} place `{p}` seq {s}"),
+    )
+}
+
+/// Removes a firing's reservation: the hold on its first input token (a
+/// token the change consumes goes with it) or its `reservations` record.
+fn release(t: &Trees<'_>, ch: &Change, r: &Release) -> Result<(), Abort> {
+    if let Some(key) = &r.token
+        && let Some(value) = t.tokens.get(key.as_slice())?
+    {
+        let entry = token_entry::split(&value);
+        if entry.held.is_some_and(|(firing, _)| firing == r.firing) {
+            if !ch.consume.contains(key) {
+                t.tokens.insert(key.as_slice(), entry.payload)?;
+            }
+            return Ok(());
+        }
+    }
+    if t.reservations.remove(&r.firing.to_be_bytes())?.is_none() {
+        return Err(conflict(format!(
+            "firing {} holds no reservation",
+            r.firing
+        )));
+    }
+    Ok(())
+}
+
+/// Writes firing `id`'s reservation (`bytes` encoded): on its first input
+/// token if [`Reservation::on_token`], else as a record (and a hold of the
+/// same firing's it replaces, a retry's first attempt's, goes).
+fn reserve(t: &Trees<'_>, id: u64, bytes: &[u8], r: &Reservation) -> Result<(), Abort> {
+    let first = r.tokens.first().map(Vec::as_slice);
+    let held = first.map(|key| t.tokens.get(key)).transpose()?.flatten();
+    let entry = held.as_deref().map(token_entry::split);
+    if r.on_token() {
+        let (key, entry) = first.zip(entry).ok_or_else(|| {
+            conflict(format!(
+                "token {} is gone",
+                first.map_or_else(String::new, token_name)
+            ))
+        })?;
+        if let Some((other, _)) = entry.held
+            && other != id
+        {
+            return Err(conflict(format!(
+                "token {} is held by firing {other}",
+                token_name(key)
+            )));
+        }
+        t.tokens
+            .insert(key, token_entry::held(id, bytes, entry.payload))?;
+        return Ok(());
+    }
+    if let (Some(key), Some(entry)) = (first, entry)
+        && entry.held.is_some_and(|(firing, _)| firing == id)
+    {
+        t.tokens.insert(key, entry.payload)?;
+    }
+    t.reservations.insert(&id.to_be_bytes(), bytes)?;
     Ok(())
 }
 

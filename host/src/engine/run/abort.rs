@@ -7,8 +7,8 @@ use super::super::EngineError;
 use super::{Launch, Runner, Timer};
 use crate::sandbox::LogLine;
 use crate::store::{
-    CaseStatus, Change, Event, EventRecord, Owner, Saga, SagaStep, TokenRecord, TokenRef, now_ms,
-    token_key,
+    CaseStatus, Change, Event, EventRecord, Owner, Release, Saga, SagaStep, TokenRecord, TokenRef,
+    now_ms, token_key,
 };
 
 impl Runner<'_> {
@@ -25,7 +25,7 @@ impl Runner<'_> {
         let id = launch.case.clone();
         let version = launch.dep.version().to_string();
         let places = launch.dep.net.places();
-        let mut release = vec![launch.firing];
+        let mut release = vec![launch.release()];
         let mut held: Vec<(usize, bool, u64)> = launch.inputs.clone();
         let mut held_keys = keys;
         // Retries of the case waiting on their timers are cancelled.
@@ -38,19 +38,23 @@ impl Runner<'_> {
         for f in cancelled {
             let w = self.retries.remove(&f).expect("listed above");
             self.timers.retain(|(_, t)| *t != Timer::Retry(f));
-            release.push(f);
-            for &(p, s, seq) in &w.held {
-                held_keys.push(token_key(
-                    &super::owner(&id, &version, s),
-                    &places[p].name,
-                    seq,
-                ));
-            }
+            let keys: Vec<Vec<u8>> = w
+                .held
+                .iter()
+                .map(|&(p, s, seq)| {
+                    token_key(&super::owner(&id, &version, s), &places[p].name, seq)
+                })
+                .collect();
+            release.push(Release {
+                firing: f,
+                token: keys.first().cloned(),
+            });
+            held_keys.extend(keys);
             held.extend(w.held);
         }
         // So are its external firings waiting for (or held by) workers.
         for offered in self.withdraw_offers(&id) {
-            release.push(offered.firing);
+            release.push(offered.release());
             held_keys.extend(self.input_keys(&offered));
             held.extend(offered.inputs);
             self.cases.get_mut(&id).expect("case is loaded").in_flight -= 1;

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use super::super::marking::Tokens;
 use super::super::{Engine, EngineError};
 use super::{CaseState, Launch, Offer, RunOptions, RunSummary, Runner, Timer, Waiting, Work};
-use crate::store::{CaseStatus, Change, DeadLetterKind, Owner, Reservation, StoreError};
+use crate::store::{CaseStatus, Change, DeadLetterKind, Owner, Release, Reservation, StoreError};
 
 impl<'e> Runner<'e> {
     pub(crate) fn load(engine: &'e Engine, options: RunOptions) -> Result<Runner<'e>, EngineError> {
@@ -146,7 +146,10 @@ impl<'e> Runner<'e> {
         else {
             // Its case ended while it waited: nothing to run.
             self.pending.push(Change {
-                release: vec![firing],
+                release: vec![Release {
+                    firing,
+                    token: r.tokens.first().cloned(),
+                }],
                 ..Change::default()
             });
             return Ok(());

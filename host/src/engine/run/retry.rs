@@ -307,7 +307,7 @@ impl Runner<'_> {
         self.mark_dirty(&launch.case);
         self.wake_waiting(&version);
         Ok(Change {
-            release: vec![launch.firing],
+            release: vec![launch.release()],
             consume,
             events: vec![failed, event],
             dead_letter: Some(letter),

@@ -95,7 +95,7 @@ impl Runner<'_> {
                     elapsed_us,
                 };
                 Change {
-                    release: vec![launch.firing],
+                    release: vec![launch.release()],
                     consume: keys,
                     produce,
                     events: vec![self.engine.event(Some(&id), event)],
@@ -122,7 +122,7 @@ impl Runner<'_> {
                     log,
                 };
                 Change {
-                    release: vec![launch.firing],
+                    release: vec![launch.release()],
                     events: vec![self.engine.event(Some(&id), event)],
                     ..Change::default()
                 }
@@ -202,7 +202,7 @@ impl Runner<'_> {
         }
         self.mark_dirty(&launch.case);
         Ok(Change {
-            release: vec![launch.firing],
+            release: vec![launch.release()],
             consume,
             events: vec![self.engine.event(Some(&launch.case), event)],
             ..Change::default()
