@@ -169,8 +169,12 @@ impl Runner<'_> {
             let sandbox = self.engine.sandbox().clone();
             let store = self.engine.store().clone();
             let llm = self.engine.llm().clone();
-            self.tasks
-                .spawn(super::execute::execute(sandbox, store, llm, launch));
+            // The guest call's state (wasmtime's async call) is large: it is
+            // boxed by the worker's first poll, so spawning on the runner's
+            // thread allocates only a small task.
+            self.tasks.spawn(async move {
+                Box::pin(super::execute::execute(sandbox, store, llm, launch)).await
+            });
         }
         Ok(())
     }
