@@ -119,6 +119,7 @@ impl SledStore {
             })?;
         let tokens = db.open_tree("tokens")?;
         let reservations = db.open_tree("reservations")?;
+        token_entry::move_onto_tokens(&tokens, &reservations)?;
         let mut may_hold = reservations.contains_key(token_entry::HOLDS_KEY)?;
         if may_hold && token_entry::holds(&tokens)?.is_empty() {
             reservations.remove(token_entry::HOLDS_KEY)?;

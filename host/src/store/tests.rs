@@ -284,6 +284,35 @@ fn a_first_attempt_is_reserved_on_its_first_token_and_released_with_it() {
 }
 
 #[test]
+fn a_first_attempts_record_from_an_older_store_moves_onto_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = token("c", "a", 1);
+    started(&store, "c", vec![a.clone()]);
+    let r = first_attempt(&[&a]);
+    // As stores written before holds kept it.
+    store
+        .reservations
+        .insert(7u64.to_be_bytes(), encode("reservation", &r).unwrap())
+        .unwrap();
+    drop(store);
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(records(&store), 0);
+    assert_eq!(store.reservations().unwrap(), vec![(7, r)]);
+    assert_eq!(store.payload(&a.key()).unwrap(), Some(a.payload.clone()));
+    // Released where it now is: nothing of it is left.
+    store
+        .apply(&mut [Change {
+            release: release(7, &a),
+            consume: vec![a.key()],
+            ..Change::default()
+        }])
+        .unwrap();
+    assert!(store.reservations().unwrap().is_empty());
+    assert_eq!(records(&store), 0);
+}
+
+#[test]
 fn case_ids_are_unique_and_a_refused_start_writes_nothing() {
     let (_dir, store) = store();
     started(&store, "c", vec![token("c", "a", 1)]);

@@ -34,6 +34,43 @@ pub(super) fn holds(
     Ok(found)
 }
 
+/// Moves first attempts' reservations that stores written before kept in
+/// the `reservations` tree onto their tokens, so that each reservation is
+/// kept in one place and consuming its token releases it. Run when a store
+/// opens (nothing else writes then).
+pub(super) fn move_onto_tokens(
+    tokens: &sled::Tree,
+    reservations: &sled::Tree,
+) -> Result<(), super::StoreError> {
+    use sled::Transactional;
+    let mut apart = Vec::new();
+    for kv in reservations {
+        let (k, v) = kv?;
+        let Ok(id) = <[u8; 8]>::try_from(k.as_ref()) else {
+            continue; // the holds marker
+        };
+        let r: super::Reservation = super::decode("reservation", &v)?;
+        if r.on_token() {
+            apart.push((u64::from_be_bytes(id), r.tokens[0].clone(), v));
+        }
+    }
+    for (id, key, bytes) in apart {
+        let moved = (tokens, reservations).transaction(|(t, r)| {
+            // A token gone or held otherwise: the record stays as it was.
+            if let Some(value) = t.get(&key)?
+                && split(&value).held.is_none()
+            {
+                t.insert(key.as_slice(), held(id, &bytes, &value))?;
+                r.remove(&id.to_be_bytes())?;
+                r.insert(HOLDS_KEY, &[][..])?;
+            }
+            Ok(())
+        });
+        super::transaction::unwrap_tx(moved)?;
+    }
+    Ok(())
+}
+
 /// Leads the value of a token a firing holds.
 const HELD: u8 = 0xC1;
 /// Lead byte, firing id, reservation length.
