@@ -1,9 +1,11 @@
 //! The sled store on a real temp dir.
 
+use super::case_entry;
 use super::*;
-use super::{case_entry, token_entry};
 
-fn store() -> (tempfile::TempDir, SledStore) {
+mod reservations;
+
+pub(super) fn store() -> (tempfile::TempDir, SledStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path()).unwrap();
     (dir, store)
@@ -21,7 +23,7 @@ pub(super) fn case(id: &str) -> CaseRecord {
     }
 }
 
-fn token(case: &str, place: &str, seq: u64) -> StoredToken {
+pub(super) fn token(case: &str, place: &str, seq: u64) -> StoredToken {
     StoredToken {
         owner: Owner::Case(case.into()),
         place: place.into(),
@@ -52,7 +54,7 @@ fn declined(case: &str, firing: u64) -> EventRecord {
     )
 }
 
-fn started(store: &SledStore, id: &str, tokens: Vec<StoredToken>) {
+pub(super) fn started(store: &SledStore, id: &str, tokens: Vec<StoredToken>) {
     let records = tokens
         .iter()
         .map(|t| TokenRecord {
@@ -139,177 +141,6 @@ fn a_change_consuming_a_missing_token_applies_nothing() {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.tokens(&Owner::Case("c".into())).unwrap().len(), 1);
-}
-
-fn first_attempt(tokens: &[&StoredToken]) -> Reservation {
-    Reservation {
-        case: "c".into(),
-        transition: "t".into(),
-        attempt: 1,
-        tokens: tokens.iter().map(|t| t.key()).collect(),
-        started_at_ms: 5,
-        not_before_ms: 0,
-        failures: vec![],
-        external: false,
-        lease: None,
-    }
-}
-
-fn reserve(store: &SledStore, firing: u64, r: &Reservation) -> Result<(), StoreError> {
-    store.apply(&mut [Change {
-        reserve: vec![(firing, r.clone())],
-        ..Change::default()
-    }])
-}
-
-/// Reservation records kept apart (keys of 8 bytes).
-fn records(store: &SledStore) -> usize {
-    store
-        .reservations
-        .iter()
-        .keys()
-        .filter(|k| k.as_ref().unwrap().len() == 8)
-        .count()
-}
-
-fn release(firing: u64, token: &StoredToken) -> Vec<Release> {
-    vec![Release {
-        firing,
-        token: Some(token.key()),
-    }]
-}
-
-#[test]
-fn a_first_attempt_is_reserved_on_its_first_token_and_released_with_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    let (a, b) = (token("c", "a", 1), token("c", "b", 2));
-    started(&store, "c", vec![a.clone(), b.clone()]);
-    let r = first_attempt(&[&a, &b]);
-    assert!(r.on_token());
-    reserve(&store, 7, &r).unwrap();
-    // Kept on the token, not apart; reads see the payload alone.
-    assert_eq!(records(&store), 0);
-    assert_eq!(store.reservations().unwrap(), vec![(7, r.clone())]);
-    assert_eq!(store.payload(&a.key()).unwrap(), Some(a.payload.clone()));
-    assert_eq!(
-        store.tokens(&Owner::Case("c".into())).unwrap(),
-        vec![a.clone(), b.clone()]
-    );
-    // Another firing cannot take the token; the one holding it can again
-    // (a firing a crash cut off, launched anew).
-    let err = reserve(&store, 8, &r).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("is held by firing 7")),
-        "{err}"
-    );
-    reserve(&store, 7, &r).unwrap();
-    // It survives a restart.
-    drop(store);
-    let store = SledStore::open(dir.path()).unwrap();
-    assert_eq!(store.reservations().unwrap(), vec![(7, r.clone())]);
-    assert!(
-        store
-            .reservations
-            .contains_key(token_entry::HOLDS_KEY)
-            .unwrap()
-    );
-
-    // A release that leaves the token (a decline) strips the hold; a
-    // second release finds nothing.
-    let declined = Change {
-        release: release(7, &a),
-        ..Change::default()
-    };
-    store.apply(&mut [declined.clone()]).unwrap();
-    assert!(store.reservations().unwrap().is_empty());
-    assert_eq!(store.payload(&a.key()).unwrap(), Some(a.payload.clone()));
-    let err = store.apply(&mut [declined]).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("firing 7 holds no reservation")),
-        "{err}"
-    );
-
-    // A retry's reservation replaces the hold with a record.
-    reserve(&store, 9, &r).unwrap();
-    let retry = Reservation {
-        attempt: 2,
-        not_before_ms: 100,
-        ..r.clone()
-    };
-    assert!(!retry.on_token());
-    reserve(&store, 9, &retry).unwrap();
-    assert_eq!(records(&store), 1);
-    assert_eq!(store.reservations().unwrap(), vec![(9, retry)]);
-    assert_eq!(store.payload(&a.key()).unwrap(), Some(a.payload.clone()));
-    store
-        .apply(&mut [Change {
-            release: release(9, &a),
-            ..Change::default()
-        }])
-        .unwrap();
-
-    // Consuming the token releases the hold with it.
-    reserve(&store, 10, &r).unwrap();
-    store
-        .apply(&mut [Change {
-            release: release(10, &a),
-            consume: vec![a.key(), b.key()],
-            produce: vec![token("c", "d", 3)],
-            ..Change::default()
-        }])
-        .unwrap();
-    assert!(store.reservations().unwrap().is_empty());
-    assert_eq!(
-        store.tokens(&Owner::Case("c".into())).unwrap(),
-        vec![token("c", "d", 3)]
-    );
-    // A token that is gone cannot be reserved.
-    let err = reserve(&store, 11, &r).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("place `a` seq 1 is gone")),
-        "{err}"
-    );
-    // With no token held, opening drops the marker that makes listing
-    // reservations scan the tokens.
-    drop(store);
-    let store = SledStore::open(dir.path()).unwrap();
-    assert!(
-        !store
-            .reservations
-            .contains_key(token_entry::HOLDS_KEY)
-            .unwrap()
-    );
-    assert!(store.reservations().unwrap().is_empty());
-}
-
-#[test]
-fn a_first_attempts_record_from_an_older_store_moves_onto_its_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    let a = token("c", "a", 1);
-    started(&store, "c", vec![a.clone()]);
-    let r = first_attempt(&[&a]);
-    // As stores written before holds kept it.
-    store
-        .reservations
-        .insert(7u64.to_be_bytes(), encode("reservation", &r).unwrap())
-        .unwrap();
-    drop(store);
-    let store = SledStore::open(dir.path()).unwrap();
-    assert_eq!(records(&store), 0);
-    assert_eq!(store.reservations().unwrap(), vec![(7, r)]);
-    assert_eq!(store.payload(&a.key()).unwrap(), Some(a.payload.clone()));
-    // Released where it now is: nothing of it is left.
-    store
-        .apply(&mut [Change {
-            release: release(7, &a),
-            consume: vec![a.key()],
-            ..Change::default()
-        }])
-        .unwrap();
-    assert!(store.reservations().unwrap().is_empty());
-    assert_eq!(records(&store), 0);
 }
 
 #[test]
@@ -489,67 +320,6 @@ fn token_payloads_are_bytes_in_the_store_and_decoded_in_json() {
     assert_eq!(
         json["payload"],
         serde_json::json!({"order": "o-1", "cents": 5})
-    );
-}
-
-#[test]
-fn a_first_attempts_reservation_record_leaves_out_its_defaults() {
-    let first = Reservation {
-        case: "c".into(),
-        transition: "t".into(),
-        attempt: 1,
-        tokens: vec![token("c", "a", 1).key()],
-        started_at_ms: 5,
-        not_before_ms: 0,
-        failures: vec![],
-        external: false,
-        lease: None,
-    };
-    let bytes = super::encode("reservation", &first).unwrap();
-    let fields: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
-        rmp_serde::from_slice(&bytes).unwrap();
-    assert_eq!(
-        fields.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["attempt", "case", "started_at_ms", "tokens", "transition"]
-    );
-    assert_eq!(
-        super::decode::<Reservation>("reservation", &bytes).unwrap(),
-        first
-    );
-    // Records written with every field (stores from before) still read.
-    #[derive(serde::Serialize)]
-    struct Full<'a> {
-        case: &'a str,
-        transition: &'a str,
-        attempt: u32,
-        tokens: &'a [Vec<u8>],
-        started_at_ms: u64,
-        not_before_ms: u64,
-        failures: Vec<()>,
-        external: bool,
-        lease: Option<()>,
-    }
-    let old = rmp_serde::to_vec_named(&Full {
-        case: "c",
-        transition: "t",
-        attempt: 1,
-        tokens: &first.tokens,
-        started_at_ms: 5,
-        not_before_ms: 0,
-        failures: vec![],
-        external: false,
-        lease: None,
-    })
-    .unwrap();
-    assert!(
-        old.len() > bytes.len() + 40,
-        "{} vs {}",
-        old.len(),
-        bytes.len()
-    );
-    assert_eq!(
-        super::decode::<Reservation>("reservation", &old).unwrap(),
-        first
     );
 }
 
