@@ -86,19 +86,25 @@ struct Launch {
 }
 
 impl Launch {
+    /// The key of one of its inputs (or of a token it holds) in the store.
+    fn key(&self, (place, shared, seq): (usize, bool, u64)) -> Vec<u8> {
+        token_key(
+            &owner(&self.case, self.dep.version(), shared),
+            &self.dep.net.places()[place].name,
+            seq,
+        )
+    }
+
+    /// Token keys of its inputs, in input order.
+    fn input_keys(&self) -> Vec<Vec<u8>> {
+        self.inputs.iter().map(|&i| self.key(i)).collect()
+    }
+
     /// Its reservation, for a change that removes it.
     fn release(&self) -> Release {
-        let places = self.dep.net.places();
-        let token = self.inputs.first().map(|&(p, s, seq)| {
-            token_key(
-                &owner(&self.case, self.dep.version(), s),
-                &places[p].name,
-                seq,
-            )
-        });
         Release {
             firing: self.firing,
-            token,
+            token: self.inputs.first().map(|&i| self.key(i)),
         }
     }
 
@@ -188,17 +194,11 @@ pub(crate) struct Runner<'e> {
 
 /// The store's record of a launched firing's reservation.
 fn reservation(l: &Launch, lease: Option<Lease>) -> Reservation {
-    let places = l.dep.net.places();
-    let version = l.dep.version();
     Reservation {
         case: l.case.clone(),
         transition: l.dep.net.transitions()[l.transition].name.clone(),
         attempt: l.attempt,
-        tokens: l
-            .inputs
-            .iter()
-            .map(|&(p, s, seq)| token_key(&owner(&l.case, version, s), &places[p].name, seq))
-            .collect(),
+        tokens: l.input_keys(),
         started_at_ms: l.started_at_ms,
         not_before_ms: 0,
         failures: l.failures.clone(),

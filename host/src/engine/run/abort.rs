@@ -38,13 +38,8 @@ impl Runner<'_> {
         for f in cancelled {
             let w = self.retries.remove(&f).expect("listed above");
             self.timers.retain(|(_, t)| *t != Timer::Retry(f));
-            let keys: Vec<Vec<u8>> = w
-                .held
-                .iter()
-                .map(|&(p, s, seq)| {
-                    token_key(&super::owner(&id, &version, s), &places[p].name, seq)
-                })
-                .collect();
+            // The same case, so the same deployment as `launch`.
+            let keys: Vec<Vec<u8>> = w.held.iter().map(|&h| launch.key(h)).collect();
             release.push(Release {
                 firing: f,
                 token: keys.first().cloned(),
@@ -55,7 +50,7 @@ impl Runner<'_> {
         // So are its external firings waiting for (or held by) workers.
         for offered in self.withdraw_offers(&id) {
             release.push(offered.release());
-            held_keys.extend(self.input_keys(&offered));
+            held_keys.extend(offered.input_keys());
             held.extend(offered.inputs);
             self.cases.get_mut(&id).expect("case is loaded").in_flight -= 1;
         }

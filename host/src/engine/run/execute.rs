@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use super::{Launch, Work, owner};
+use super::{Launch, Work};
 use crate::llm::{Caller, JournalKey, LlmHost};
 use crate::net::Capability;
 use crate::sandbox::{CallResult, Compensated, Determinism, Firing, Sandbox, Token};
-use crate::store::{Store, StoreError, TokenRecord, token_key};
+use crate::store::{Store, StoreError, TokenRecord};
 
 /// Runs one firing's guest (outside any transaction).
 pub(super) async fn execute(
@@ -52,12 +52,7 @@ async fn call(
         });
     }
     for &(p, shared, seq) in &l.inputs {
-        let key = token_key(
-            &owner(&l.case, l.dep.version(), shared),
-            &places[p].name,
-            seq,
-        );
-        let key = &key;
+        let key = &l.key((p, shared, seq));
         let payload = store.payload(key)?.ok_or_else(|| {
             StoreError::Bug(format!(
                 "reserved token {}#{seq} of case `{}` is missing",

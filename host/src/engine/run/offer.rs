@@ -99,7 +99,7 @@ impl Runner<'_> {
         let places = net.places();
         let t = &net.transitions()[launch.transition];
         let mut inputs = Vec::with_capacity(launch.inputs.len());
-        for (&(p, _, seq), key) in launch.inputs.iter().zip(self.input_keys(launch)) {
+        for (&(p, _, seq), key) in launch.inputs.iter().zip(launch.input_keys()) {
             let payload = self.engine.store().payload(&key)?.ok_or_else(|| {
                 StoreError::Bug(format!(
                     "reserved token {}#{seq} is missing",

@@ -3,12 +3,12 @@
 
 use super::super::EngineError;
 use super::settle::refs;
-use super::{Launch, Runner, Timer, Waiting, Work, owner};
+use super::{Launch, Runner, Timer, Waiting, Work};
 use crate::net::{FailureClass, OnExhausted, RetryPolicy};
 use crate::sandbox::{GuestFailure, LogLine};
 use crate::store::{
     AttemptFailure, Change, DeadLetter, DeadLetterKind, Event, FiringError, LastDecision,
-    Reservation, StoreError, TokenRecord, now_ms, token_key,
+    Reservation, StoreError, TokenRecord, now_ms,
 };
 
 /// The retry class of a failure.
@@ -180,7 +180,6 @@ impl Runner<'_> {
         };
         // Case inputs stay held for the retry; shared ones go back meanwhile.
         let version = launch.dep.version().to_string();
-        let places = launch.dep.net.places();
         let case = self.cases.get_mut(&launch.case).expect("case is loaded");
         let shared = self.shared.get_mut(&version).expect("shared tokens exist");
         let mut held = Vec::new();
@@ -190,11 +189,7 @@ impl Runner<'_> {
                 shared.place_mut(p).unreserve(seq);
             } else {
                 held.push((p, s, seq));
-                tokens.push(token_key(
-                    &owner(&launch.case, &version, s),
-                    &places[p].name,
-                    seq,
-                ));
+                tokens.push(launch.key((p, s, seq)));
             }
         }
         case.retrying += 1;

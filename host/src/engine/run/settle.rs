@@ -5,8 +5,7 @@ use super::super::{Deployment, EngineError};
 use super::{Launch, Runner, Work, owner};
 use crate::sandbox::{CallResult, Decision, GuestFailure};
 use crate::store::{
-    Change, Event, FiringError, LastDecision, Owner, StoreError, StoredToken, TokenRecord,
-    TokenRef, token_key,
+    Change, Event, FiringError, LastDecision, Owner, StoreError, StoredToken, TokenRecord, TokenRef,
 };
 
 impl Runner<'_> {
@@ -27,7 +26,7 @@ impl Runner<'_> {
         let net = &launch.dep.net;
         let t = &net.transitions()[launch.transition];
         let version = launch.dep.version().to_string();
-        let keys = self.input_keys(&launch);
+        let keys = launch.input_keys();
         let log = call.log;
         let elapsed_us = call.elapsed.as_micros() as u64;
 
@@ -141,17 +140,6 @@ impl Runner<'_> {
         Ok(change)
     }
 
-    /// Token keys of a launch's inputs, in input order.
-    pub(super) fn input_keys(&self, launch: &Launch) -> Vec<Vec<u8>> {
-        let places = launch.dep.net.places();
-        let version = launch.dep.version();
-        launch
-            .inputs
-            .iter()
-            .map(|&(p, s, seq)| token_key(&owner(&launch.case, version, s), &places[p].name, seq))
-            .collect()
-    }
-
     /// Capacities, counted with the firing's own inputs gone.
     pub(super) fn check_capacity(
         &self,
@@ -189,7 +177,7 @@ impl Runner<'_> {
     /// is void, its case inputs go, its shared inputs stay.
     fn discard(&mut self, launch: Launch, call: CallResult) -> Result<Change, EngineError> {
         let version = launch.dep.version().to_string();
-        let keys = self.input_keys(&launch);
+        let keys = launch.input_keys();
         let (consume, consumed) = self.drop_inputs(&launch.case, &launch.dep, &launch.inputs, keys);
         let event = Event::FiringDiscarded {
             firing: launch.firing,
