@@ -121,7 +121,7 @@ impl SledStore {
         let reservations = db.open_tree("reservations")?;
         token_entry::move_onto_tokens(&tokens, &reservations)?;
         let mut may_hold = reservations.contains_key(token_entry::HOLDS_KEY)?;
-        if may_hold && token_entry::holds(&tokens)?.is_empty() {
+        if may_hold && !token_entry::any_held(&tokens)? {
             reservations.remove(token_entry::HOLDS_KEY)?;
             may_hold = false;
         }
@@ -348,16 +348,8 @@ impl Store for SledStore {
 
     fn reservations(&self) -> Result<Vec<(u64, Reservation)>, StoreError> {
         let mut all = BTreeMap::new();
-        for kv in &self.reservations {
-            let (k, v) = kv?;
-            if k == token_entry::HOLDS_KEY {
-                continue;
-            }
-            let id = u64::from_be_bytes(
-                k.as_ref()
-                    .try_into()
-                    .map_err(|_| StoreError::Bug(format!("malformed reservation key {k:?}")))?,
-            );
+        for record in token_entry::records(&self.reservations) {
+            let (id, v) = record?;
             all.insert(id, decode("reservation", &v)?);
         }
         if self.may_hold.load(Ordering::Acquire) {

@@ -20,6 +20,37 @@
 /// while tokens may be held.
 pub(super) const HOLDS_KEY: &[u8] = b"holds";
 
+/// The records of the `reservations` tree (`reservations`), by firing id,
+/// encoded; the holds marker is not one.
+pub(super) fn records(
+    reservations: &sled::Tree,
+) -> impl Iterator<Item = Result<(u64, sled::IVec), super::StoreError>> + '_ {
+    reservations.iter().filter_map(|kv| {
+        let (k, v) = match kv {
+            Ok(kv) => kv,
+            Err(e) => return Some(Err(e.into())),
+        };
+        if k == HOLDS_KEY {
+            return None;
+        }
+        Some(
+            <[u8; 8]>::try_from(k.as_ref())
+                .map(|id| (u64::from_be_bytes(id), v))
+                .map_err(|_| super::StoreError::Bug(format!("malformed reservation key {k:?}"))),
+        )
+    })
+}
+
+/// Whether any token (`tokens` is the tree) is held; stops at the first.
+pub(super) fn any_held(tokens: &sled::Tree) -> Result<bool, super::StoreError> {
+    for kv in tokens {
+        if split(&kv?.1).held.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The reservations held on tokens (`tokens` is the tree), by firing.
 pub(super) fn holds(
     tokens: &sled::Tree,
@@ -44,14 +75,11 @@ pub(super) fn move_onto_tokens(
 ) -> Result<(), super::StoreError> {
     use sled::Transactional;
     let mut apart = Vec::new();
-    for kv in reservations {
-        let (k, v) = kv?;
-        let Ok(id) = <[u8; 8]>::try_from(k.as_ref()) else {
-            continue; // the holds marker
-        };
+    for record in records(reservations) {
+        let (id, v) = record?;
         let r: super::Reservation = super::decode("reservation", &v)?;
         if r.on_token() {
-            apart.push((u64::from_be_bytes(id), r.tokens[0].clone(), v));
+            apart.push((id, r.tokens[0].clone(), v));
         }
     }
     for (id, key, bytes) in apart {

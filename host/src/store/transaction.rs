@@ -161,9 +161,11 @@ fn release(t: &Trees<'_>, ch: &Change, r: &Release) -> Result<(), Abort> {
 
 /// Writes firing `id`'s reservation (`bytes` encoded): on its first input
 /// token if [`Reservation::on_token`], else as a record (and a hold of the
-/// same firing's it replaces, a retry's first attempt's, goes).
+/// same firing's it replaces, a retry's first attempt's, goes; an external
+/// firing's, an offer or a lease, never held a token).
 fn reserve(t: &Trees<'_>, id: u64, bytes: &[u8], r: &Reservation) -> Result<(), Abort> {
-    let first = r.tokens.first().map(Vec::as_slice);
+    // Not read for an external firing's.
+    let first = r.tokens.first().map(Vec::as_slice).filter(|_| !r.external);
     let held = first.map(|key| t.tokens.get(key)).transpose()?.flatten();
     let entry = held.as_deref().map(token_entry::split);
     if r.on_token() {
