@@ -10,7 +10,7 @@
 use super::{CaseRecord, StoreError, decode};
 
 /// Leads a value that holds log keys.
-const WITH_LOG: u8 = 0xC1;
+const WITH_LOG: u8 = super::NOT_MESSAGEPACK;
 
 /// Most log keys one value holds; further records of the case are indexed
 /// in `case_events` (a case record is written only when its status

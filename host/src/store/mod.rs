@@ -32,6 +32,11 @@ pub use sled_store::SledStore;
 
 pub(crate) use error::{decode, encode};
 
+/// The one byte MessagePack never uses: it leads a stored value that is
+/// more than a record (`case_entry`, `token_entry`), as no record starts
+/// with it.
+const NOT_MESSAGEPACK: u8 = 0xC1;
+
 /// A token as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredToken {

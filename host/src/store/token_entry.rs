@@ -100,7 +100,7 @@ pub(super) fn move_onto_tokens(
 }
 
 /// Leads the value of a token a firing holds.
-const HELD: u8 = 0xC1;
+const HELD: u8 = super::NOT_MESSAGEPACK;
 /// Lead byte, firing id, reservation length.
 const HEADER: usize = 1 + 8 + 4;
 
