@@ -8,7 +8,10 @@
 //!
 //! (2) and (3) alternate for several rounds, each on a fresh directory, and
 //! the medians are reported: on a small, noisy machine one round of either
-//! can be off by a factor of two.
+//! can be off by a factor of two. Each also reports the process CPU time
+//! (all threads) it took per transaction or firing: where wall-clock rates
+//! swing with the machine's load, CPU cost stays steady, so it is the
+//! number to compare two builds by.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -66,6 +69,61 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// CPU time this process has used so far, all threads together; `None`
+/// where the platform has no per-process CPU clock.
+fn cpu_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// A measured rate, and the CPU time each unit of work took.
+struct Rate {
+    per_second: f64,
+    elapsed: Duration,
+    cpu_us: Option<f64>,
+}
+
+impl Rate {
+    fn cpu(&self) -> String {
+        self.cpu_us
+            .map_or_else(|| "CPU n/a".into(), |us| format!("{us:.1} µs CPU each"))
+    }
+}
+
+/// Wall-clock and CPU time from its start.
+struct Meter {
+    started: Instant,
+    cpu: Option<Duration>,
+}
+
+impl Meter {
+    fn start() -> Meter {
+        Meter {
+            cpu: cpu_time(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The rate of `n` units of work done since the start.
+    fn rate(&self, n: usize) -> Rate {
+        let elapsed = self.started.elapsed();
+        let cpu_us = self
+            .cpu
+            .zip(cpu_time())
+            .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / n as f64);
+        Rate {
+            per_second: n as f64 / elapsed.as_secs_f64(),
+            elapsed,
+            cpu_us,
+        }
+    }
+}
+
 fn order_payload(i: usize) -> serde_json::Value {
     serde_json::json!({ "order_id": format!("o-{i}"), "customer": "bench", "amount_cents": 1000 + i, "items": 1 + i % 3 })
 }
@@ -117,13 +175,13 @@ async fn fresh_instance_latency(
     Ok(samples)
 }
 
-fn raw_sled_rate(dir: &Path, n: usize) -> anyhow::Result<f64> {
+fn raw_sled_rate(dir: &Path, n: usize) -> anyhow::Result<Rate> {
     let db = petrel::store::SledStore::sled_config(dir).open()?;
     let (a, b) = (db.open_tree("a")?, db.open_tree("b")?);
     for i in 0..2 * n as u64 {
         a.insert(i.to_be_bytes(), &[0u8; 32][..])?;
     }
-    let started = Instant::now();
+    let meter = Meter::start();
     for i in 0..n as u64 {
         (&a, &b)
             .transaction(|(a, b)| {
@@ -135,10 +193,10 @@ fn raw_sled_rate(dir: &Path, n: usize) -> anyhow::Result<f64> {
             })
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     }
-    Ok(n as f64 / started.elapsed().as_secs_f64())
+    Ok(meter.rate(n))
 }
 
-async fn end_to_end_rate(wasm: &Path, dir: &Path, cases: usize) -> anyhow::Result<(f64, u64)> {
+async fn end_to_end_rate(wasm: &Path, dir: &Path, cases: usize) -> anyhow::Result<Rate> {
     std::fs::create_dir_all(dir)?;
     let file = dir.join("e2e.toml");
     std::fs::write(
@@ -161,17 +219,14 @@ async fn end_to_end_rate(wasm: &Path, dir: &Path, cases: usize) -> anyhow::Resul
     while let Some(started) = starts.join_next().await {
         started??;
     }
-    let started = Instant::now();
+    let meter = Meter::start();
     let summary = engine.run(RunOptions::default()).await?; // ends with a flush
-    let elapsed = started.elapsed();
+    let rate = meter.rate(cases);
     anyhow::ensure!(
         summary.completed == cases as u64,
         "expected {cases} firings, got {summary:?}"
     );
-    Ok((
-        summary.completed as f64 / elapsed.as_secs_f64(),
-        elapsed.as_millis() as u64,
-    ))
+    Ok(rate)
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
@@ -199,19 +254,28 @@ pub(crate) async fn run(args: Args) -> Outcome {
         percentile(&samples, 0.99)
     );
 
-    let (mut raws, mut e2es, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut raws, mut e2es, mut ratios, mut costs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         let raw = raw_sled_rate(&dir.path().join(format!("raw-{round}")), args.transactions)?;
-        let (e2e, ms) =
+        let e2e =
             end_to_end_rate(&wasm, &dir.path().join(format!("e2e-{round}")), args.cases).await?;
+        let ratio = e2e.per_second / raw.per_second;
         println!(
-            "round {round}: raw sled {raw:.0} tx/s; end-to-end {e2e:.0} firings/s ({} in {ms} ms, flush included); ratio {:.2}",
+            "round {round}: raw sled {:.0} tx/s ({}); end-to-end {:.0} firings/s ({} in {} ms, flush included; {}); ratio {ratio:.2}",
+            raw.per_second,
+            raw.cpu(),
+            e2e.per_second,
             args.cases,
-            e2e / raw
+            e2e.elapsed.as_millis(),
+            e2e.cpu(),
         );
-        raws.push(raw);
-        e2es.push(e2e);
-        ratios.push(e2e / raw);
+        raws.push(raw.per_second);
+        e2es.push(e2e.per_second);
+        ratios.push(ratio);
+        if let (Some(r), Some(e)) = (raw.cpu_us, e2e.cpu_us) {
+            costs.push(e / r);
+        }
     }
     println!(
         "raw sled transactions (2 trees, remove 2 + insert 2, no flush), {} each: median {:.0}/s",
@@ -228,5 +292,12 @@ pub(crate) async fn run(args: Args) -> Outcome {
         args.rounds,
         median(&mut ratios)
     );
+    if !costs.is_empty() {
+        println!(
+            "CPU time per firing / per raw transaction (all threads), median of {} rounds: {:.2}",
+            costs.len(),
+            median(&mut costs)
+        );
+    }
     Ok(OK)
 }
