@@ -242,3 +242,41 @@ fn the_embedding_example_runs_the_saga_in_process() {
     assert!(stdout.contains("case carrier-down: aborted"), "{stdout}");
     assert!(stdout.contains("charge_reversals"), "{stdout}");
 }
+
+#[test]
+fn the_benchmark_prints_every_measure_with_its_ratios() {
+    let run = petrel(&[
+        "bench",
+        "--calls",
+        "20",
+        "--transactions",
+        "200",
+        "--cases",
+        "40",
+        "--rounds",
+        "2",
+    ])
+    .expect_code(0);
+    let out = run.stdout();
+    // The number after `label` on the line holding it, which must be > 0.
+    let number = |label: &str| -> f64 {
+        let line = out.lines().find(|l| l.contains(label));
+        let line = line.unwrap_or_else(|| panic!("no `{label}` in:\n{out}"));
+        let rest = &line[line.find(label).unwrap() + label.len()..];
+        let value: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
+        assert!(value > 0.0, "{line}");
+        value
+    };
+    assert!(number("p50") <= number("p99"), "{out}");
+    for round in ["round 1:", "round 2:"] {
+        assert!(out.contains(round), "{out}");
+    }
+    number("end-to-end / raw sled, median of 2 rounds:");
+    number("CPU time per firing / per raw transaction (all threads), median of 2 rounds:");
+    assert!(out.contains("µs CPU each"), "{out}");
+}
