@@ -278,5 +278,8 @@ fn the_benchmark_prints_every_measure_with_its_ratios() {
     }
     number("end-to-end / raw sled, median of 2 rounds:");
     number("CPU time per firing / per raw transaction (all threads), median of 2 rounds:");
-    assert!(out.contains("µs CPU each"), "{out}");
+    assert!(
+        out.contains("µs CPU each") && out.contains("cores busy"),
+        "{out}"
+    );
 }

@@ -89,9 +89,17 @@ struct Rate {
 }
 
 impl Rate {
+    /// CPU per unit, and how many cores that kept busy on average (sled
+    /// writes each transaction's log on its own threads, so even the raw
+    /// loop uses more than one).
     fn cpu(&self) -> String {
-        self.cpu_us
-            .map_or_else(|| "CPU n/a".into(), |us| format!("{us:.1} µs CPU each"))
+        self.cpu_us.map_or_else(
+            || "CPU n/a".into(),
+            |us| {
+                let cores = us * self.per_second / 1e6;
+                format!("{us:.1} µs CPU each, {cores:.1} cores busy")
+            },
+        )
     }
 }
 
