@@ -9,9 +9,11 @@
 //! (2) and (3) alternate for several rounds, each on a fresh directory, and
 //! the medians are reported: on a small, noisy machine one round of either
 //! can be off by a factor of two. Each also reports the process CPU time
-//! (all threads) it took per transaction or firing: where wall-clock rates
-//! swing with the machine's load, CPU cost stays steady, so it is the
-//! number to compare two builds by.
+//! (all threads) it took per transaction or firing and the cores that kept
+//! busy: the raw loop is not single-threaded (sled writes every
+//! transaction's log on its own thread pool), and the end-to-end run shares
+//! the same cores with its guests. Load on the machine moves these too:
+//! compare two builds by alternating runs.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
