@@ -69,6 +69,17 @@ pub struct Release {
     pub token: Option<Vec<u8>>,
 }
 
+impl Release {
+    /// The release of firing `firing`'s reservation of `tokens` (its input
+    /// token keys, in input order).
+    pub fn new(firing: u64, tokens: &[Vec<u8>]) -> Release {
+        Release {
+            firing,
+            token: tokens.first().cloned(),
+        }
+    }
+}
+
 /// One atomic change: all of it commits, or none.
 #[derive(Debug, Clone, Default)]
 pub struct Change {

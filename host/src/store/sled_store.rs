@@ -121,7 +121,7 @@ impl SledStore {
         let reservations = db.open_tree("reservations")?;
         token_entry::move_onto_tokens(&tokens, &reservations)?;
         let mut may_hold = reservations.contains_key(token_entry::HOLDS_KEY)?;
-        if may_hold && !token_entry::any_held(&tokens)? {
+        if may_hold && token_entry::holds(&tokens).next().transpose()?.is_none() {
             reservations.remove(token_entry::HOLDS_KEY)?;
             may_hold = false;
         }
@@ -353,7 +353,10 @@ impl Store for SledStore {
             all.insert(id, decode("reservation", &v)?);
         }
         if self.may_hold.load(Ordering::Acquire) {
-            all.extend(token_entry::holds(&self.tokens)?);
+            for hold in token_entry::holds(&self.tokens) {
+                let (id, r) = hold?;
+                all.insert(id, r);
+            }
         }
         Ok(all.into_iter().collect())
     }

@@ -41,28 +41,19 @@ pub(super) fn records(
     })
 }
 
-/// Whether any token (`tokens` is the tree) is held; stops at the first.
-pub(super) fn any_held(tokens: &sled::Tree) -> Result<bool, super::StoreError> {
-    for kv in tokens {
-        if split(&kv?.1).held.is_some() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// The reservations held on tokens (`tokens` is the tree), by firing.
+/// The reservations held on tokens (`tokens` is the tree), by firing,
+/// decoded as the scan reaches them.
 pub(super) fn holds(
     tokens: &sled::Tree,
-) -> Result<Vec<(u64, super::Reservation)>, super::StoreError> {
-    let mut found = Vec::new();
-    for kv in tokens {
-        let (_, v) = kv?;
-        if let Some((id, bytes)) = split(&v).held {
-            found.push((id, super::decode("reservation", bytes)?));
-        }
-    }
-    Ok(found)
+) -> impl Iterator<Item = Result<(u64, super::Reservation), super::StoreError>> + '_ {
+    tokens.iter().filter_map(|kv| {
+        let value = match kv {
+            Ok((_, value)) => value,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let (id, bytes) = split(&value).held?;
+        Some(super::decode("reservation", bytes).map(|r| (id, r)))
+    })
 }
 
 /// Moves first attempts' reservations that stores written before kept in

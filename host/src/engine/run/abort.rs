@@ -40,10 +40,7 @@ impl Runner<'_> {
             self.timers.retain(|(_, t)| *t != Timer::Retry(f));
             // The same case, so the same deployment as `launch`.
             let keys: Vec<Vec<u8>> = w.held.iter().map(|&h| launch.key(h)).collect();
-            release.push(Release {
-                firing: f,
-                token: keys.first().cloned(),
-            });
+            release.push(Release::new(f, &keys));
             held_keys.extend(keys);
             held.extend(w.held);
         }

@@ -146,10 +146,7 @@ impl<'e> Runner<'e> {
         else {
             // Its case ended while it waited: nothing to run.
             self.pending.push(Change {
-                release: vec![Release {
-                    firing,
-                    token: r.tokens.first().cloned(),
-                }],
+                release: vec![Release::new(firing, &r.tokens)],
                 ..Change::default()
             });
             return Ok(());
