@@ -4,11 +4,12 @@
 use std::sync::{Arc, OnceLock};
 
 use super::budget::Budgets;
-use super::journal::{ExchangeRecord, JournalKey};
+use super::journal::JournalKey;
 use super::session::LlmSession;
 use super::writer::Writer;
 use super::{BoxFuture, LlmProvider};
 use crate::net::LlmPolicy;
+use crate::store::ExchangeRecord;
 use crate::store::{Event, EventRecord, Store, StoreError, now_ms};
 
 /// Makes everything written to the store so far durable (the engine's

@@ -17,10 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
-
-use super::{ChatRequest, ChatResponse, ProviderError, Usage};
-use crate::store::{Event, Store, StoreError};
+use crate::store::{ChatResponse, Event, Store, StoreError};
 
 /// Identifies one firing across its re-runs: case, transition and input
 /// token seqs, hashed (the firing's determinism seed), as 32 hex digits.
@@ -33,40 +30,6 @@ impl JournalKey {
         let hex: String = seed[..16].iter().map(|b| format!("{b:02x}")).collect();
         JournalKey(hex)
     }
-}
-
-/// One call a guest made to the language model, as the event log records it.
-/// Never holds the API key or any request header.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExchangeRecord {
-    /// The firing that made the call.
-    pub firing: u64,
-    /// Its transition.
-    pub transition: String,
-    /// The firing's [`JournalKey`].
-    pub key: String,
-    /// 0-based index of the call within the firing.
-    pub call: u32,
-    /// Provider name (`openai`, `cassette`); empty when none is configured.
-    pub provider: String,
-    /// The configured model.
-    pub model: String,
-    /// [`ChatRequest::hash`] of the request.
-    pub request_hash: String,
-    /// What the guest asked.
-    pub request: ChatRequest,
-    /// The answer, if there was one.
-    pub response: Option<ChatResponse>,
-    /// Why there was none.
-    pub error: Option<ProviderError>,
-    /// Wall-clock time of the call, retries included.
-    pub latency_ms: u64,
-    /// HTTP attempts (0: answered without one: cassette, journal, refusal).
-    pub attempts: u32,
-    /// Tokens used (as the provider counted; 0 without an answer).
-    pub usage: Usage,
-    /// Set when the answer came from the journal: the firing that first got it.
-    pub replayed_from: Option<u64>,
 }
 
 /// A journaled answer.
@@ -145,58 +108,5 @@ mod tests {
         seed[15] = 0x01;
         let key = JournalKey::from_seed(&seed);
         assert_eq!(key.0, "ab000000000000000000000000000001");
-    }
-
-    fn exchange() -> ExchangeRecord {
-        let mut request = ChatRequest::user("refund?");
-        request.max_output_tokens = 5;
-        ExchangeRecord {
-            firing: 7,
-            transition: "classify".into(),
-            key: "ab01".into(),
-            call: 0,
-            provider: "openai".into(),
-            model: "m".into(),
-            request_hash: request.hash(),
-            request,
-            response: None,
-            error: Some(ProviderError::Timeout { after_ms: 250 }),
-            latency_ms: 251,
-            attempts: 1,
-            usage: Usage::default(),
-            replayed_from: None,
-        }
-    }
-
-    /// The event's format (as `petrel history --format json` shows it) is
-    /// pinned: changing it is a storage-format change.
-    #[test]
-    fn the_exchange_event_format_is_pinned() {
-        let record = crate::store::EventRecord {
-            seq: 9,
-            at_ms: 1,
-            case: Some("c".into()),
-            event: Event::LlmExchange(Box::new(exchange())),
-        };
-        let json = serde_json::to_value(&record).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({
-                "seq": 9, "at_ms": 1, "case": "c", "type": "llm_exchange",
-                "firing": 7, "transition": "classify", "key": "ab01", "call": 0,
-                "provider": "openai", "model": "m",
-                "request_hash": exchange().request.hash(),
-                "request": { "messages": [{ "role": "user", "content": "refund?" }], "max_output_tokens": 5 },
-                "response": null,
-                "error": { "kind": "timeout", "after_ms": 250 },
-                "latency_ms": 251, "attempts": 1,
-                "usage": { "input_tokens": 0, "output_tokens": 0 },
-                "replayed_from": null,
-            })
-        );
-        // The store keeps events as MessagePack: they come back whole.
-        let bytes = rmp_serde::to_vec_named(&record).unwrap();
-        let back: crate::store::EventRecord = rmp_serde::from_slice(&bytes).unwrap();
-        assert_eq!(back, record);
     }
 }

@@ -14,8 +14,7 @@
 //! again and its guest gets the journaled answer instead of a new call
 //! (`journal`). Replaying the log never calls a provider.
 //!
-//! Layout: `config` (the `[llm]` table), `message` (requests and answers),
-//! `error`, `retry` (backoff, `Retry-After`), `openai`, `cassette`, `secret`
+//! Layout: `config` (the `[llm]` table), `error` (provider text in errors), `retry` (backoff, `Retry-After`), `openai`, `cassette`, `secret`
 //! (the API key, kept out of every message), `budget` (per-case token
 //! spend), `journal` (what earlier attempts of a firing were answered),
 //! `host` (the engine-wide part), `session` (one firing's calls) and
@@ -27,7 +26,6 @@ pub mod config;
 mod error;
 mod host;
 mod journal;
-mod message;
 mod openai;
 mod retry;
 mod secret;
@@ -40,12 +38,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The exchange records the event log keeps (owned by the store).
+pub use crate::store::{
+    ChatMessage, ChatRequest, ChatResponse, ExchangeRecord, ProviderError, Usage,
+};
 pub use cassette::{CassetteProvider, Interaction};
 pub use config::{CassetteMode, LlmConfig, ProviderKind};
-pub use error::ProviderError;
 pub use host::{Caller, FlushFn, LlmHost};
-pub use journal::{ExchangeRecord, JournalKey};
-pub use message::{ChatMessage, ChatRequest, ChatResponse, Usage};
+pub use journal::JournalKey;
 pub use openai::OpenAiProvider;
 pub use retry::RetryPolicy;
 pub use secret::Secret;

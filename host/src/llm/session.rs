@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::budget::{self, Hold};
 use super::host::{Caller, LlmHost};
-use super::journal::{CaseLog, ExchangeRecord};
+use super::journal::CaseLog;
 use super::{Answer, ChatRequest, ChatResponse, ProviderError, Usage};
 use crate::net::LlmPolicy;
+use crate::store::ExchangeRecord;
 use crate::store::StoreError;
 
 /// The host side of `llm.complete` for one firing: counts its calls and

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
 use super::bindings::{Decision, Firing};
-use super::state::{Determinism, HostState, LogLine};
+use super::state::{Determinism, HostState};
 use super::{Guest, GuestFailure, Sandbox};
 use crate::llm::LlmSession;
+use crate::store::LogLine;
 
 /// Longest abort reason or guest error message kept.
 const MAX_MESSAGE: usize = 4096;

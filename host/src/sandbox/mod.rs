@@ -27,10 +27,12 @@ use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
 use wasmtime_wasi::random::WasiRandom;
 
+/// What guests log and why calls fail, as the store records them.
+pub use crate::store::{GuestFailure, LogLine};
 pub use bindings::{Compensated, Decision, Fire, Firing, GuestError, Token};
 pub use call::CallResult;
-pub use error::{DeployError, GuestFailure};
-pub use state::{Determinism, LogLine};
+pub use error::DeployError;
+pub use state::Determinism;
 
 use crate::net::{Capability, Limits, Performer, Transition};
 use bindings::TransitionPre;

@@ -10,6 +10,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 
 use super::bindings::log;
 use crate::llm::LlmSession;
+use crate::store::LogLine;
 
 /// Most log lines one firing keeps; later ones are counted, not stored.
 pub(crate) const MAX_LOG_LINES: usize = 256;
@@ -17,15 +18,6 @@ pub(crate) const MAX_LOG_LINES: usize = 256;
 pub(crate) const MAX_LOG_LINE: usize = 4096;
 /// Bytes of stdout and of stderr kept per firing.
 pub(crate) const MAX_STDIO: usize = 64 * 1024;
-
-/// One line a guest logged.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LogLine {
-    /// `trace`, `debug`, `info`, `warn` or `error`; `stdout`/`stderr` for captured output.
-    pub level: String,
-    /// The text (cut at 4 KiB).
-    pub message: String,
-}
 
 /// Inputs that make a call deterministic: the same firing sees the same
 /// clock and the same random bytes on every attempt and on replay.

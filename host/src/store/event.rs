@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sandbox::{GuestFailure, LogLine};
+use super::{FiringError, LogLine};
 
 /// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,76 +50,6 @@ pub struct TokenRef {
     pub seq: u64,
     /// Whether it is a shared (resource) token.
     pub shared: bool,
-}
-
-/// Why a firing produced no effect on the marking.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "error", rename_all = "snake_case")]
-pub enum FiringError {
-    /// The guest failed (trap, deadline, budget, its own error).
-    #[error(transparent)]
-    Guest(GuestFailure),
-    /// The guest named an outcome its transition does not declare.
-    #[error("undeclared outcome `{outcome}` (declared outcomes: {declared})")]
-    UndeclaredOutcome {
-        /// What the guest named.
-        outcome: String,
-        /// The declared outcomes, comma-separated.
-        declared: String,
-    },
-    /// The guest produced a token into a place its outcome does not list.
-    #[error("outcome `{outcome}` does not produce into place `{place}` (its places: {declared})")]
-    WrongPlace {
-        /// The outcome.
-        outcome: String,
-        /// Where the guest produced.
-        place: String,
-        /// The outcome's places, comma-separated.
-        declared: String,
-    },
-    /// The guest produced the wrong number of tokens into a place.
-    #[error(
-        "outcome `{outcome}` produces {expected} token(s) into `{place}`, the guest gave {got}"
-    )]
-    WrongCount {
-        /// The outcome.
-        outcome: String,
-        /// The place.
-        place: String,
-        /// The arc weight.
-        expected: u32,
-        /// Tokens the guest produced there.
-        got: u32,
-    },
-    /// The guest produced a payload that is not one MessagePack value.
-    #[error("the payload produced into `{place}` is not one MessagePack value: {message}")]
-    NotMessagePack {
-        /// The place.
-        place: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// Producing the tokens would overfill a place.
-    #[error("place `{place}` would hold {would_hold} tokens, over its capacity {capacity}")]
-    CapacityExceeded {
-        /// The place.
-        place: String,
-        /// Its capacity.
-        capacity: u32,
-        /// How many it would hold.
-        would_hold: u64,
-    },
-}
-
-/// One failed attempt of a firing, as a dead letter's error chain keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttemptFailure {
-    /// Attempt number.
-    pub attempt: u32,
-    /// When it failed (ms since the Unix epoch).
-    pub at_ms: u64,
-    /// Why.
-    pub error: FiringError,
 }
 
 /// What happened.
@@ -314,7 +244,7 @@ pub enum Event {
     /// model, latency, usage; never the key), appended as it happened,
     /// before its firing commits. Replay ignores it; a re-run of a firing
     /// cut off by a crash is answered from it (see `llm::journal`).
-    LlmExchange(Box<crate::llm::ExchangeRecord>),
+    LlmExchange(Box<super::ExchangeRecord>),
     /// Nothing is enabled and every token is in a final place.
     CaseCompleted,
     /// Nothing is enabled and some token is outside the final places.
@@ -338,10 +268,10 @@ mod serde_bytes_compat {
         }
     }
 
-    /// Bytes (or, as older stores wrote them, a sequence of numbers).
+    /// Bytes.
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
+        impl serde::de::Visitor<'_> for V {
             type Value = Vec<u8>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("bytes")
@@ -352,17 +282,7 @@ mod serde_bytes_compat {
             fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
                 Ok(v)
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Vec<u8>, A::Error> {
-                let mut out = Vec::new();
-                while let Some(b) = seq.next_element::<u8>()? {
-                    out.push(b);
-                }
-                Ok(out)
-            }
         }
-        d.deserialize_any(V)
+        d.deserialize_bytes(V)
     }
 }

@@ -5,7 +5,7 @@
 //! | --- | --- | --- |
 //! | `tokens` | owner `0x00` place `0x00` seq (u64 BE) | payload (MessagePack); led by `0xC1`, the firing id (u64 BE), a length (u32 BE) and that firing's [`Reservation`](super::Reservation) while a first attempt holds the token as its first input (see `token_entry`) |
 //! | `reservations` | firing id (u64 BE); `holds` while tokens may be held | [`Reservation`](super::Reservation) of a retry, an external firing or a lease; empty |
-//! | `events` | greatest seq of the record's entries (u64 BE) | up to 32 consecutive [`EventRecord`](super::EventRecord)s of one transaction (array); a lone record (map) in stores written before batching |
+//! | `events` | greatest seq of the record's entries (u64 BE) | up to 32 consecutive [`EventRecord`](super::EventRecord)s of one transaction (array) |
 //! | `case_events` | case id `0x00` `events` key (u64 BE) | empty: that record holds entries of the case (one written in a transaction that did not write the case's record) |
 //! | `cases` | case id | [`CaseRecord`](super::CaseRecord); led by `0xC1`, a count and that many `events` keys (u64 BE) once records of the case were written in transactions that wrote its record (see `case_entry`) |
 //! | `dead_letters` | firing id (u64 BE) | [`DeadLetter`](super::DeadLetter) |

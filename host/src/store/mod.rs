@@ -11,6 +11,8 @@ mod case_entry;
 mod dead_letter;
 mod error;
 mod event;
+mod exchange;
+mod failure;
 mod keys;
 mod record;
 mod replay;
@@ -20,9 +22,9 @@ mod transaction;
 
 pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
 pub use error::StoreError;
-pub use event::{
-    AttemptFailure, Event, EventRecord, FiringError, TokenRecord, TokenRef, decode_payload,
-};
+pub use event::{Event, EventRecord, TokenRecord, TokenRef, decode_payload};
+pub use exchange::{ChatMessage, ChatRequest, ChatResponse, ExchangeRecord, ProviderError, Usage};
+pub use failure::{AttemptFailure, FiringError, GuestFailure, LogLine};
 pub use keys::Owner;
 pub(crate) use keys::{parse_token as parse_token_key, token as token_key};
 pub(crate) use record::is_zero;

@@ -119,7 +119,6 @@ impl SledStore {
             })?;
         let tokens = db.open_tree("tokens")?;
         let reservations = db.open_tree("reservations")?;
-        token_entry::move_onto_tokens(&tokens, &reservations)?;
         let mut may_hold = reservations.contains_key(token_entry::HOLDS_KEY)?;
         if may_hold && token_entry::holds(&tokens).next().transpose()?.is_none() {
             reservations.remove(token_entry::HOLDS_KEY)?;

@@ -3,6 +3,7 @@
 use super::case_entry;
 use super::*;
 
+mod formats;
 mod reservations;
 
 pub(super) fn store() -> (tempfile::TempDir, SledStore) {

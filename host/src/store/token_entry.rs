@@ -56,40 +56,6 @@ pub(super) fn holds(
     })
 }
 
-/// Moves first attempts' reservations that stores written before kept in
-/// the `reservations` tree onto their tokens, so that each reservation is
-/// kept in one place and consuming its token releases it. Run when a store
-/// opens (nothing else writes then).
-pub(super) fn move_onto_tokens(
-    tokens: &sled::Tree,
-    reservations: &sled::Tree,
-) -> Result<(), super::StoreError> {
-    use sled::Transactional;
-    let mut apart = Vec::new();
-    for record in records(reservations) {
-        let (id, v) = record?;
-        let r: super::Reservation = super::decode("reservation", &v)?;
-        if r.on_token() {
-            apart.push((id, r.tokens[0].clone(), v));
-        }
-    }
-    for (id, key, bytes) in apart {
-        let moved = (tokens, reservations).transaction(|(t, r)| {
-            // A token gone or held otherwise: the record stays as it was.
-            if let Some(value) = t.get(&key)?
-                && split(&value).held.is_none()
-            {
-                t.insert(key.as_slice(), held(id, &bytes, &value))?;
-                r.remove(&id.to_be_bytes())?;
-                r.insert(HOLDS_KEY, &[][..])?;
-            }
-            Ok(())
-        });
-        super::transaction::unwrap_tx(moved)?;
-    }
-    Ok(())
-}
-
 /// Leads the value of a token a firing holds.
 const HELD: u8 = super::NOT_MESSAGEPACK;
 /// Lead byte, firing id, reservation length.
@@ -104,8 +70,7 @@ pub(super) struct Entry<'a> {
     pub(super) payload: &'a [u8],
 }
 
-/// Splits a stored value. A value that does not have the held layout (a
-/// token stored before reservations moved onto tokens) is all payload.
+/// Splits a stored value: a value without the held layout is all payload.
 pub(super) fn split(value: &[u8]) -> Entry<'_> {
     let plain = Entry {
         held: None,

@@ -76,14 +76,9 @@ pub(super) fn encode_log(changes: &[Change]) -> Result<Vec<LogRecord<'_>>, Store
         .collect()
 }
 
-/// The entries of one `events` record: a batch, or a single entry as
-/// stores written before batching hold them.
+/// The entries of one `events` record.
 pub(super) fn decode_log(bytes: &[u8]) -> Result<Vec<EventRecord>, StoreError> {
-    decode::<Vec<EventRecord>>("events", bytes).or_else(|e| {
-        decode::<EventRecord>("event", bytes)
-            .map(|one| vec![one])
-            .map_err(|_| e)
-    })
+    decode::<Vec<EventRecord>>("events", bytes)
 }
 
 pub(super) type Abort = ConflictableTransactionError<StoreError>;

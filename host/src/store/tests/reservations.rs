@@ -153,29 +153,6 @@ fn a_first_attempt_is_reserved_on_its_first_token_and_released_with_it() {
 }
 
 #[test]
-fn a_first_attempts_record_from_an_older_store_moves_onto_its_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    let a = token("c", "a", 1);
-    started(&store, "c", vec![a.clone()]);
-    let r = first_attempt(&[&a]);
-    // As stores written before holds kept it.
-    store
-        .reservations
-        .insert(7u64.to_be_bytes(), encode("reservation", &r).unwrap())
-        .unwrap();
-    drop(store);
-    let store = SledStore::open(dir.path()).unwrap();
-    assert_eq!(records(&store), 0);
-    assert_eq!(store.reservations().unwrap(), vec![(7, r)]);
-    assert_eq!(store.payload(&a.key()).unwrap(), Some(a.payload.clone()));
-    // Released where it now is: nothing of it is left.
-    settle(&store, 7, &a, &[&a]).unwrap();
-    assert!(store.reservations().unwrap().is_empty());
-    assert_eq!(records(&store), 0);
-}
-
-#[test]
 fn a_first_attempts_reservation_record_leaves_out_its_defaults() {
     let first = Reservation {
         case: "c".into(),
@@ -197,41 +174,6 @@ fn a_first_attempts_reservation_record_leaves_out_its_defaults() {
     );
     assert_eq!(
         super::decode::<Reservation>("reservation", &bytes).unwrap(),
-        first
-    );
-    // Records written with every field (stores from before) still read.
-    #[derive(serde::Serialize)]
-    struct Full<'a> {
-        case: &'a str,
-        transition: &'a str,
-        attempt: u32,
-        tokens: &'a [Vec<u8>],
-        started_at_ms: u64,
-        not_before_ms: u64,
-        failures: Vec<()>,
-        external: bool,
-        lease: Option<()>,
-    }
-    let old = rmp_serde::to_vec_named(&Full {
-        case: "c",
-        transition: "t",
-        attempt: 1,
-        tokens: &first.tokens,
-        started_at_ms: 5,
-        not_before_ms: 0,
-        failures: vec![],
-        external: false,
-        lease: None,
-    })
-    .unwrap();
-    assert!(
-        old.len() > bytes.len() + 40,
-        "{} vs {}",
-        old.len(),
-        bytes.len()
-    );
-    assert_eq!(
-        super::decode::<Reservation>("reservation", &old).unwrap(),
         first
     );
 }
