@@ -51,15 +51,43 @@
 //! ```
 //!
 //! [`engine::Engine`] underneath runs batches instead (`petrel run`: fire
-//! until nothing is enabled, then return).
+//! until nothing is enabled, then return). `host/examples/embed.rs` is a
+//! whole program (`cargo run -p petrel --example embed`: the
+//! order-fulfilment saga).
 //!
-//! `host/examples/embed.rs` is a whole program (`cargo run -p petrel
-//! --example embed`: the order-fulfilment saga). Modules: [`net`] (net
-//! files), [`sandbox`] (wasmtime), [`store`] (sled), [`engine`] (firing, retries, sagas),
-//! [`llm`] (the `llm` import's host side), [`config`] (`petrel.toml`),
-//! [`verify`] (state-space checks), [`host`] (the engine with its driver,
-//! for a long-running service, and external work), [`server`] (its HTTP API, `petrel serve`),
-//! [`metrics`] (Prometheus metrics fed from the event log).
+//! # Layout
+//!
+//! Layers point one way: [`net`] → [`store`] → [`sandbox`] → [`engine`] →
+//! [`host`] / [`server`] / the `petrel` binary.
+//!
+//! - [`net`]: net files, parsed and checked; [`verify`]: state-space checks.
+//! - [`store`]: the contract the engine writes through, in the domain's
+//!   words (deploy, start a case, reserve, commit a group of changes with
+//!   their log records, dead letters, log pages), the records it keeps
+//!   (pinned by snapshot tests), sled behind it, and a conformance suite.
+//! - [`sandbox`]: wasmtime, one linker per capability set, limits.
+//! - [`llm`]: the `llm` import's host side (providers, budgets, journal).
+//! - [`engine`]: a state machine without I/O (`engine::core`: the marking,
+//!   planning, settling, retries, sagas, offers) driven by one loop
+//!   (`engine::driver`) for batch runs and the daemon alike.
+//! - [`host`]: the engine with its daemon driver and external work;
+//!   [`server`]: its HTTP API (`petrel serve`); [`config`]: `petrel.toml`;
+//!   [`metrics`]: Prometheus metrics fed from the event log.
+//!
+//! One firing, start to commit:
+//!
+//! 1. A case's tokens enable a transition: the core reserves its inputs
+//!    (payloads included) in the marking and makes a `Launch`.
+//! 2. The reservation commits with the turn's other changes in one store
+//!    transaction (`engine::commit`).
+//! 3. The driver runs the guest in the sandbox, off the loop, from the
+//!    launch alone.
+//! 4. The core settles what the guest decided — checked against the
+//!    transition's declared outcomes — into a `Change`: inputs consumed,
+//!    outputs produced, the log record (or a retry, a dead letter, an abort).
+//! 5. The next turn commits that change with the others settled meanwhile.
+//! 6. A caller that acknowledges (an HTTP request, the end of a run) waits
+//!    for the group flush.
 #![deny(missing_docs)]
 
 pub mod config;

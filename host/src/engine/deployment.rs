@@ -178,6 +178,25 @@ impl Deployment {
         })
     }
 
+    /// A deployment of `net` as version `v1` with no guests loaded: what
+    /// the core needs, for its unit tests.
+    #[cfg(test)]
+    pub(crate) fn without_guests(net: Net) -> Deployment {
+        let guests = net.transitions().iter().map(|_| None).collect();
+        Deployment {
+            record: NetRecord {
+                name: net.name().to_string(),
+                version: "v1".into(),
+                file: net.file().display().to_string(),
+                source: net.source().to_string(),
+                components: Vec::new(),
+                deployed_at_ms: 0,
+            },
+            net,
+            guests,
+        }
+    }
+
     /// The version hash.
     pub fn version(&self) -> &str {
         &self.record.version

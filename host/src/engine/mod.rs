@@ -12,40 +12,48 @@
 //! out of attempts it becomes a [`DeadLetter`](crate::store::DeadLetter) or
 //! aborts its case. An aborted case runs the compensations of its completed
 //! compensable firings, newest first (the saga).
+//!
+//! Layout: `core` (the state machine: marking, planning, settling, retries,
+//! sagas, offers; no I/O), `driver` (the one loop around it, for batch runs
+//! and the daemon), `execute` (running a guest), `commit` (the way into the
+//! store: grouped transactions, group flush), `load` (reading the core's
+//! state), `versions` (deploying nets), `cases` (starting cases),
+//! `dead_letters`, `decision` (checking a guest's decision), `deployment`,
+//! `work` (external work's types), `clock`, `error`.
 
+mod cases;
 mod clock;
+mod commit;
+mod core;
 mod dead_letters;
 mod decision;
 mod deployment;
+pub(crate) mod driver;
 mod error;
-mod flusher;
-mod marking;
+mod execute;
+mod load;
 mod run;
+mod versions;
+pub mod work;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deployment::Deployment;
+pub use driver::ShutdownReport;
 pub use error::EngineError;
-pub(crate) use run::driver::{Command, drive};
 pub use run::{RunOptions, RunSummary};
+pub use versions::{Deployed, UPLOADED_NET};
 
-use crate::net::Net;
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::store::{
-    CaseRecord, CaseStatus, Change, Event, EventRecord, Owner, SledStore, Store, StoreError,
-    StoredToken, TokenRecord, check_case_id, now_ms,
-};
-use flusher::Flusher;
+use crate::store::{Change, Event, EventRecord, SledStore, Store};
+use commit::Committer;
 
 /// Told of every event the engine writes, once it is applied (e.g. to count
 /// firings for metrics). Called on the engine's own tasks: keep it quick.
 pub type EventObserver = Arc<dyn Fn(&EventRecord) + Send + Sync>;
-
-/// The file name an uploaded net is known by (in errors and its record).
-pub const UPLOADED_NET: &str = "uploaded-net.toml";
 
 /// Engine settings.
 #[derive(Clone)]
@@ -93,26 +101,15 @@ impl EngineConfig {
     }
 }
 
-/// A deployed net, as [`Engine::deploy`] reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deployed {
-    /// Net name.
-    pub name: String,
-    /// Version hash.
-    pub version: String,
-    /// Whether this call stored it (false: the same version was there).
-    pub new: bool,
-}
-
 /// The engine over one data directory.
 pub struct Engine {
     store: Arc<dyn Store>,
     sandbox: Arc<Sandbox>,
-    flusher: Flusher,
+    committer: Committer,
     deployments: Mutex<HashMap<String, Arc<Deployment>>>,
     config: EngineConfig,
     llm: Arc<crate::llm::LlmHost>,
-    /// A [`Host`](crate::host::Host)'s driver fires this engine's cases.
+    /// A daemon's driver fires this engine's cases.
     driven: std::sync::atomic::AtomicBool,
 }
 
@@ -126,8 +123,8 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Opens the store in `config.data_dir` and recovers from a crash:
-    /// reservations a crash left behind are dropped (their firings run again).
-    /// Must be called inside a tokio runtime.
+    /// firings a crash cut off are logged and run again on their kept
+    /// reservations. Must be called inside a tokio runtime.
     pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             EngineError::Invalid(format!(
@@ -141,21 +138,28 @@ impl Engine {
             cache_dir: Some(config.data_dir.join("cache")),
         })
         .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
-        let flusher = Flusher::start(store.clone());
-        let flush = flusher.clone();
-        let llm = Arc::new(
-            crate::llm::LlmHost::new(
-                config.llm.clone(),
-                store.clone(),
-                Arc::new(move || {
-                    let flush = flush.clone();
-                    Box::pin(async move { flush.flush().await })
-                }),
-            )
-            .with_observer(config.observer.clone()),
-        );
+        let committer = Committer::start(store.clone(), config.observer.clone());
+        let journal = committer.clone();
+        let llm = Arc::new(crate::llm::LlmHost::new(
+            config.llm.clone(),
+            store.clone(),
+            Arc::new(move |event, durable| {
+                let journal = journal.clone();
+                Box::pin(async move {
+                    let change = Change {
+                        events: vec![event],
+                        ..Change::default()
+                    };
+                    journal.apply(vec![change]).await?;
+                    if durable {
+                        journal.flush().await?;
+                    }
+                    Ok(())
+                })
+            }),
+        ));
         let engine = Engine {
-            flusher,
+            committer,
             llm,
             store,
             sandbox: Arc::new(sandbox),
@@ -170,31 +174,34 @@ impl Engine {
     /// Logs the firings a crash cut off; the next run re-runs each (same
     /// attempt, same tokens: their reservations are kept).
     async fn recover(&self) -> Result<(), EngineError> {
-        let cut_off: Vec<_> = self
+        let now = self.clock().now_ms();
+        let events: Vec<EventRecord> = self
             .store
             .reservations()?
             .into_iter()
             .filter(|(_, r)| r.not_before_ms == 0 && !r.external)
+            .map(|(firing, r)| {
+                tracing::info!(firing, case = %r.case, transition = %r.transition, attempt = r.attempt, "re-running a firing a crash cut off");
+                EventRecord {
+                    seq: 0,
+                    at_ms: now,
+                    case: Some(r.case),
+                    event: Event::FiringAbandoned {
+                        firing,
+                        transition: r.transition,
+                    },
+                }
+            })
             .collect();
-        if cut_off.is_empty() {
+        if events.is_empty() {
             return Ok(());
         }
-        let mut events = Vec::with_capacity(cut_off.len());
-        for (firing, r) in cut_off {
-            tracing::info!(firing, case = %r.case, transition = %r.transition, attempt = r.attempt, "re-running a firing a crash cut off");
-            events.push(self.event(
-                Some(&r.case),
-                Event::FiringAbandoned {
-                    firing,
-                    transition: r.transition,
-                },
-            ));
-        }
-        self.apply(&mut [Change {
-            events,
-            ..Change::default()
-        }])?;
-        self.flusher.flush().await?;
+        self.committer
+            .commit(vec![Change {
+                events,
+                ..Change::default()
+            }])
+            .await?;
         Ok(())
     }
 
@@ -208,264 +215,17 @@ impl Engine {
         &self.sandbox
     }
 
-    /// A log entry stamped now; the store numbers it when it commits.
-    pub(crate) fn event(&self, case: Option<&str>, event: Event) -> EventRecord {
-        self.event_at(self.config.clock.now_ms(), case, event)
-    }
-
-    /// A log entry stamped `at_ms`: for entries whose content was computed
-    /// from that instant (a retry timer), so the two agree to the millisecond.
-    pub(crate) fn event_at(&self, at_ms: u64, case: Option<&str>, event: Event) -> EventRecord {
-        EventRecord {
-            seq: 0,
-            at_ms,
-            case: case.map(str::to_string),
-            event,
-        }
-    }
-
-    /// Applies `changes` (one store transaction, not flushed) and tells the
-    /// observer of their events.
-    pub(crate) fn apply(&self, changes: &mut [Change]) -> Result<(), StoreError> {
-        self.store.apply(changes)?;
-        self.observe(changes.iter().flat_map(|c| &c.events));
-        Ok(())
-    }
-
-    fn observe<'a>(&self, events: impl IntoIterator<Item = &'a EventRecord>) {
-        if let Some(observer) = &self.config.observer {
-            for e in events {
-                observer(e);
-            }
-        }
+    pub(crate) fn committer(&self) -> &Committer {
+        &self.committer
     }
 
     /// Waits until everything written so far is durable (shared with
     /// concurrent callers: group commit).
     pub async fn flush(&self) -> Result<(), EngineError> {
-        Ok(self.flusher.flush().await?)
+        Ok(self.committer.flush().await?)
     }
 
-    /// Deploys the net file at `file` (if this exact version is not deployed
-    /// yet): checks the net and its guests, stores both, adds the shared
-    /// places' initial tokens. Durable when it returns.
-    pub async fn deploy(&self, file: &Path) -> Result<Deployed, EngineError> {
-        let net = Net::load(file)?;
-        let (deployment, components) = Deployment::from_files(&self.sandbox, net)?;
-        self.install(deployment, components).await
-    }
-
-    /// Deploys a net sent as text, with its guests' component bytes by
-    /// guest path as the net declares them (e.g. an upload to `petrel
-    /// serve`). Errors name the net as `uploaded-net.toml`. Durable when it
-    /// returns.
-    pub async fn deploy_source(
-        &self,
-        source: &str,
-        components: &HashMap<String, Vec<u8>>,
-    ) -> Result<Deployed, EngineError> {
-        let net = Net::parse(source, Path::new(UPLOADED_NET))?;
-        let (deployment, components) = Deployment::from_upload(&self.sandbox, net, components)?;
-        self.install(deployment, components).await
-    }
-
-    /// Stores a checked deployment (if new) with its shared places' tokens.
-    async fn install(
-        &self,
-        deployment: Deployment,
-        components: deployment::Components,
-    ) -> Result<Deployed, EngineError> {
-        let version = deployment.version().to_string();
-        let name = deployment.record.name.clone();
-        let mut tokens = Vec::new();
-        let mut produce = Vec::new();
-        for place in deployment.net.places().iter().filter(|p| p.shared) {
-            for value in &place.initial {
-                let payload = encode_json(value)?;
-                let seq = self.store.next_id()?;
-                tokens.push(TokenRecord {
-                    place: place.name.clone(),
-                    seq,
-                    shared: true,
-                    payload: payload.clone(),
-                });
-                produce.push(StoredToken {
-                    owner: Owner::Shared(version.clone()),
-                    place: place.name.clone(),
-                    seq,
-                    payload,
-                });
-            }
-        }
-        let mut events = vec![self.event(
-            None,
-            Event::NetDeployed {
-                net: name.clone(),
-                version: version.clone(),
-            },
-        )];
-        if !tokens.is_empty() {
-            events.push(self.event(
-                None,
-                Event::SharedTokensAdded {
-                    version: version.clone(),
-                    tokens,
-                },
-            ));
-        }
-        let mut change = Change {
-            produce,
-            events,
-            ..Change::default()
-        };
-        let new = self
-            .store
-            .deploy(&deployment.record, &components, &mut change)?;
-        if new {
-            self.observe(&change.events);
-        }
-        self.flusher.flush().await?;
-        self.deployments
-            .lock()
-            .expect("deployments lock")
-            .entry(version.clone())
-            .or_insert_with(|| Arc::new(deployment));
-        Ok(Deployed { name, version, new })
-    }
-
-    /// The deployment of a stored net version (loaded once, then cached).
-    pub fn deployment(&self, version: &str) -> Result<Arc<Deployment>, EngineError> {
-        if let Some(d) = self
-            .deployments
-            .lock()
-            .expect("deployments lock")
-            .get(version)
-        {
-            return Ok(d.clone());
-        }
-        let record = self
-            .store
-            .net(version)?
-            .ok_or_else(|| EngineError::NotFound(format!("no deployed net version `{version}`")))?;
-        let d = Arc::new(Deployment::from_store(
-            &self.sandbox,
-            self.store.as_ref(),
-            record,
-        )?);
-        self.deployments
-            .lock()
-            .expect("deployments lock")
-            .insert(version.to_string(), d.clone());
-        Ok(d)
-    }
-
-    /// Starts case `case` on net version `version` with tokens given as
-    /// (place, JSON payload); with none, one `null` token in each `start`
-    /// place. Durable when it returns.
-    pub async fn start_case(
-        &self,
-        version: &str,
-        case: &str,
-        tokens: Vec<(String, serde_json::Value)>,
-    ) -> Result<CaseRecord, EngineError> {
-        check_case_id(case).map_err(EngineError::Invalid)?;
-        let dep = self.deployment(version)?;
-        let net = &dep.net;
-        let tokens = if tokens.is_empty() {
-            let starts: Vec<_> = net
-                .places()
-                .iter()
-                .filter(|p| p.start)
-                .map(|p| (p.name.clone(), serde_json::Value::Null))
-                .collect();
-            if starts.is_empty() {
-                return Err(EngineError::Invalid(format!(
-                    "net `{}` declares no `start = true` place, so a case needs explicit tokens (e.g. --token PLACE=JSON)",
-                    net.name()
-                )));
-            }
-            starts
-        } else {
-            tokens
-        };
-        let mut records = Vec::with_capacity(tokens.len());
-        let mut produce = Vec::with_capacity(tokens.len());
-        for (place, value) in tokens {
-            let Some(p) = net.place_index(&place) else {
-                let known: Vec<_> = net
-                    .places()
-                    .iter()
-                    .filter(|p| !p.shared)
-                    .map(|p| p.name.as_str())
-                    .collect();
-                return Err(EngineError::Invalid(format!(
-                    "token for unknown place `{place}` (places of net `{}`: {})",
-                    net.name(),
-                    known.join(", ")
-                )));
-            };
-            if net.places()[p].shared {
-                return Err(EngineError::Invalid(format!(
-                    "place `{place}` is shared; a case cannot bring tokens into it"
-                )));
-            }
-            let payload = encode_json(&value)?;
-            let seq = self.store.next_id()?;
-            records.push(TokenRecord {
-                place: place.clone(),
-                seq,
-                shared: false,
-                payload: payload.clone(),
-            });
-            produce.push(StoredToken {
-                owner: Owner::Case(case.to_string()),
-                place,
-                seq,
-                payload,
-            });
-        }
-        let now = now_ms();
-        let record = CaseRecord {
-            id: case.to_string(),
-            net: net.name().to_string(),
-            version: version.to_string(),
-            status: CaseStatus::Running,
-            started_at_ms: now,
-            updated_at_ms: now,
-            saga: None,
-        };
-        let event = self.event(
-            Some(case),
-            Event::CaseStarted {
-                net: net.name().to_string(),
-                version: version.to_string(),
-                tokens: records,
-            },
-        );
-        let mut change = Change {
-            produce,
-            case: Some(record.clone()),
-            events: vec![event],
-            ..Change::default()
-        };
-        self.store.start_case(&mut change)?;
-        self.observe(&change.events);
-        self.flusher.flush().await?;
-        Ok(record)
-    }
-
-    /// Fires until nothing is enabled (or `options.max_firings` firings
-    /// started), then flushes.
-    pub async fn run(&self, options: RunOptions) -> Result<RunSummary, EngineError> {
-        if self.driven.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(EngineError::Conflict(
-                "a Host's driver fires this engine's cases; a separate run would race it".into(),
-            ));
-        }
-        run::Runner::load(self, options)?.run().await
-    }
-
-    /// Marks the engine as fired by a driver (see [`Engine::run`]).
+    /// Marks the engine as fired by a daemon's driver (see [`Engine::run`]).
     pub(crate) fn set_driven(&self) {
         self.driven.store(true, std::sync::atomic::Ordering::SeqCst);
     }

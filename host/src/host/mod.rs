@@ -2,8 +2,6 @@
 //! start, timers pass and workers finish external firings. `petrel serve`
 //! puts HTTP in front of it; a Rust service embeds it directly.
 
-mod work;
-
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,12 +11,14 @@ use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-pub use work::{
+pub use crate::engine::ShutdownReport;
+pub use crate::engine::work::{
     ClaimRequest, Completion, DEFAULT_LEASE_MS, LeaseInfo, MAX_LEASE_MS, WorkFailure, WorkItem,
     WorkOutcome, WorkToken,
 };
 
-use crate::engine::{Command, Deployed, Engine, EngineConfig, EngineError, decode_payload, drive};
+use crate::engine::driver::Command;
+use crate::engine::{Deployed, Engine, EngineConfig, EngineError, decode_payload};
 use crate::store::{CaseRecord, DeadLetter, EventRecord, Owner};
 
 /// A deployed net version, as listed.
@@ -64,15 +64,6 @@ pub struct HistoryPage {
     pub next_after: Option<u64>,
 }
 
-/// What [`Host::shutdown`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ShutdownReport {
-    /// In-flight firings that finished within the grace period.
-    pub finished: u64,
-    /// In-flight firings cut off (re-run on the next start).
-    pub cut_off: u64,
-}
-
 /// The engine plus its driver (see the module docs). Cheap to clone.
 ///
 /// While a `Host` is open its driver alone fires the engine's cases
@@ -111,7 +102,7 @@ impl Host {
             let claimable = claimable.clone();
             let ready = ready.clone();
             tokio::spawn(async move {
-                let result = drive(&engine, receiver, claimable.clone(), started).await;
+                let result = engine.drive(receiver, claimable.clone(), started).await;
                 ready.store(false, Ordering::SeqCst);
                 // Long-polling claims wake, ask, and learn the host stopped.
                 claimable.notify_waiters();
@@ -239,9 +230,8 @@ impl Host {
             })
             .collect();
         let dead_letters = store
-            .dead_letters()?
+            .case_dead_letters(id)?
             .into_iter()
-            .filter(|d| d.case == id)
             .map(|d| d.id)
             .collect();
         Ok(CaseView {
@@ -274,8 +264,11 @@ impl Host {
     /// Puts a dead letter's tokens back; the driver fires them again.
     /// Durable when it returns.
     pub async fn retry_dead_letter(&self, id: u64) -> Result<DeadLetter, EngineError> {
-        self.ask(|reply| Command::RetryDeadLetter { id, reply })
-            .await
+        let letter = self
+            .ask(|reply| Command::RetryDeadLetter { id, reply })
+            .await?;
+        self.engine().flush().await?;
+        Ok(letter)
     }
 
     /// Discards a dead letter for `reason` (logged). Durable when it returns.
@@ -285,8 +278,11 @@ impl Host {
         reason: &str,
     ) -> Result<DeadLetter, EngineError> {
         let reason = reason.to_string();
-        self.ask(|reply| Command::DiscardDeadLetter { id, reason, reply })
-            .await
+        let letter = self
+            .ask(|reply| Command::DiscardDeadLetter { id, reason, reply })
+            .await?;
+        self.engine().flush().await?;
+        Ok(letter)
     }
 
     /// Claims the oldest claimable external firing that matches `request`,

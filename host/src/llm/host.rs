@@ -1,30 +1,26 @@
 //! The engine-wide part of the `llm` capability: the provider, the case
 //! budgets, and the way into the event log.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use super::budget::Budgets;
 use super::journal::JournalKey;
 use super::session::LlmSession;
-use super::writer::Writer;
 use super::{BoxFuture, LlmProvider};
 use crate::net::LlmPolicy;
-use crate::store::ExchangeRecord;
-use crate::store::{Event, EventRecord, Store, StoreError, now_ms};
+use crate::store::{Event, EventRecord, ExchangeRecord, Store, StoreError, now_ms};
 
-/// Makes everything written to the store so far durable (the engine's
-/// group commit).
-pub type FlushFn = Arc<dyn Fn() -> BoxFuture<'static, Result<(), StoreError>> + Send + Sync>;
+/// Appends a log entry through the engine's commit path; with `durable`
+/// (the second argument), resolves once it is on disk.
+pub type JournalFn =
+    Arc<dyn Fn(EventRecord, bool) -> BoxFuture<'static, Result<(), StoreError>> + Send + Sync>;
 
 /// What every firing's language-model session shares.
 pub struct LlmHost {
     pub(crate) provider: Option<Arc<dyn LlmProvider>>,
     store: Arc<dyn Store>,
-    flush: FlushFn,
+    journal: JournalFn,
     pub(crate) budgets: Budgets,
-    /// Started on first use (inside the runtime).
-    writer: OnceLock<Writer>,
-    observer: Option<crate::engine::EventObserver>,
 }
 
 impl std::fmt::Debug for LlmHost {
@@ -50,26 +46,19 @@ pub struct Caller {
 
 impl LlmHost {
     /// A host answering through `provider` (none: every call gets
-    /// `not-configured`), logging into `store`, durable through `flush`.
+    /// `not-configured`), reading journals from `store`, appending
+    /// exchanges through `journal`.
     pub fn new(
         provider: Option<Arc<dyn LlmProvider>>,
         store: Arc<dyn Store>,
-        flush: FlushFn,
+        journal: JournalFn,
     ) -> LlmHost {
         LlmHost {
             provider,
             store,
-            flush,
+            journal,
             budgets: Budgets::default(),
-            writer: OnceLock::new(),
-            observer: None,
         }
-    }
-
-    /// Tells `observer` of every exchange written (e.g. for metrics).
-    pub fn with_observer(mut self, observer: Option<crate::engine::EventObserver>) -> LlmHost {
-        self.observer = observer;
-        self
     }
 
     /// The configured provider.
@@ -100,15 +89,10 @@ impl LlmHost {
             case: Some(case.to_string()),
             event: Event::LlmExchange(Box::new(exchange)),
         };
-        self.writer
-            .get_or_init(|| {
-                Writer::start(
-                    self.store.clone(),
-                    self.flush.clone(),
-                    self.observer.clone(),
-                )
-            })
-            .write(event, durable)
-            .await
+        (self.journal)(event, durable).await.map_err(|e| {
+            StoreError::Conflict(format!(
+                "cannot append the llm exchange to the event log: {e}"
+            ))
+        })
     }
 }

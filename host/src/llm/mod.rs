@@ -17,8 +17,8 @@
 //! Layout: `config` (the `[llm]` table), `error` (provider text in errors), `retry` (backoff, `Retry-After`), `openai`, `cassette`, `secret`
 //! (the API key, kept out of every message), `budget` (per-case token
 //! spend), `journal` (what earlier attempts of a firing were answered),
-//! `host` (the engine-wide part), `session` (one firing's calls) and
-//! `writer` (batched appends to the event log).
+//! `host` (the engine-wide part: exchanges go to the event log through the
+//! engine's commit path) and `session` (one firing's calls).
 
 mod budget;
 mod cassette;
@@ -30,7 +30,6 @@ mod openai;
 mod retry;
 mod secret;
 mod session;
-mod writer;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -44,7 +43,7 @@ pub use crate::store::{
 };
 pub use cassette::{CassetteProvider, Interaction};
 pub use config::{CassetteMode, LlmConfig, ProviderKind};
-pub use host::{Caller, FlushFn, LlmHost};
+pub use host::{Caller, JournalFn, LlmHost};
 pub use journal::JournalKey;
 pub use openai::OpenAiProvider;
 pub use retry::RetryPolicy;

@@ -266,6 +266,11 @@ impl Net {
         self.transitions.iter().find(|t| t.name == name)
     }
 
+    /// Index of the transition named `name`.
+    pub fn transition_index(&self, name: &str) -> Option<usize> {
+        self.transitions.iter().position(|t| t.name == name)
+    }
+
     /// The net file this net was read from.
     pub fn file(&self) -> &Path {
         &self.file

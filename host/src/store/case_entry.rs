@@ -71,7 +71,7 @@ mod tests {
     use crate::store::encode as encode_record;
 
     fn case() -> CaseRecord {
-        crate::store::tests::case("c")
+        crate::store::conformance::case("c")
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod keys;
 mod record;
 mod replay;
 mod sled_store;
+mod token;
 mod token_entry;
 mod transaction;
 
@@ -25,12 +26,11 @@ pub use error::StoreError;
 pub use event::{Event, EventRecord, TokenRecord, TokenRef, decode_payload};
 pub use exchange::{ChatMessage, ChatRequest, ChatResponse, ExchangeRecord, ProviderError, Usage};
 pub use failure::{AttemptFailure, FiringError, GuestFailure, LogLine};
-pub use keys::Owner;
-pub(crate) use keys::{parse_token as parse_token_key, token as token_key};
 pub(crate) use record::is_zero;
 pub use record::{CaseRecord, CaseStatus, Lease, NetRecord, Reservation, Saga, SagaStep};
 pub use replay::{ReplayReport, replay};
 pub use sled_store::SledStore;
+pub use token::{Owner, StoredToken, TokenId};
 
 pub(crate) use error::{decode, encode};
 
@@ -39,47 +39,14 @@ pub(crate) use error::{decode, encode};
 /// with it.
 const NOT_MESSAGEPACK: u8 = 0xC1;
 
-/// A token as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredToken {
-    /// Whose token it is.
-    pub owner: Owner,
-    /// Its place.
-    pub place: String,
-    /// FIFO sequence number.
-    pub seq: u64,
-    /// MessagePack payload.
-    pub payload: Vec<u8>,
-}
-
-impl StoredToken {
-    /// Its key in the `tokens` tree.
-    pub fn key(&self) -> Vec<u8> {
-        keys::token(&self.owner, &self.place, self.seq)
-    }
-}
-
-/// A reservation a change removes.
+/// A reservation a change removes: firing `firing`'s, which holds `tokens`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
     /// The firing holding it.
     pub firing: u64,
-    /// The key of the firing's first input token, where the store keeps a
-    /// first attempt's reservation (see [`Reservation::on_token`]); `None`
-    /// for a reservation known to be kept apart (a retry's, an external
-    /// firing's).
-    pub token: Option<Vec<u8>>,
-}
-
-impl Release {
-    /// The release of firing `firing`'s reservation of `tokens` (its input
-    /// token keys, in input order).
-    pub fn new(firing: u64, tokens: &[Vec<u8>]) -> Release {
-        Release {
-            firing,
-            token: tokens.first().cloned(),
-        }
-    }
+    /// The tokens its reservation holds, in input order (as the
+    /// [`Reservation`] lists them).
+    pub tokens: Vec<TokenId>,
 }
 
 /// One atomic change: all of it commits, or none.
@@ -89,8 +56,8 @@ pub struct Change {
     pub release: Vec<Release>,
     /// Reservations written (created, or replaced by a retry's).
     pub reserve: Vec<(u64, Reservation)>,
-    /// Token keys consumed (each must exist).
-    pub consume: Vec<Vec<u8>>,
+    /// Tokens consumed (each must exist).
+    pub consume: Vec<TokenId>,
     /// Tokens produced.
     pub produce: Vec<StoredToken>,
     /// Case record written (created or updated).
@@ -143,7 +110,7 @@ pub trait Store: Send + Sync {
     /// Every token.
     fn all_tokens(&self) -> Result<Vec<StoredToken>, StoreError>;
     /// One token's payload.
-    fn payload(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    fn payload(&self, token: &TokenId) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Every reservation left.
     fn reservations(&self) -> Result<Vec<(u64, Reservation)>, StoreError>;
@@ -156,6 +123,8 @@ pub trait Store: Send + Sync {
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
     /// One dead letter.
     fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError>;
+    /// The dead letters of one case, oldest first.
+    fn case_dead_letters(&self, case: &str) -> Result<Vec<DeadLetter>, StoreError>;
 
     /// Log entries with seq > `after`, of one case or of all, at most `limit`.
     fn events(
@@ -192,5 +161,7 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+#[cfg(test)]
+pub(crate) mod conformance;
 #[cfg(test)]
 mod tests;

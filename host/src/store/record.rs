@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AttemptFailure, TokenRecord};
+use super::{AttemptFailure, TokenId, TokenRecord};
 
 /// A deployed net version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +85,11 @@ pub struct CaseRecord {
     pub started_at_ms: u64,
     /// When its status last changed.
     pub updated_at_ms: u64,
+    /// Completed firings of transitions that name a `compensate`, oldest
+    /// first: what an abort compensates, newest first. Kept with the case
+    /// (written by the firing's own commit), so an abort never reads the log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compensable: Vec<SagaStep>,
     /// Compensations still to run after an abort (the saga's durable cursor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saga: Option<Saga>,
@@ -156,8 +161,8 @@ pub struct Reservation {
     pub transition: String,
     /// Attempt number.
     pub attempt: u32,
-    /// Keys of the reserved tokens (`tokens` tree), in input order.
-    pub tokens: Vec<Vec<u8>>,
+    /// The reserved tokens, in input order.
+    pub tokens: Vec<TokenId>,
     /// When the firing started (ms since the Unix epoch); the guest's clock.
     pub started_at_ms: u64,
     /// A retry waits until then (ms since the Unix epoch); 0 for a firing
@@ -174,19 +179,6 @@ pub struct Reservation {
     /// The worker's lease, once an external firing is claimed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
-}
-
-impl Reservation {
-    /// Whether the store keeps this reservation on its first input token
-    /// rather than apart: a first attempt launched now (no failures, no
-    /// timer, run by the host), the reservation every firing makes.
-    pub fn on_token(&self) -> bool {
-        self.not_before_ms == 0
-            && self.failures.is_empty()
-            && !self.external
-            && self.lease.is_none()
-            && !self.tokens.is_empty()
-    }
 }
 
 /// For `skip_serializing_if` on `u64` fields that `serde(default)` fills

@@ -4,8 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::keys::{self, Owner};
-use super::{Event, Store, StoreError, TokenRecord, TokenRef};
+use super::{Event, Owner, Store, StoreError, TokenId, TokenRecord, TokenRef};
 
 /// What replaying the log found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,9 +20,9 @@ pub struct ReplayReport {
 }
 
 struct Rebuild {
-    marking: BTreeMap<Vec<u8>, Vec<u8>>,
+    marking: BTreeMap<TokenId, Vec<u8>>,
     /// Dead letter id → the tokens it holds (key → payload).
-    dead: BTreeMap<u64, BTreeMap<Vec<u8>, Vec<u8>>>,
+    dead: BTreeMap<u64, BTreeMap<TokenId, Vec<u8>>>,
     versions: HashMap<String, String>,
     problems: Vec<String>,
 }
@@ -38,7 +37,7 @@ impl Rebuild {
 
     fn add(&mut self, seq: u64, owner: Owner, tokens: &[TokenRecord]) {
         for t in tokens {
-            let key = keys::token(&owner, &t.place, t.seq);
+            let key = TokenId::new(owner.clone(), t.place.clone(), t.seq);
             if self.marking.insert(key, t.payload.clone()).is_some() {
                 self.problems.push(format!(
                     "event {seq} produces token {}#{} twice",
@@ -48,10 +47,10 @@ impl Rebuild {
         }
     }
 
-    fn remove(&mut self, seq: u64, case: &str, refs: &[TokenRef]) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    fn remove(&mut self, seq: u64, case: &str, refs: &[TokenRef]) -> BTreeMap<TokenId, Vec<u8>> {
         let mut removed = BTreeMap::new();
         for r in refs {
-            let key = keys::token(&self.owner(case, r.shared), &r.place, r.seq);
+            let key = TokenId::new(self.owner(case, r.shared), r.place.clone(), r.seq);
             match self.marking.remove(&key) {
                 Some(payload) => {
                     removed.insert(key, payload);
@@ -143,22 +142,18 @@ pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
             }
         }
     }
-    let stored: BTreeMap<Vec<u8>, Vec<u8>> = store
+    let stored: BTreeMap<TokenId, Vec<u8>> = store
         .all_tokens()?
         .into_iter()
-        .map(|t| (t.key(), t.payload))
+        .map(|t| (t.id(), t.payload))
         .collect();
     let mut mismatches = rb.problems;
     for (key, payload) in &rb.marking {
         match stored.get(key) {
-            None => mismatches.push(format!(
-                "log has token {} that the store lacks",
-                describe(key)
-            )),
-            Some(p) if p != payload => mismatches.push(format!(
-                "token {} has another payload in the store",
-                describe(key)
-            )),
+            None => mismatches.push(format!("log has token {} that the store lacks", key)),
+            Some(p) if p != payload => {
+                mismatches.push(format!("token {} has another payload in the store", key))
+            }
             Some(_) => {}
         }
     }
@@ -166,12 +161,12 @@ pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
         if !rb.marking.contains_key(key) {
             mismatches.push(format!(
                 "store has token {} that the log never produced",
-                describe(key)
+                key
             ));
         }
     }
     // Dead letters: the same letters, holding the same tokens.
-    let stored_dead: BTreeMap<u64, BTreeMap<Vec<u8>, Vec<u8>>> = store
+    let stored_dead: BTreeMap<u64, BTreeMap<TokenId, Vec<u8>>> = store
         .dead_letters()?
         .into_iter()
         .map(|d| {
@@ -179,7 +174,7 @@ pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
             let tokens = d
                 .tokens
                 .into_iter()
-                .map(|t| (keys::token(&owner, &t.place, t.seq), t.payload))
+                .map(|t| (TokenId::new(owner.clone(), t.place, t.seq), t.payload))
                 .collect();
             (d.id, tokens)
         })
@@ -206,12 +201,4 @@ pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
         dead_tokens: rb.dead.values().map(BTreeMap::len).sum(),
         mismatches,
     })
-}
-
-fn describe(key: &[u8]) -> String {
-    match keys::parse_token(key) {
-        Some((Owner::Case(c), place, seq)) => format!("{place}#{seq} of case `{c}`"),
-        Some((Owner::Shared(v), place, seq)) => format!("{place}#{seq} shared by version {v}"),
-        None => format!("{key:?}"),
-    }
 }

@@ -8,12 +8,12 @@ use sled::{Transactional, Tree};
 
 use super::keys::{self, Owner};
 use super::transaction::{
-    Abort, Trees, apply_one, case_writes, decode_log, encode_change, encode_log, unwrap_tx,
-    write_log_and_cases,
+    Abort, Trees, apply_one, case_writes, decode_log, encode_change, encode_log, kept_on_token,
+    unwrap_tx, write_log_and_cases,
 };
 use super::{
     CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
-    StoredToken, decode, encode,
+    StoredToken, TokenId, decode, encode,
 };
 use super::{case_entry, token_entry};
 
@@ -171,7 +171,7 @@ impl SledStore {
         let first_hold = !self.may_hold.load(Ordering::Acquire)
             && changes
                 .iter()
-                .any(|c| c.reserve.iter().any(|(_, r)| r.on_token()));
+                .any(|c| c.reserve.iter().any(|(_, r)| kept_on_token(r)));
         let trees = (
             &self.tokens,
             &self.reservations,
@@ -338,10 +338,10 @@ impl Store for SledStore {
         self.scan_tokens(b"")
     }
 
-    fn payload(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn payload(&self, token: &TokenId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .tokens
-            .get(key)?
+            .get(token.key())?
             .map(|v| token_entry::split(&v).payload.to_vec()))
     }
 
@@ -372,6 +372,12 @@ impl Store for SledStore {
             .iter()
             .map(|kv| decode("dead letter", &kv?.1))
             .collect()
+    }
+
+    fn case_dead_letters(&self, case: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        let mut letters = self.dead_letters()?;
+        letters.retain(|d| d.case == case);
+        Ok(letters)
     }
 
     fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError> {

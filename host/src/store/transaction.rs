@@ -9,7 +9,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use super::keys;
 use super::{
-    Change, EventRecord, Release, Reservation, StoreError, case_entry, decode, encode, token_entry,
+    Change, EventRecord, Release, Reservation, StoreError, TokenId, case_entry, decode, encode,
+    token_entry,
 };
 
 /// A change with its records encoded once, outside the transaction (sled may
@@ -108,9 +109,9 @@ pub(super) fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
     if let Some((id, bytes)) = &e.dead_letter {
         t.dead_letters.insert(&id.to_be_bytes(), bytes.as_slice())?;
     }
-    for key in &ch.consume {
-        if t.tokens.remove(key.as_slice())?.is_none() {
-            return Err(conflict(format!("token {} is gone", token_name(key))));
+    for id in &ch.consume {
+        if t.tokens.remove(id.key())?.is_none() {
+            return Err(conflict(format!("token {id} is gone")));
         }
     }
     for token in &ch.produce {
@@ -123,24 +124,27 @@ fn conflict(message: String) -> Abort {
     Abort::Abort(StoreError::Conflict(message))
 }
 
-/// A token key as errors name it.
-fn token_name(key: &[u8]) -> String {
-    keys::parse_token(key).map_or_else(
-        || format!("{key:?}"),
-        |(o, p, s)| format!("{o:?} place `{p}` seq {s}"),
-    )
+/// Whether the store keeps reservation `r` on its first input token rather
+/// than apart: a first attempt launched now (no failures, no timer, run by
+/// the host), the reservation every firing makes (see `token_entry`).
+pub(super) fn kept_on_token(r: &Reservation) -> bool {
+    r.not_before_ms == 0
+        && r.failures.is_empty()
+        && !r.external
+        && r.lease.is_none()
+        && !r.tokens.is_empty()
 }
 
 /// Removes a firing's reservation: the hold on its first input token (a
 /// token the change consumes goes with it) or its `reservations` record.
 fn release(t: &Trees<'_>, ch: &Change, r: &Release) -> Result<(), Abort> {
-    if let Some(key) = &r.token
-        && let Some(value) = t.tokens.get(key.as_slice())?
+    if let Some(first) = r.tokens.first()
+        && let Some(value) = t.tokens.get(first.key())?
     {
         let entry = token_entry::split(&value);
         if entry.held.is_some_and(|(firing, _)| firing == r.firing) {
-            if !ch.consume.contains(key) {
-                t.tokens.insert(key.as_slice(), entry.payload)?;
+            if !ch.consume.contains(first) {
+                t.tokens.insert(first.key(), entry.payload)?;
             }
             return Ok(());
         }
@@ -155,19 +159,20 @@ fn release(t: &Trees<'_>, ch: &Change, r: &Release) -> Result<(), Abort> {
 }
 
 /// Writes firing `id`'s reservation (`bytes` encoded): on its first input
-/// token if [`Reservation::on_token`], else as a record (and a hold of the
-/// same firing's it replaces, a retry's first attempt's, goes; an external
+/// token if [`kept_on_token`], else as a record (and a hold of the same
+/// firing's it replaces, a retry's first attempt's, goes; an external
 /// firing's, an offer or a lease, never held a token).
 fn reserve(t: &Trees<'_>, id: u64, bytes: &[u8], r: &Reservation) -> Result<(), Abort> {
     // Not read for an external firing's.
-    let first = r.tokens.first().map(Vec::as_slice).filter(|_| !r.external);
-    let held = first.map(|key| t.tokens.get(key)).transpose()?.flatten();
+    let first = r.tokens.first().filter(|_| !r.external);
+    let key = first.map(TokenId::key);
+    let held = key.as_ref().map(|k| t.tokens.get(k)).transpose()?.flatten();
     let entry = held.as_deref().map(token_entry::split);
-    if r.on_token() {
-        let (key, entry) = first.zip(entry).ok_or_else(|| {
+    if kept_on_token(r) {
+        let (key, entry) = key.zip(entry).ok_or_else(|| {
             conflict(format!(
                 "token {} is gone",
-                first.map_or_else(String::new, token_name)
+                first.map_or_else(String::new, ToString::to_string)
             ))
         })?;
         if let Some((other, _)) = entry.held
@@ -175,14 +180,14 @@ fn reserve(t: &Trees<'_>, id: u64, bytes: &[u8], r: &Reservation) -> Result<(), 
         {
             return Err(conflict(format!(
                 "token {} is held by firing {other}",
-                token_name(key)
+                first.map_or_else(String::new, ToString::to_string)
             )));
         }
         t.tokens
             .insert(key, token_entry::held(id, bytes, entry.payload))?;
         return Ok(());
     }
-    if let (Some(key), Some(entry)) = (first, entry)
+    if let (Some(key), Some(entry)) = (key, entry)
         && entry.held.is_some_and(|(firing, _)| firing == id)
     {
         t.tokens.insert(key, entry.payload)?;

@@ -324,6 +324,7 @@ fn records_encode_as_pinned() {
         status: CaseStatus::Compensating,
         started_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_000_900,
+        compensable: vec![step()],
         saga: Some(Saga {
             reason: "fraud".into(),
             steps: vec![step()],
@@ -355,6 +356,30 @@ fn records_encode_as_pinned() {
         components: vec![("approve".into(), "b3ab".into())],
         deployed_at_ms: 1_700_000_000_000,
     };
-    let all = [forms(&case), forms(&letter), forms(&net)];
+    let reservation = Reservation {
+        case: "o-1".into(),
+        transition: "pay".into(),
+        attempt: 2,
+        tokens: vec![
+            TokenId::new(Owner::Case("o-1".into()), "approved", 3),
+            TokenId::new(Owner::Shared("3f2a".into()), "reviewer", 1),
+        ],
+        started_at_ms: 1_700_000_000_000,
+        not_before_ms: 1_700_000_001_000,
+        failures: vec![failure()],
+        external: true,
+        lease: Some(Lease {
+            id: "00ab".into(),
+            worker: "payments".into(),
+            until_ms: 1_700_000_030_000,
+            lease_ms: 30_000,
+        }),
+    };
+    let all = [
+        forms(&case),
+        forms(&letter),
+        forms(&net),
+        forms(&reservation),
+    ];
     insta::assert_snapshot!("records", all.join("\n\n"));
 }

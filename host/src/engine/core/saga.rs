@@ -1,57 +1,59 @@
 //! Compensations of an aborted case: one at a time, newest firing first,
 //! each step's commit advancing the saga cursor in the case record.
 
-use super::super::EngineError;
-use super::super::decision;
-use super::{Launch, Runner, Timer, Work};
-use crate::sandbox::{CallResult, Decision, GuestFailure};
+use super::failure::{failed_event, retry_at};
+use super::timers::Timer;
+use super::{Core, EngineError, Launch, Work, bug};
+use crate::engine::decision;
+use crate::sandbox::{CallResult, Decision};
 use crate::store::{
     AttemptFailure, CaseStatus, Change, DeadLetter, DeadLetterKind, Event, FiringError,
-    LastDecision, now_ms,
+    GuestFailure, LastDecision, LogLine,
 };
 
-impl Runner<'_> {
+impl Core {
     /// The next compensation of case `id`, if one may start now.
-    pub(super) fn next_compensation(&mut self, id: &str) -> Result<Option<Launch>, EngineError> {
-        let now = self.engine.clock().now_ms();
+    pub(super) fn next_compensation(
+        &mut self,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<Option<Launch>, EngineError> {
         let case = &self.cases[id];
         if case.in_flight > 0 {
-            return Ok(None); // it is marked dirty again when they settle
+            return Ok(None); // it is planned again when they settle
         }
         let Some(saga) = &case.record.saga else {
             return Ok(None);
         };
-        if saga.not_before_ms > now {
+        if saga.not_before_ms > now_ms {
             self.timers
-                .insert((saga.not_before_ms, Timer::Saga(id.to_string())));
+                .set(saga.not_before_ms, Timer::Saga(id.to_string()));
             return Ok(None);
         }
         let Some(step) = saga.steps.first().cloned() else {
             return Ok(None);
         };
         let dep = case.dep.clone();
-        let Some(ti) = dep
+        let transition = dep
             .net
-            .transitions()
-            .iter()
-            .position(|t| t.name == step.compensation)
-        else {
-            return Err(crate::store::StoreError::Bug(format!(
-                "case `{id}` compensates with unknown transition `{}`",
-                step.compensation
-            ))
-            .into());
-        };
+            .transition_index(&step.compensation)
+            .ok_or_else(|| {
+                bug(format!(
+                    "case `{id}` compensates with unknown transition `{}`",
+                    step.compensation
+                ))
+            })?;
         let (attempt, failures) = (saga.attempt, saga.failures.clone());
-        self.cases.get_mut(id).expect("case is loaded").in_flight += 1;
+        let firing = self.next_id()?;
+        self.case_mut(id)?.in_flight += 1;
         self.launched += 1;
         Ok(Some(Launch {
-            firing: self.engine.store().next_id()?,
+            firing,
             case: id.to_string(),
-            transition: ti,
+            transition,
             dep,
             inputs: Vec::new(),
-            started_at_ms: now_ms(),
+            started_at_ms: now_ms,
             attempt,
             failures,
             work: Work::Compensation(step),
@@ -64,15 +66,15 @@ impl Runner<'_> {
         &mut self,
         launch: Launch,
         call: CallResult,
-    ) -> Result<Change, EngineError> {
+        now_ms: u64,
+    ) -> Result<(), EngineError> {
         let Work::Compensation(step) = &launch.work else {
-            unreachable!("settle_compensation gets compensations only");
+            return Err(bug("settle_compensation got a firing".into()));
         };
         let id = launch.case.clone();
-        let version = launch.dep.version().to_string();
-        let net = &launch.dep.net;
-        let t = &net.transitions()[launch.transition];
-        self.cases.get_mut(&id).expect("case is loaded").in_flight -= 1;
+        let dep = launch.dep.clone();
+        let t = &dep.net.transitions()[launch.transition];
+        self.case_mut(&id)?.in_flight -= 1;
         self.mark_dirty(&id);
         let mut last_decision = None;
         let decided = match call.decision {
@@ -81,7 +83,7 @@ impl Runner<'_> {
                     outcome: fire.outcome.clone(),
                     places: fire.outputs.iter().map(|t| t.place.clone()).collect(),
                 });
-                decision::check(net, t, &fire).map(Some)
+                decision::check(&dep.net, t, &fire).map(Some)
             }
             Ok(Decision::Decline) => Ok(None),
             Ok(Decision::Abort(reason)) => Err(FiringError::Guest(GuestFailure::Guest {
@@ -94,28 +96,30 @@ impl Runner<'_> {
         };
         let checked = match decided {
             Ok(checked) => checked,
-            Err(error) => return self.fail_compensation(launch, error, call.log, last_decision),
+            Err(error) => {
+                return self.fail_compensation(launch, error, call.log, last_decision, now_ms);
+            }
         };
         let outcome = checked.as_ref().map(|c| t.outcomes[c.outcome].name.clone());
         let outputs = checked.map(|c| c.outputs).unwrap_or_default();
-        let (produce, produced) = self.produce(&id, &launch.dep, outputs)?;
-        let case = self.cases.get_mut(&id).expect("case is loaded");
+        let (produce, produced) = self.produce(&id, &launch, outputs)?;
+        let case = self.case_mut(&id)?;
         let saga = case
             .record
             .saga
             .as_mut()
-            .expect("a compensating case has a saga");
+            .ok_or_else(|| bug(format!("compensating case `{id}` has no saga")))?;
         saga.step_done();
         let remaining = saga.steps.len() as u32;
         if remaining == 0 {
             case.record.saga = None;
             case.record.status = CaseStatus::Aborted;
         }
-        case.record.updated_at_ms = now_ms();
+        case.record.updated_at_ms = now_ms;
         let record = case.record.clone();
         self.summary.compensated += 1;
         if produced.iter().any(|t| t.shared) {
-            self.wake_waiting(&version);
+            self.wake_waiting(dep.version());
         }
         let event = Event::CompensationCompleted {
             firing: launch.firing,
@@ -127,52 +131,44 @@ impl Runner<'_> {
             log: call.log,
             remaining,
         };
-        Ok(Change {
+        self.outbox.push(Change {
             produce,
             case: Some(record),
-            events: vec![self.engine.event(Some(&id), event)],
+            events: vec![Core::event(now_ms, &id, event)],
             ..Change::default()
-        })
+        });
+        Ok(())
     }
 
     fn fail_compensation(
         &mut self,
         launch: Launch,
         error: FiringError,
-        log: Vec<crate::sandbox::LogLine>,
+        log: Vec<LogLine>,
         last_decision: Option<LastDecision>,
-    ) -> Result<Change, EngineError> {
+        now_ms: u64,
+    ) -> Result<(), EngineError> {
         let Work::Compensation(step) = &launch.work else {
-            unreachable!("fail_compensation gets compensations only");
+            return Err(bug("fail_compensation got a firing".into()));
         };
         let id = launch.case.clone();
-        let t = &launch.dep.net.transitions()[launch.transition];
-        let now = self.engine.clock().now_ms();
+        let t = launch.transition();
         self.summary.failed += 1;
-        let retry_at = super::retry::retry_at(&t.retry, &error, launch.attempt, now);
+        let retry_at = retry_at(&t.retry, &error, launch.attempt, now_ms);
         tracing::warn!(case = %id, compensation = %t.name, attempt = launch.attempt, cause = %error, retry_at_ms = ?retry_at, "compensation failed");
-        let failed = self.engine.event_at(
-            now,
-            Some(&id),
-            Event::FiringFailed {
-                firing: launch.firing,
-                transition: t.name.clone(),
-                attempt: launch.attempt,
-                error: error.clone(),
-                log,
-                retry_at_ms: retry_at,
-                compensating: Some(step.firing),
-            },
-        );
-        let case = self.cases.get_mut(&id).expect("case is loaded");
+        let failed = failed_event(&launch, &error, log, retry_at, Some(step.firing), now_ms);
+        let case = self
+            .cases
+            .get_mut(&id)
+            .ok_or_else(|| bug(format!("case `{id}` is not loaded")))?;
         let saga = case
             .record
             .saga
             .as_mut()
-            .expect("a compensating case has a saga");
+            .ok_or_else(|| bug(format!("compensating case `{id}` has no saga")))?;
         saga.failures.push(AttemptFailure {
             attempt: launch.attempt,
-            at_ms: now,
+            at_ms: now_ms,
             error: error.clone(),
         });
         let mut events = vec![failed];
@@ -181,7 +177,7 @@ impl Runner<'_> {
             Some(due) => {
                 saga.attempt = launch.attempt + 1;
                 saga.not_before_ms = due;
-                self.timers.insert((due, Timer::Saga(id.clone())));
+                self.timers.set(due, Timer::Saga(id.clone()));
                 self.summary.retried += 1;
             }
             None => {
@@ -197,13 +193,14 @@ impl Runner<'_> {
                     attempts: launch.attempt,
                     failures: saga.failures.clone(),
                     last_decision,
-                    dead_at_ms: now,
+                    dead_at_ms: now_ms,
                 });
                 case.record.status = CaseStatus::CompensationFailed;
                 self.summary.dead_lettered += 1;
                 tracing::error!(case = %id, compensation = %t.name, "compensation dead-lettered; case is compensation_failed");
-                events.push(self.engine.event(
-                    Some(&id),
+                events.push(Core::event(
+                    now_ms,
+                    &id,
                     Event::FiringDeadLettered {
                         firing: launch.firing,
                         transition: t.name.clone(),
@@ -215,13 +212,13 @@ impl Runner<'_> {
                 ));
             }
         }
-        let case = self.cases.get_mut(&id).expect("case is loaded");
-        case.record.updated_at_ms = now_ms();
-        Ok(Change {
+        case.record.updated_at_ms = now_ms;
+        self.outbox.push(Change {
             case: Some(case.record.clone()),
             events,
             dead_letter: letter,
             ..Change::default()
-        })
+        });
+        Ok(())
     }
 }

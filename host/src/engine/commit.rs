@@ -1,0 +1,173 @@
+//! The engine's one way into the store: changes are applied by one task,
+//! whatever sent them (a turn of the driver, a language-model exchange
+//! journaled while its firing runs, an operator's dead-letter operation),
+//! as few transactions as they arrive in; durability is handed out by a
+//! flushing task that answers every waiter of a flush at once (group
+//! commit). A commit never waits for a flush in progress.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::EventObserver;
+use crate::store::{Change, Store, StoreError};
+
+/// Most changes in one transaction when several senders' changes are
+/// grouped (one sender's are never split).
+const MAX_GROUP: usize = 4096;
+
+type Applied = Result<Vec<Change>, StoreError>;
+
+struct Job {
+    changes: Vec<Change>,
+    done: oneshot::Sender<Applied>,
+}
+
+type Waiter = oneshot::Sender<Result<(), String>>;
+
+/// Hands changes to the applying task and durability to the flushing one.
+#[derive(Clone)]
+pub(crate) struct Committer {
+    jobs: mpsc::UnboundedSender<Job>,
+    flushes: mpsc::UnboundedSender<Waiter>,
+}
+
+impl Committer {
+    /// Starts both tasks on the current tokio runtime. `observer` is told
+    /// of every event applied.
+    pub(crate) fn start(store: Arc<dyn Store>, observer: Option<EventObserver>) -> Committer {
+        let (jobs, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(apply_jobs(store.clone(), receiver, observer));
+        let (flushes, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(flush_waiters(store, receiver));
+        Committer { jobs, flushes }
+    }
+
+    /// Applies `changes` in one transaction (all or nothing, possibly
+    /// together with other senders' changes), not flushed. Returns them
+    /// with their log entries numbered.
+    pub(crate) async fn apply(&self, changes: Vec<Change>) -> Result<Vec<Change>, StoreError> {
+        if changes.is_empty() {
+            return Ok(changes);
+        }
+        let (done, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { changes, done })
+            .map_err(|_| StoreError::Bug("the committing task stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Bug("the committing task stopped".into()))?
+    }
+
+    /// Waits until everything applied before this call is durable
+    /// (concurrent callers share one flush).
+    pub(crate) async fn flush(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.flushes
+            .send(tx)
+            .map_err(|_| StoreError::Bug("the flushing task stopped".into()))?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Bug(format!("flush failed: {e}"))),
+            Err(_) => Err(StoreError::Bug("the flushing task stopped".into())),
+        }
+    }
+
+    /// [`Committer::apply`], then [`Committer::flush`].
+    pub(crate) async fn commit(&self, changes: Vec<Change>) -> Result<Vec<Change>, StoreError> {
+        let changes = self.apply(changes).await?;
+        self.flush().await?;
+        Ok(changes)
+    }
+}
+
+async fn apply_jobs(
+    store: Arc<dyn Store>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    observer: Option<EventObserver>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        let mut size = group[0].changes.len();
+        while size < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    size += job.changes.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let store = store.clone();
+        let applied =
+            match tokio::task::spawn_blocking(move || apply_group(store.as_ref(), group)).await {
+                Ok(applied) => applied,
+                Err(e) => {
+                    // The group's senders are gone with it: they learn it failed.
+                    tracing::error!(error = %e, "applying changes panicked");
+                    continue;
+                }
+            };
+        for (job, result) in applied {
+            if let (Ok(changes), Some(observer)) = (&result, &observer) {
+                for event in changes.iter().flat_map(|c| &c.events) {
+                    observer(event);
+                }
+            }
+            let _ = job.send(result);
+        }
+    }
+}
+
+/// Applies a group's jobs in one transaction; if that fails, each on its
+/// own, so one sender's conflict does not fail the others.
+fn apply_group(store: &dyn Store, group: Vec<Job>) -> Vec<(oneshot::Sender<Applied>, Applied)> {
+    if group.len() == 1 {
+        let Job { mut changes, done } = group.into_iter().next().expect("one job");
+        let result = store.apply(&mut changes).map(|()| changes);
+        return vec![(done, result)];
+    }
+    let counts: Vec<usize> = group.iter().map(|j| j.changes.len()).collect();
+    let (mut all, dones): (Vec<Vec<Change>>, Vec<_>) =
+        group.into_iter().map(|j| (j.changes, j.done)).unzip();
+    let mut flat: Vec<Change> = all.iter_mut().flat_map(std::mem::take).collect();
+    match store.apply(&mut flat) {
+        Ok(()) => {
+            let mut rest = flat.into_iter();
+            dones
+                .into_iter()
+                .zip(counts)
+                .map(|(done, n)| (done, Ok(rest.by_ref().take(n).collect())))
+                .collect()
+        }
+        Err(_) => {
+            let mut rest = flat.into_iter();
+            dones
+                .into_iter()
+                .zip(counts)
+                .map(|(done, n)| {
+                    let mut changes: Vec<Change> = rest.by_ref().take(n).collect();
+                    let result = store.apply(&mut changes).map(|()| changes);
+                    (done, result)
+                })
+                .collect()
+        }
+    }
+}
+
+async fn flush_waiters(store: Arc<dyn Store>, mut waiters: mpsc::UnboundedReceiver<Waiter>) {
+    while let Some(first) = waiters.recv().await {
+        let mut group = vec![first];
+        while let Ok(w) = waiters.try_recv() {
+            group.push(w);
+        }
+        let store = store.clone();
+        let result = tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        for w in group {
+            let _ = w.send(result.clone());
+        }
+    }
+}

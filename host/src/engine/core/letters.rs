@@ -1,0 +1,172 @@
+//! Dead letters closed by an operator: retried (tokens back in their places
+//! under their old seqs, or a compensation run again) or discarded. Each
+//! is one change that also removes the letter, so a letter is retried or
+//! discarded once, never both.
+
+use super::marking::Position;
+use super::{Core, EngineError};
+use crate::store::{
+    CaseRecord, CaseStatus, Change, DeadLetter, DeadLetterKind, Event, EventRecord, Owner,
+    StoredToken, TokenRef,
+};
+
+/// The change that retries `letter` of case `case` at `now_ms`.
+pub(crate) fn retry(
+    letter: &DeadLetter,
+    mut case: CaseRecord,
+    now_ms: u64,
+) -> Result<Change, EngineError> {
+    match letter.kind {
+        DeadLetterKind::Firing if case.status.is_aborted() => {
+            return Err(EngineError::Invalid(format!(
+                "dead letter {} belongs to case `{}`, which is {}: its tokens cannot fire again (discard it instead)",
+                letter.id,
+                case.id,
+                case.status.as_str()
+            )));
+        }
+        DeadLetterKind::Firing => case.status = CaseStatus::Running,
+        DeadLetterKind::Compensation { .. } => {
+            let saga = case.saga.as_mut().ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "case `{}` has no compensation left to retry",
+                    case.id
+                ))
+            })?;
+            saga.restart_step();
+            case.status = CaseStatus::Compensating;
+        }
+    }
+    case.updated_at_ms = now_ms;
+    let produce = letter
+        .tokens
+        .iter()
+        .map(|t| StoredToken {
+            owner: Owner::Case(letter.case.clone()),
+            place: t.place.clone(),
+            seq: t.seq,
+            payload: t.payload.clone(),
+        })
+        .collect();
+    let event = Event::DeadLetterRetried {
+        dead_letter: letter.id,
+        transition: letter.transition.clone(),
+        restored: letter.tokens.clone(),
+    };
+    Ok(close(letter, case, event, produce, now_ms))
+}
+
+/// The change that discards `letter` of case `case` for `reason` at
+/// `now_ms`. A discarded compensation is skipped: the case's remaining
+/// compensations run.
+pub(crate) fn discard(
+    letter: &DeadLetter,
+    mut case: CaseRecord,
+    reason: &str,
+    now_ms: u64,
+) -> Result<Change, EngineError> {
+    if reason.trim().is_empty() {
+        return Err(EngineError::Invalid(
+            "discarding a dead letter needs a reason (it is recorded in the case history)".into(),
+        ));
+    }
+    match letter.kind {
+        // Re-evaluated when next planned: completed or stuck without it.
+        DeadLetterKind::Firing if !case.status.is_aborted() => case.status = CaseStatus::Running,
+        DeadLetterKind::Firing => {}
+        DeadLetterKind::Compensation { .. } => {
+            match case.saga.as_mut().filter(|s| !s.steps.is_empty()) {
+                Some(saga) => {
+                    saga.step_done();
+                    if saga.steps.is_empty() {
+                        case.saga = None;
+                        case.status = CaseStatus::Aborted;
+                    } else {
+                        case.status = CaseStatus::Compensating;
+                    }
+                }
+                None => case.status = CaseStatus::Aborted,
+            }
+        }
+    }
+    case.updated_at_ms = now_ms;
+    let dropped = letter
+        .tokens
+        .iter()
+        .map(|t| TokenRef {
+            place: t.place.clone(),
+            seq: t.seq,
+            shared: false,
+        })
+        .collect();
+    let event = Event::DeadLetterDiscarded {
+        dead_letter: letter.id,
+        transition: letter.transition.clone(),
+        reason: reason.to_string(),
+        dropped,
+    };
+    Ok(close(letter, case, event, Vec::new(), now_ms))
+}
+
+/// Removes `letter` with the case's new record, the event saying why and
+/// the tokens it puts back.
+fn close(
+    letter: &DeadLetter,
+    case: CaseRecord,
+    event: Event,
+    produce: Vec<StoredToken>,
+    now_ms: u64,
+) -> Change {
+    Change {
+        produce,
+        case: Some(case),
+        events: vec![EventRecord {
+            seq: 0,
+            at_ms: now_ms,
+            case: Some(letter.case.clone()),
+            event,
+        }],
+        remove_dead_letter: Some(letter.id),
+        ..Change::default()
+    }
+}
+
+impl Core {
+    /// Takes in `change`, made by [`retry`] or [`discard`] for `letter`, to
+    /// commit with the next group, and brings the loaded case in line.
+    /// Returns whether the case is not loaded and must be (after the commit).
+    pub(crate) fn close_letter(
+        &mut self,
+        letter: &DeadLetter,
+        change: Change,
+    ) -> Result<bool, EngineError> {
+        let record = change
+            .case
+            .clone()
+            .ok_or_else(|| super::bug("a closed dead letter changes no case".into()))?;
+        let retried = !change.produce.is_empty();
+        let reload = match self.cases.get_mut(&letter.case) {
+            Some(case) => {
+                if letter.kind == DeadLetterKind::Firing {
+                    case.dead_letters = case.dead_letters.saturating_sub(1);
+                    case.blocked.clear();
+                }
+                case.record = record;
+                if retried {
+                    let dep = case.dep.clone();
+                    for t in &letter.tokens {
+                        if let Some(place) = dep.net.place_index(&t.place) {
+                            let at = Position { place, seq: t.seq };
+                            self.marking.put(&letter.case, at, t.payload.clone());
+                        }
+                    }
+                }
+                self.mark_dirty(&letter.case);
+                false
+            }
+            None => true,
+        };
+        self.outbox.push(change);
+        Ok(reload)
+    }
+}

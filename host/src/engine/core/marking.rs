@@ -1,0 +1,487 @@
+//! The marking as the engine holds it: every loaded case's tokens and the
+//! shared tokens of each net version, with their payloads, and which are
+//! reserved by firings in flight. The store holds the same tokens durably;
+//! the engine loads them once and then keeps both in step through the
+//! changes it commits.
+//!
+//! A case sees one marking: its own places and its version's shared places.
+//! [`Marking`] resolves which is which in one place ([`Marking::place`]), so
+//! nothing above it branches on "shared or case".
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::net::Arc;
+use crate::store::{Owner, TokenId};
+
+/// Where a token lies, as a case sees it: a place of its net and a seq.
+/// Whether the place is shared follows from the place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Position {
+    /// Index of the place in the net.
+    pub(crate) place: usize,
+    /// The token's seq (FIFO within its place).
+    pub(crate) seq: u64,
+}
+
+/// A reserved input: where it lies and what it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Input {
+    pub(crate) at: Position,
+    pub(crate) payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    seq: u64,
+    payload: Vec<u8>,
+    reserved: bool,
+}
+
+/// Tokens of one place, oldest first.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct PlaceTokens {
+    slots: VecDeque<Slot>,
+    free: usize,
+}
+
+impl PlaceTokens {
+    /// Tokens in the place, reserved or not.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Tokens not reserved by a firing in flight.
+    pub(crate) fn free(&self) -> usize {
+        self.free
+    }
+
+    /// Adds a token in its place by age (seqs only grow, so a new token
+    /// goes to the back; one put back goes where it was).
+    fn insert(&mut self, seq: u64, payload: Vec<u8>) {
+        let at = self.slots.partition_point(|s| s.seq < seq);
+        let slot = Slot {
+            seq,
+            payload,
+            reserved: false,
+        };
+        if at == self.slots.len() {
+            self.slots.push_back(slot);
+        } else if self.slots[at].seq != seq {
+            self.slots.insert(at, slot);
+        } else {
+            return; // already there
+        }
+        self.free += 1;
+    }
+
+    fn find(&self, seq: u64) -> Option<usize> {
+        let at = self.slots.partition_point(|s| s.seq < seq);
+        (self.slots.get(at)?.seq == seq).then_some(at)
+    }
+
+    /// Reserves the `n` oldest free tokens (all or nothing).
+    fn reserve(&mut self, place: usize, n: usize, into: &mut Vec<Input>) -> bool {
+        if self.free < n {
+            return false;
+        }
+        for slot in self.slots.iter_mut().filter(|s| !s.reserved).take(n) {
+            slot.reserved = true;
+            into.push(Input {
+                at: Position {
+                    place,
+                    seq: slot.seq,
+                },
+                payload: slot.payload.clone(),
+            });
+        }
+        self.free -= n;
+        true
+    }
+
+    /// Reserves the free token `seq`; its payload, or `None` if there is no
+    /// such free token.
+    fn reserve_seq(&mut self, seq: u64) -> Option<Vec<u8>> {
+        let i = self.find(seq)?;
+        let slot = &mut self.slots[i];
+        if slot.reserved {
+            return None;
+        }
+        slot.reserved = true;
+        self.free -= 1;
+        Some(slot.payload.clone())
+    }
+
+    fn unreserve(&mut self, seq: u64) {
+        if let Some(i) = self.find(seq)
+            && self.slots[i].reserved
+        {
+            self.slots[i].reserved = false;
+            self.free += 1;
+        }
+    }
+
+    /// Removes a token (reserved or not); its payload, if it was there.
+    fn remove(&mut self, seq: u64) -> Option<Vec<u8>> {
+        let i = self.find(seq)?;
+        let slot = self.slots.remove(i)?;
+        if !slot.reserved {
+            self.free -= 1;
+        }
+        Some(slot.payload)
+    }
+
+    fn free_seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.slots.iter().filter(|s| !s.reserved).map(|s| s.seq)
+    }
+}
+
+/// Tokens of every place of one owner (a case, or a version's shared
+/// places); a case's holds nothing in shared places and vice versa.
+#[derive(Debug, Clone)]
+struct Tokens {
+    places: Vec<PlaceTokens>,
+}
+
+impl Tokens {
+    fn new(places: usize) -> Tokens {
+        Tokens {
+            places: vec![PlaceTokens::default(); places],
+        }
+    }
+}
+
+/// The shared tokens of one net version, and which places are shared.
+#[derive(Debug, Clone)]
+struct Version {
+    shared: Vec<bool>,
+    names: Vec<String>,
+    tokens: Tokens,
+}
+
+/// What a transition's inputs find in a case's marking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Enabled {
+    /// Enough free tokens on every input arc.
+    Yes,
+    /// Enough tokens on every arc, but some are reserved by firings in
+    /// flight (of this case or, for shared places, of others).
+    Held,
+    /// Some input place lacks tokens.
+    No,
+}
+
+/// Every loaded case's tokens and the shared tokens of their versions.
+#[derive(Debug, Default)]
+pub(crate) struct Marking {
+    cases: HashMap<String, (String, Tokens)>,
+    versions: HashMap<String, Version>,
+}
+
+/// Whose tokens a case reaches in a place.
+enum Side {
+    Case,
+    Shared,
+}
+
+impl Marking {
+    /// Knows net version `version`, whose places are `places` (name, shared).
+    pub(crate) fn add_version<'a>(
+        &mut self,
+        version: &str,
+        places: impl Iterator<Item = (&'a str, bool)>,
+    ) {
+        if self.versions.contains_key(version) {
+            return;
+        }
+        let (names, shared): (Vec<String>, Vec<bool>) =
+            places.map(|(n, s)| (n.to_string(), s)).unzip();
+        let tokens = Tokens::new(names.len());
+        self.versions.insert(
+            version.to_string(),
+            Version {
+                shared,
+                names,
+                tokens,
+            },
+        );
+    }
+
+    /// Whether version `version` is known.
+    pub(crate) fn has_version(&self, version: &str) -> bool {
+        self.versions.contains_key(version)
+    }
+
+    /// Adds case `case` of a known version, with no tokens.
+    pub(crate) fn add_case(&mut self, case: &str, version: &str) {
+        let places = self.versions[version].names.len();
+        self.cases
+            .insert(case.to_string(), (version.to_string(), Tokens::new(places)));
+    }
+
+    /// Forgets case `case` (it ended, or is reloaded).
+    pub(crate) fn remove_case(&mut self, case: &str) {
+        self.cases.remove(case);
+    }
+
+    fn side(&self, case: &str, place: usize) -> Side {
+        let version = &self.cases[case].0;
+        if self.versions[version].shared[place] {
+            Side::Shared
+        } else {
+            Side::Case
+        }
+    }
+
+    /// The tokens case `case` reaches in `place` (its own, or shared).
+    pub(crate) fn place(&self, case: &str, place: usize) -> &PlaceTokens {
+        let (version, tokens) = &self.cases[case];
+        match self.side(case, place) {
+            Side::Case => &tokens.places[place],
+            Side::Shared => &self.versions[version].tokens.places[place],
+        }
+    }
+
+    fn place_mut(&mut self, case: &str, place: usize) -> &mut PlaceTokens {
+        let side = self.side(case, place);
+        let (version, tokens) = self.cases.get_mut(case).expect("a loaded case");
+        match side {
+            Side::Case => &mut tokens.places[place],
+            Side::Shared => {
+                &mut self
+                    .versions
+                    .get_mut(version.as_str())
+                    .expect("a loaded version")
+                    .tokens
+                    .places[place]
+            }
+        }
+    }
+
+    /// Whether `place` is a shared place of case `case`'s net.
+    pub(crate) fn is_shared(&self, case: &str, place: usize) -> bool {
+        matches!(self.side(case, place), Side::Shared)
+    }
+
+    /// Where the token at `at` of case `case` lies, as the store names it.
+    pub(crate) fn token_id(&self, case: &str, at: Position) -> TokenId {
+        let version = &self.cases[case].0;
+        let owner = match self.side(case, at.place) {
+            Side::Case => Owner::Case(case.to_string()),
+            Side::Shared => Owner::Shared(version.clone()),
+        };
+        TokenId::new(
+            owner,
+            self.versions[version].names[at.place].clone(),
+            at.seq,
+        )
+    }
+
+    /// Puts a shared token of version `version` in place (loading).
+    pub(crate) fn put_shared(&mut self, version: &str, place: usize, seq: u64, payload: Vec<u8>) {
+        if let Some(v) = self.versions.get_mut(version) {
+            v.tokens.places[place].insert(seq, payload);
+        }
+    }
+
+    /// Puts a token in case `case`'s marking: produced, loaded, or put back.
+    pub(crate) fn put(&mut self, case: &str, at: Position, payload: Vec<u8>) {
+        self.place_mut(case, at.place).insert(at.seq, payload);
+    }
+
+    /// What `arcs` find in case `case`'s marking.
+    pub(crate) fn enabled(&self, case: &str, arcs: &[Arc]) -> Enabled {
+        let mut held = false;
+        for a in arcs {
+            let p = self.place(case, a.place);
+            let weight = a.weight as usize;
+            if p.len() < weight {
+                return Enabled::No;
+            }
+            held |= p.free() < weight;
+        }
+        if held { Enabled::Held } else { Enabled::Yes }
+    }
+
+    /// Reserves the oldest free tokens `arcs` take, all or nothing, in arc
+    /// order.
+    pub(crate) fn reserve(&mut self, case: &str, arcs: &[Arc]) -> Option<Vec<Input>> {
+        if self.enabled(case, arcs) != Enabled::Yes {
+            return None;
+        }
+        let mut inputs = Vec::new();
+        for a in arcs {
+            let ok = self
+                .place_mut(case, a.place)
+                .reserve(a.place, a.weight as usize, &mut inputs);
+            debug_assert!(ok, "checked free counts");
+        }
+        Some(inputs)
+    }
+
+    /// Reserves the token at `at` (a stored reservation taken over); its
+    /// payload, or `None` if it is not there or not free.
+    pub(crate) fn reserve_at(&mut self, case: &str, at: Position) -> Option<Vec<u8>> {
+        self.place_mut(case, at.place).reserve_seq(at.seq)
+    }
+
+    /// For a retry holding `held` (its case tokens): reserves what else
+    /// `arcs` take (shared tokens that went back while it waited), and
+    /// returns all its inputs in arc order; `None` (nothing reserved) while
+    /// those are not free.
+    pub(crate) fn reserve_rest(
+        &mut self,
+        case: &str,
+        arcs: &[Arc],
+        held: &[Input],
+    ) -> Option<Vec<Input>> {
+        let missing: Vec<(usize, usize)> = arcs
+            .iter()
+            .map(|a| {
+                let have = held.iter().filter(|h| h.at.place == a.place).count();
+                (a.place, (a.weight as usize).saturating_sub(have))
+            })
+            .collect();
+        if missing
+            .iter()
+            .any(|&(p, n)| n > 0 && self.place(case, p).free() < n)
+        {
+            return None;
+        }
+        let mut inputs = Vec::with_capacity(held.len());
+        for (a, &(p, n)) in arcs.iter().zip(&missing) {
+            inputs.extend(held.iter().filter(|h| h.at.place == a.place).cloned());
+            if n > 0 {
+                self.place_mut(case, p).reserve(p, n, &mut inputs);
+            }
+        }
+        Some(inputs)
+    }
+
+    /// Frees reserved tokens (a decline, a failure's shared inputs).
+    pub(crate) fn unreserve(&mut self, case: &str, at: impl IntoIterator<Item = Position>) {
+        for at in at {
+            self.place_mut(case, at.place).unreserve(at.seq);
+        }
+    }
+
+    /// Removes tokens (reserved or not): consumed, dead-lettered, dropped.
+    pub(crate) fn remove(&mut self, case: &str, at: impl IntoIterator<Item = Position>) {
+        for at in at {
+            self.place_mut(case, at.place).remove(at.seq);
+        }
+    }
+
+    /// Case `case`'s own tokens that no firing holds.
+    pub(crate) fn free_case_tokens(&self, case: &str) -> Vec<Position> {
+        let tokens = &self.cases[case].1;
+        let mut free = Vec::new();
+        for (place, p) in tokens.places.iter().enumerate() {
+            if matches!(self.side(case, place), Side::Case) {
+                free.extend(p.free_seqs().map(|seq| Position { place, seq }));
+            }
+        }
+        free
+    }
+
+    /// Places where case `case` holds tokens of its own.
+    pub(crate) fn marked(&self, case: &str) -> Vec<usize> {
+        let tokens = &self.cases[case].1;
+        (0..tokens.places.len())
+            .filter(|&p| tokens.places[p].len() > 0)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marking() -> Marking {
+        let mut m = Marking::default();
+        m.add_version(
+            "v",
+            [("a", false), ("slot", true), ("b", false)].into_iter(),
+        );
+        m.add_case("c", "v");
+        m.add_case("d", "v");
+        m
+    }
+
+    fn at(place: usize, seq: u64) -> Position {
+        Position { place, seq }
+    }
+
+    fn arc(place: usize, weight: u32) -> Arc {
+        Arc { place, weight }
+    }
+
+    #[test]
+    fn reserves_the_oldest_free_tokens_all_or_nothing() {
+        let mut m = marking();
+        for seq in [9, 3, 5] {
+            m.put("c", at(0, seq), vec![seq as u8]);
+        }
+        let got = m.reserve("c", &[arc(0, 2)]).unwrap();
+        assert_eq!(got.iter().map(|i| i.at.seq).collect::<Vec<_>>(), [3, 5]);
+        assert_eq!(got[0].payload, [3]);
+        assert_eq!(m.reserve("c", &[arc(0, 2)]), None);
+        assert_eq!(m.enabled("c", &[arc(0, 2)]), Enabled::Held);
+        assert_eq!(m.enabled("c", &[arc(0, 4)]), Enabled::No);
+        m.unreserve("c", [at(0, 3)]);
+        let got = m.reserve("c", &[arc(0, 2)]).unwrap();
+        assert_eq!(got.iter().map(|i| i.at.seq).collect::<Vec<_>>(), [3, 9]);
+        m.remove("c", [at(0, 5)]);
+        assert_eq!((m.place("c", 0).len(), m.place("c", 0).free()), (2, 0));
+    }
+
+    #[test]
+    fn shared_places_are_one_pool_for_every_case_of_the_version() {
+        let mut m = marking();
+        m.put_shared("v", 1, 1, vec![0xc0]);
+        m.put("c", at(0, 2), vec![0xc0]);
+        m.put("d", at(0, 3), vec![0xc0]);
+        let arcs = [arc(0, 1), arc(1, 1)];
+        let c = m.reserve("c", &arcs).unwrap();
+        assert_eq!(c[1].at, at(1, 1));
+        assert_eq!(m.enabled("d", &arcs), Enabled::Held, "c holds the slot");
+        assert!(m.is_shared("d", 1) && !m.is_shared("d", 0));
+        assert_eq!(m.token_id("d", at(1, 1)).owner, Owner::Shared("v".into()));
+        assert_eq!(m.token_id("d", at(0, 3)).owner, Owner::Case("d".into()));
+        m.unreserve("c", [at(1, 1)]);
+        assert!(m.reserve("d", &arcs).is_some());
+        // A case's own tokens never include shared ones.
+        assert_eq!(m.free_case_tokens("c"), []);
+        assert_eq!(m.marked("c"), [0]);
+    }
+
+    #[test]
+    fn a_retry_takes_back_only_the_shared_tokens_it_gave_up() {
+        let mut m = marking();
+        m.put("c", at(0, 2), vec![1]);
+        m.put_shared("v", 1, 1, vec![2]);
+        let arcs = [arc(0, 1), arc(1, 1)];
+        let first = m.reserve("c", &arcs).unwrap();
+        // The failure keeps the case token, gives the slot back.
+        m.unreserve("c", [first[1].at]);
+        let held = vec![first[0].clone()];
+        m.reserve_at("d", at(1, 1)).unwrap(); // another case takes the slot
+        assert_eq!(m.reserve_rest("c", &arcs, &held), None);
+        m.unreserve("d", [at(1, 1)]);
+        let again = m.reserve_rest("c", &arcs, &held).unwrap();
+        assert_eq!(again, first);
+    }
+
+    #[test]
+    fn a_token_put_back_goes_where_it_was_by_age() {
+        let mut m = marking();
+        for seq in [2, 8] {
+            m.put("c", at(2, seq), vec![]);
+        }
+        m.put("c", at(2, 5), vec![]);
+        m.put("c", at(2, 5), vec![]); // twice is once
+        assert_eq!(m.free_case_tokens("c"), [at(2, 2), at(2, 5), at(2, 8)]);
+        assert_eq!(m.reserve_at("c", at(2, 5)), Some(vec![]));
+        assert_eq!(m.reserve_at("c", at(2, 5)), None, "already reserved");
+        assert_eq!(m.reserve_at("c", at(2, 7)), None, "not there");
+    }
+}

@@ -1,0 +1,411 @@
+//! The engine's one loop: the shell around [`Core`]. Each turn settles the
+//! firings that finished, plans what is due and enabled, commits the
+//! changes of both in one store transaction (settling more firings while
+//! it waits), then launches. A batch run ([`Engine::run`]) is this loop
+//! with no commands, ending when nothing can fire; a daemon's driver
+//! takes commands (a case started, a worker's claim, an operator's
+//! dead-letter operation, shutdown) between turns and runs until shut down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use super::core::{Core, Launch, letters};
+use super::work::{ClaimRequest, Completion, LeaseInfo, WorkFailure, WorkItem};
+use super::{Engine, EngineError, execute};
+use crate::sandbox::CallResult;
+use crate::store::{DeadLetter, StoreError};
+
+/// A reply channel.
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// What a daemon's driver is asked to do.
+pub(crate) enum Command {
+    /// Case `0` was started (it is durable); fire it.
+    CaseStarted(String),
+    /// A worker claims an external firing.
+    Claim {
+        request: ClaimRequest,
+        lease_ms: u64,
+        reply: Reply<Option<WorkItem>>,
+    },
+    /// A worker completes a claimed firing.
+    Complete {
+        firing: u64,
+        lease: String,
+        completion: Completion,
+        reply: Reply<()>,
+    },
+    /// A worker failed a claimed firing.
+    Fail {
+        firing: u64,
+        lease: String,
+        failure: WorkFailure,
+        reply: Reply<()>,
+    },
+    /// A worker extends its lease.
+    Extend {
+        firing: u64,
+        lease: String,
+        lease_ms: u64,
+        reply: Reply<LeaseInfo>,
+    },
+    /// Retry a dead letter.
+    RetryDeadLetter { id: u64, reply: Reply<DeadLetter> },
+    /// Discard a dead letter.
+    DiscardDeadLetter {
+        id: u64,
+        reason: String,
+        reply: Reply<DeadLetter>,
+    },
+    /// Stop launching; let firings in flight finish within `grace`.
+    Shutdown {
+        grace: Duration,
+        reply: oneshot::Sender<ShutdownReport>,
+    },
+}
+
+/// What shutting a driver down did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ShutdownReport {
+    /// In-flight firings that finished within the grace period.
+    pub finished: u64,
+    /// In-flight firings cut off (re-run on the next start).
+    pub cut_off: u64,
+}
+
+/// How a drive ends.
+pub(crate) enum Mode {
+    /// Fire until nothing can; wait for retry timers unless `no_wait`.
+    Batch { no_wait: bool },
+    /// Take commands until shut down; tell `claimable` when an offer is made.
+    Daemon {
+        commands: mpsc::Receiver<Command>,
+        claimable: Arc<Notify>,
+    },
+}
+
+/// The shell: the core, its firings in flight, and the engine doing I/O.
+pub(crate) struct Shell<'e> {
+    engine: &'e Engine,
+    core: Core,
+    tasks: JoinSet<(Launch, CallResult)>,
+}
+
+/// A firing task's result.
+type Finished = Result<(Launch, CallResult), tokio::task::JoinError>;
+
+/// When a shutdown must be over, and who waits for its report.
+type Stopping = (
+    tokio::time::Instant,
+    Option<oneshot::Sender<ShutdownReport>>,
+);
+
+impl<'e> Shell<'e> {
+    pub(crate) fn new(engine: &'e Engine, core: Core) -> Shell<'e> {
+        Shell {
+            engine,
+            core,
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// The core (for a batch run's summary).
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Runs the loop until `mode` says it is over. A daemon's shutdown
+    /// report goes to whoever asked for the shutdown.
+    pub(crate) async fn drive(&mut self, mut mode: Mode) -> Result<(), EngineError> {
+        let clock = self.engine.clock().clone();
+        let mut stopping: Option<Stopping> = None;
+        let mut report = ShutdownReport::default();
+        loop {
+            let now = clock.now_ms();
+            self.core.timers_due(now)?;
+            let launches = match stopping {
+                None => self.core.plan(now)?,
+                Some(_) => Vec::new(),
+            };
+            self.commit().await?;
+            self.launch(launches);
+            if self.core.take_offered()
+                && let Mode::Daemon { claimable, .. } = &mode
+            {
+                claimable.notify_waiters();
+            }
+            if stopping.is_some() && self.tasks.is_empty() {
+                break;
+            }
+            let commands = match &mut mode {
+                Mode::Batch { no_wait } => {
+                    if self.core.ready() {
+                        continue; // firings settled during the commit enabled more
+                    }
+                    let next = self.core.next_timer(false);
+                    if self.tasks.is_empty() {
+                        match next {
+                            Some(at) if !*no_wait => {
+                                // Idle until a durable timer: make the timers
+                                // durable first, so a host killed while it
+                                // waits resumes them.
+                                self.engine.flush().await?;
+                                tracing::info!(
+                                    wait_ms = at.saturating_sub(clock.now_ms()),
+                                    "waiting for a durable retry timer"
+                                );
+                                clock.sleep_until(at).await;
+                                continue;
+                            }
+                            _ => break,
+                        }
+                    }
+                    let first = match next {
+                        Some(at) if !clock.moves_only_when_idle() => tokio::select! {
+                            done = self.tasks.join_next() => done,
+                            () = clock.sleep_until(at) => continue,
+                        },
+                        _ => self.tasks.join_next().await,
+                    };
+                    if let Some(done) = first {
+                        self.settle(done)?;
+                    }
+                    continue;
+                }
+                Mode::Daemon { commands, .. } => commands,
+            };
+            let next = self.core.next_timer(true);
+            let timer = async {
+                match next {
+                    Some(at) => clock.sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let deadline = async {
+                match &stopping {
+                    Some((at, _)) => tokio::time::sleep_until(*at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let ready = stopping.is_none() && self.core.ready();
+            tokio::select! {
+                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    self.settle(done)?;
+                    if stopping.is_some() {
+                        report.finished += 1;
+                    }
+                }
+                command = commands.recv(), if stopping.is_none() => match command {
+                    Some(Command::Shutdown { grace, reply }) => {
+                        tracing::info!(in_flight = self.tasks.len(), grace_ms = grace.as_millis() as u64, "shutting down");
+                        stopping = Some((tokio::time::Instant::now() + grace, Some(reply)));
+                    }
+                    Some(command) => self.command(command).await?,
+                    None => stopping = Some((tokio::time::Instant::now(), None)),
+                },
+                () = timer, if stopping.is_none() => {}
+                // Firings settled during a commit enabled more (a branch of
+                // its own, so commands still get their turn).
+                () = std::future::ready(()), if ready => {}
+                () = deadline => break,
+            }
+        }
+        report.cut_off = self.tasks.len() as u64;
+        self.tasks.abort_all();
+        self.commit().await?;
+        self.engine.flush().await?;
+        if report.cut_off > 0 {
+            tracing::warn!(
+                cut_off = report.cut_off,
+                "firings cut off by shutdown; they re-run on the next start"
+            );
+        }
+        if let Some((_, Some(reply))) = stopping {
+            let _ = reply.send(report);
+        }
+        Ok(())
+    }
+
+    /// Runs the launches' guests as tasks.
+    fn launch(&mut self, launches: Vec<Launch>) {
+        for launch in launches {
+            let sandbox = self.engine.sandbox().clone();
+            let llm = self.engine.llm().clone();
+            // The guest call's state (wasmtime's async call) is large: it is
+            // boxed by the worker's first poll, so spawning on the driver's
+            // thread allocates only a small task.
+            self.tasks
+                .spawn(async move { Box::pin(execute::execute(sandbox, llm, launch)).await });
+        }
+    }
+
+    fn settle(&mut self, done: Finished) -> Result<(), EngineError> {
+        let (launch, call) = done
+            .map_err(|e| EngineError::Store(StoreError::Bug(format!("firing task failed: {e}"))))?;
+        let now = self.engine.clock().now_ms();
+        self.core.settle(launch, call, now)
+    }
+
+    /// Commits the core's changes (one transaction, not flushed: a caller
+    /// that acknowledges flushes), settling the firings that finish
+    /// meanwhile; their changes wait for the next commit.
+    async fn commit(&mut self) -> Result<(), EngineError> {
+        let changes = self.core.take_changes();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let committer = self.engine.committer().clone();
+        let mut apply = std::pin::pin!(committer.apply(changes));
+        let applied = loop {
+            tokio::select! {
+                biased;
+                applied = &mut apply => break applied?,
+                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    self.settle(done)?;
+                }
+            }
+        };
+        self.core.committed(&applied);
+        Ok(())
+    }
+
+    /// Carries out one command (its changes committed before it answers).
+    async fn command(&mut self, command: Command) -> Result<(), EngineError> {
+        let now = self.engine.clock().now_ms();
+        match command {
+            Command::CaseStarted(id) => {
+                if !self.core.has_case(&id) {
+                    self.engine.load_case(&mut self.core, &id, true)?;
+                }
+                Ok(())
+            }
+            Command::Claim {
+                request,
+                lease_ms,
+                reply,
+            } => {
+                let result = self.core.claim(&request, lease_ms, now);
+                self.answer(reply, result).await
+            }
+            Command::Complete {
+                firing,
+                lease,
+                completion,
+                reply,
+            } => {
+                let result = self.core.complete(firing, &lease, completion, now);
+                self.answer(reply, result).await
+            }
+            Command::Fail {
+                firing,
+                lease,
+                failure,
+                reply,
+            } => {
+                let result = self.core.fail_work(firing, &lease, failure, now);
+                self.answer(reply, result).await
+            }
+            Command::Extend {
+                firing,
+                lease,
+                lease_ms,
+                reply,
+            } => {
+                let result = self.core.extend(firing, &lease, lease_ms, now);
+                self.answer(reply, result).await
+            }
+            Command::RetryDeadLetter { id, reply } => {
+                let result = self
+                    .close_letter(id, |letter, case| letters::retry(letter, case, now))
+                    .await;
+                self.answer(reply, result).await
+            }
+            Command::DiscardDeadLetter { id, reason, reply } => {
+                let result = self
+                    .close_letter(id, |letter, case| {
+                        letters::discard(letter, case, &reason, now)
+                    })
+                    .await;
+                self.answer(reply, result).await
+            }
+            Command::Shutdown { .. } => Err(EngineError::Store(StoreError::Bug(
+                "shutdown reached the command handler".into(),
+            ))),
+        }
+    }
+
+    /// Closes dead letter `id` with the change `close` makes of it and its
+    /// case's stored record; reloads the case if it was not loaded.
+    async fn close_letter(
+        &mut self,
+        id: u64,
+        close: impl FnOnce(
+            &DeadLetter,
+            crate::store::CaseRecord,
+        ) -> Result<crate::store::Change, EngineError>,
+    ) -> Result<DeadLetter, EngineError> {
+        // The stored case record must be the one the core holds.
+        self.commit().await?;
+        let (letter, case) = self.engine.letter_and_case(id)?;
+        let change = close(&letter, case)?;
+        if self.core.close_letter(&letter, change)? {
+            self.commit().await?;
+            self.engine.load_case(&mut self.core, &letter.case, false)?;
+        }
+        Ok(letter)
+    }
+
+    /// Commits what `result` changed, then sends it to the caller. A store
+    /// failure also stops the driver (the core may no longer match the
+    /// store); the caller is told so.
+    async fn answer<T>(
+        &mut self,
+        reply: Reply<T>,
+        result: Result<T, EngineError>,
+    ) -> Result<(), EngineError> {
+        let result = match self.commit().await {
+            Ok(()) => result,
+            Err(e) => Err(e),
+        };
+        match result {
+            Err(e @ (EngineError::Store(_) | EngineError::Sandbox(_))) => {
+                let _ = reply.send(Err(EngineError::Unavailable(format!(
+                    "the host's driver stopped: {e}"
+                ))));
+                Err(e)
+            }
+            other => {
+                let _ = reply.send(other);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Drives every case of the engine until shut down (or until every
+    /// [`Command`] sender is gone). Offers becoming claimable are told on
+    /// `claimable`; `started` learns whether the store could be loaded.
+    pub(crate) async fn drive(
+        &self,
+        commands: mpsc::Receiver<Command>,
+        claimable: Arc<Notify>,
+        started: oneshot::Sender<Result<(), EngineError>>,
+    ) -> Result<(), EngineError> {
+        let mut core = self.core(None, true);
+        if let Err(e) = self.load(&mut core) {
+            let _ = started.send(Err(e));
+            return Ok(());
+        }
+        let _ = started.send(Ok(()));
+        Shell::new(self, core)
+            .drive(Mode::Daemon {
+                commands,
+                claimable,
+            })
+            .await
+    }
+}

@@ -1,0 +1,143 @@
+//! Net versions: deploying a net (checked, stored with its components and
+//! its shared places' initial tokens) and the deployments the engine keeps.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::deployment::{self, Deployment};
+use super::{Engine, EngineError, encode_json};
+use crate::net::Net;
+use crate::store::{Change, Event, EventRecord, Owner, StoredToken, TokenRecord};
+
+/// The file name an uploaded net is known by (in errors and its record).
+pub const UPLOADED_NET: &str = "uploaded-net.toml";
+
+/// A deployed net, as [`Engine::deploy`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployed {
+    /// Net name.
+    pub name: String,
+    /// Version hash.
+    pub version: String,
+    /// Whether this call stored it (false: the same version was there).
+    pub new: bool,
+}
+
+impl Engine {
+    /// Deploys the net file at `file` (if this exact version is not deployed
+    /// yet): checks the net and its guests, stores both, adds the shared
+    /// places' initial tokens. Durable when it returns.
+    pub async fn deploy(&self, file: &Path) -> Result<Deployed, EngineError> {
+        let net = Net::load(file)?;
+        let (deployment, components) = Deployment::from_files(&self.sandbox, net)?;
+        self.install(deployment, components).await
+    }
+
+    /// Deploys a net sent as text, with its guests' component bytes by
+    /// guest path as the net declares them (e.g. an upload to `petrel
+    /// serve`). Errors name the net as `uploaded-net.toml`. Durable when it
+    /// returns.
+    pub async fn deploy_source(
+        &self,
+        source: &str,
+        components: &HashMap<String, Vec<u8>>,
+    ) -> Result<Deployed, EngineError> {
+        let net = Net::parse(source, Path::new(UPLOADED_NET))?;
+        let (deployment, components) = Deployment::from_upload(&self.sandbox, net, components)?;
+        self.install(deployment, components).await
+    }
+
+    /// Stores a checked deployment (if new) with its shared places' tokens.
+    async fn install(
+        &self,
+        deployment: Deployment,
+        components: deployment::Components,
+    ) -> Result<Deployed, EngineError> {
+        let version = deployment.version().to_string();
+        let name = deployment.record.name.clone();
+        let mut tokens = Vec::new();
+        let mut produce = Vec::new();
+        for place in deployment.net.places().iter().filter(|p| p.shared) {
+            for value in &place.initial {
+                let payload = encode_json(value)?;
+                let seq = self.store.next_id()?;
+                tokens.push(TokenRecord {
+                    place: place.name.clone(),
+                    seq,
+                    shared: true,
+                    payload: payload.clone(),
+                });
+                produce.push(StoredToken {
+                    owner: Owner::Shared(version.clone()),
+                    place: place.name.clone(),
+                    seq,
+                    payload,
+                });
+            }
+        }
+        let at_ms = self.clock().now_ms();
+        let event = |event| EventRecord {
+            seq: 0,
+            at_ms,
+            case: None,
+            event,
+        };
+        let mut events = vec![event(Event::NetDeployed {
+            net: name.clone(),
+            version: version.clone(),
+        })];
+        if !tokens.is_empty() {
+            events.push(event(Event::SharedTokensAdded {
+                version: version.clone(),
+                tokens,
+            }));
+        }
+        let mut change = Change {
+            produce,
+            events,
+            ..Change::default()
+        };
+        let new = self
+            .store
+            .deploy(&deployment.record, &components, &mut change)?;
+        if new && let Some(observer) = &self.config.observer {
+            for e in &change.events {
+                observer(e);
+            }
+        }
+        self.flush().await?;
+        self.deployments
+            .lock()
+            .expect("deployments lock")
+            .entry(version.clone())
+            .or_insert_with(|| Arc::new(deployment));
+        Ok(Deployed { name, version, new })
+    }
+
+    /// The deployment of a stored net version (loaded once, then kept).
+    pub fn deployment(&self, version: &str) -> Result<Arc<Deployment>, EngineError> {
+        if let Some(d) = self
+            .deployments
+            .lock()
+            .expect("deployments lock")
+            .get(version)
+        {
+            return Ok(d.clone());
+        }
+        let record = self
+            .store
+            .net(version)?
+            .ok_or_else(|| EngineError::NotFound(format!("no deployed net version `{version}`")))?;
+        let d = Arc::new(Deployment::from_store(
+            &self.sandbox,
+            self.store.as_ref(),
+            record,
+        )?);
+        self.deployments
+            .lock()
+            .expect("deployments lock")
+            .insert(version.to_string(), d.clone());
+        Ok(d)
+    }
+}
