@@ -46,7 +46,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "SIZE", value_parser = memory)]
     max_memory: Option<u64>,
     /// Most bytes of PNML read (decompressed), e.g. `1G`.
-    #[arg(long, value_name = "SIZE", value_parser = memory,
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes,
           default_value_t = verify::pnml::MAX_PNML_BYTES)]
     max_input: u64,
     /// State-space engine: `packed` keeps every place in every stored
