@@ -45,13 +45,28 @@ pub fn load(file: impl AsRef<Path>) -> Result<PtNet, PnmlError> {
 /// gzip), refusing more than `max_bytes` bytes of XML.
 pub fn load_bounded(file: impl AsRef<Path>, max_bytes: u64) -> Result<PtNet, PnmlError> {
     let file = file.as_ref();
-    let read = |source| PnmlError::Read {
+    let raw = std::fs::File::open(file).map_err(|source| PnmlError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    read(raw, file, max_bytes)
+}
+
+/// Reads the place/transition net in PNML (plain or gzip) from `raw`, the
+/// contents of `file` (used in errors only), refusing more than `max_bytes`
+/// bytes of XML.
+pub fn read(
+    mut raw: impl Read,
+    file: impl AsRef<Path>,
+    max_bytes: u64,
+) -> Result<PtNet, PnmlError> {
+    let file = file.as_ref();
+    let failed = |source| PnmlError::Read {
         file: file.to_path_buf(),
         source,
     };
-    let mut raw = std::fs::File::open(file).map_err(read)?;
     let mut magic = [0u8; 2];
-    let n = raw.read(&mut magic).map_err(read)?;
+    let n = read_up_to(&mut raw, &mut magic).map_err(failed)?;
     let head = std::io::Cursor::new(magic[..n].to_vec());
     let whole = head.chain(raw);
     let gzip = magic[..n] == [0x1f, 0x8b];
@@ -60,7 +75,7 @@ pub fn load_bounded(file: impl AsRef<Path>, max_bytes: u64) -> Result<PtNet, Pnm
     } else {
         bounded(whole, max_bytes)
     };
-    let bytes = bytes.map_err(read)?.ok_or_else(|| PnmlError::TooLarge {
+    let bytes = bytes.map_err(failed)?.ok_or_else(|| PnmlError::TooLarge {
         file: file.to_path_buf(),
         limit: max_bytes,
     })?;
@@ -78,6 +93,20 @@ pub fn load_bounded(file: impl AsRef<Path>, max_bytes: u64) -> Result<PtNet, Pnm
         ),
     })?;
     parse(&source, file)
+}
+
+/// Fills as much of `buf` as `from` has; the bytes read.
+fn read_up_to(from: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match from.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// At most `max` bytes of `from`; `None` when it has more.
