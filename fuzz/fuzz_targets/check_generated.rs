@@ -46,7 +46,7 @@ fn pt_net(b: &mut Bytes<'_>) -> PtNet {
     }
     let resets = b.next(2) == 1;
     for t in 0..usize::from(b.next(10)) {
-        let mut arcs = |b: &mut Bytes<'_>| -> Vec<(usize, u32)> {
+        let arcs = |b: &mut Bytes<'_>| -> Vec<(usize, u32)> {
             (0..b.next(4))
                 .map(|_| (usize::from(b.next(places as u8)), 1 + u32::from(b.next(3))))
                 .collect()
