@@ -154,7 +154,7 @@ impl<'n> StateSpace<'n> {
         let mut blocks = 0usize;
         loop {
             blocks += 1;
-            if blocks % CLOCK_EVERY == 0 && options.late() {
+            if blocks.is_multiple_of(CLOCK_EVERY) && options.late() {
                 return Stop::Time;
             }
             let mut expanded = false;
@@ -295,7 +295,7 @@ impl<'n> StateSpace<'n> {
                 if self.order.len() >= max_states {
                     return Err(Stop::Limit);
                 }
-                if self.order.len() % MEMORY_EVERY == 0
+                if self.order.len().is_multiple_of(MEMORY_EVERY)
                     && !options.fits(self.heap_bytes() + COLUMN_SLACK)
                 {
                     return Err(Stop::Memory);

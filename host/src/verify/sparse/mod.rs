@@ -132,7 +132,7 @@ impl<'n> SparseSpace<'n> {
         let mut c = self.cursor();
         let mut s = 0usize;
         while s < self.visited.len() {
-            if s % CLOCK_EVERY == 0 {
+            if s.is_multiple_of(CLOCK_EVERY) {
                 if options.late() {
                     return Stop::Time;
                 }

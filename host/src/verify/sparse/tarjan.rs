@@ -145,7 +145,7 @@ pub(crate) fn components(
             }
             peak = peak.max(b);
         }
-        if counter % CLOCK_EVERY == 0 && options.late() {
+        if counter.is_multiple_of(CLOCK_EVERY) && options.late() {
             return (Searched::Time, peak);
         }
         let v = top.state;
