@@ -170,29 +170,7 @@ fn graph_mermaid_output_parses_with_mermaid() {
 
 /// Issue 17's net: after `t0→go` the case loops between `ping` and `pong`
 /// and can never reach `done`; `petrel check` used to call it sound.
-pub(crate) const LIVELOCK: &str = r#"
-[net]
-name = "livelock"
-[places.start]
-start = true
-[places.a]
-[places.b]
-[places.done]
-final = true
-[transitions.t0]
-external = true
-inputs = { start = 1 }
-outcomes.go = { a = 1 }
-outcomes.finish = { done = 1 }
-[transitions.ping]
-external = true
-inputs = { a = 1 }
-outcomes.go = { b = 1 }
-[transitions.pong]
-external = true
-inputs = { b = 1 }
-outcomes.go = { a = 1 }
-"#;
+pub(crate) const LIVELOCK: &str = include_str!("nets/livelock.toml");
 
 #[test]
 fn a_livelocked_net_is_not_called_sound_and_exits_1_with_its_trace_and_cycle() {

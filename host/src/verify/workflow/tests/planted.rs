@@ -5,29 +5,7 @@ use super::*;
 
 /// The issue's net: after `t0→go` a case loops between `ping` and `pong`
 /// and can never reach `done`.
-const LIVELOCK: &str = r#"
-[net]
-name = "livelock"
-[places.start]
-start = true
-[places.a]
-[places.b]
-[places.done]
-final = true
-[transitions.t0]
-external = true
-inputs = { start = 1 }
-outcomes.go = { a = 1 }
-outcomes.finish = { done = 1 }
-[transitions.ping]
-external = true
-inputs = { a = 1 }
-outcomes.go = { b = 1 }
-[transitions.pong]
-external = true
-inputs = { b = 1 }
-outcomes.go = { a = 1 }
-"#;
+const LIVELOCK: &str = include_str!("../../../../../tests/nets/livelock.toml");
 
 /// Sound with one case. With two, a case that aborts while holding the
 /// lock (its token is in `holding`, so it goes with the case) leaves the
