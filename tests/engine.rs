@@ -11,16 +11,23 @@ const NET: &str = r#"
 [net]
 name = "semantics"
 
+# A case goes one way or the other (the tests start theirs in `a` or `b`).
+[places.entry]
+start = true
 [places.a]
-start = true
 [places.b]
-start = true
 [places.slots]
 shared = true
 initial = 1
 [places.c]
 [places.out]
 final = true
+
+[transitions.route]
+external = true
+inputs = { entry = 1 }
+outcomes.to_a = { a = 1 }
+outcomes.to_b = { b = 1 }
 
 [transitions.decline]
 guest = "GUEST(hostile)"

@@ -379,18 +379,30 @@ async fn an_abort_cancels_the_cases_waiting_retries() {
         r#"
 [net]
 name = "branches"
+[places.start]
+start = true
 [places.a]
 [places.b]
+[places.a_done]
+[places.b_done]
 [places.done]
 final = true
+[transitions.split]
+external = true
+inputs = { start = 1 }
+outcomes.both = { a = 1, b = 1 }
 [transitions.slow]
 guest = "GUEST(flaky)"
 inputs = { a = 1 }
-outcomes.ok = { done = 1 }
+outcomes.ok = { a_done = 1 }
 retry = { initial_delay_ms = 60000, jitter = 0.0 }
 [transitions.stop]
 guest = "GUEST(flaky)"
 inputs = { b = 1 }
+outcomes.ok = { b_done = 1 }
+[transitions.join]
+external = true
+inputs = { a_done = 1, b_done = 1 }
 outcomes.ok = { done = 1 }
 "#,
     );

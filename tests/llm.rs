@@ -27,6 +27,10 @@ const NET: &str = r#"
 [net]
 name = "llm-tests"
 
+# A request asks one question or several (the tests start theirs in
+# `prompt` or `prompts`).
+[places.request]
+start = true
 [places.prompt]
 [places.prompts]
 [places.answer]
@@ -35,6 +39,12 @@ final = true
 final = true
 [places.handoff]
 final = true
+
+[transitions.route]
+external = true
+inputs = { request = 1 }
+outcomes.one = { prompt = 1 }
+outcomes.many = { prompts = 1 }
 
 [transitions.echo]
 guest = "GUEST(llm_echo)"

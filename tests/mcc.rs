@@ -1,9 +1,11 @@
 //! Model Checking Contest conformance: `petrel check --format json` on every
-//! net of `../shared/mcc/models` must give the contest oracle's state count,
-//! both token maxima and the four verdicts of `../shared/mcc/expected.tsv`.
+//! net of `tests/mcc/models` (gzip-compressed PNML, as the contest ships
+//! them) must give the contest oracle's state count, both token maxima and
+//! the four verdicts of `tests/mcc/expected.tsv`; the sparse engine must
+//! agree too on the models of up to [`SPARSE_STATES`] markings.
 //!
 //! The models run in parallel, one `petrel check` process each, largest
-//! first. `PETREL_MCC_DIR` points elsewhere than `../shared/mcc`.
+//! first. `PETREL_MCC_DIR` points elsewhere than `tests/mcc`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,10 +13,13 @@ use std::sync::Mutex;
 
 use crate::util::{petrel, repo};
 
+/// The sparse engine is checked on the models of at most this many markings.
+const SPARSE_STATES: u64 = 300_000;
+
 /// The directory holding `models/` and `expected.tsv`.
 fn mcc_dir() -> PathBuf {
-    let dir = std::env::var_os("PETREL_MCC_DIR")
-        .map_or_else(|| repo().join("../shared/mcc"), PathBuf::from);
+    let dir =
+        std::env::var_os("PETREL_MCC_DIR").map_or_else(|| repo().join("tests/mcc"), PathBuf::from);
     assert!(
         dir.join("expected.tsv").is_file(),
         "no MCC data at {} (expected models/ and expected.tsv; set PETREL_MCC_DIR)",
@@ -84,13 +89,21 @@ fn expected(dir: &std::path::Path) -> Vec<Expected> {
         .collect()
 }
 
-/// Runs `petrel check --format json` on one model; the differences, if any.
-fn compare(dir: &std::path::Path, e: &Expected) -> Option<String> {
-    let file = dir.join("models").join(format!("{}.pnml", e.model));
-    let run = petrel(&["check", file.to_str().unwrap(), "--format", "json"]);
+/// Runs `petrel check --format json --engine ENGINE` on one model; the
+/// differences, if any.
+fn compare(dir: &std::path::Path, e: &Expected, engine: &str) -> Option<String> {
+    let file = dir.join("models").join(format!("{}.pnml.gz", e.model));
+    let run = petrel(&[
+        "check",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+        "--engine",
+        engine,
+    ]);
     if run.code() != 0 && run.code() != 1 {
         return Some(format!(
-            "{}: exit {}: {}",
+            "{} ({engine}): exit {}: {}",
             e.model,
             run.code(),
             run.stderr()
@@ -116,7 +129,7 @@ fn compare(dir: &std::path::Path, e: &Expected) -> Option<String> {
     if run.code() != want_code {
         diffs.push(format!("exit {} (expected {want_code})", run.code()));
     }
-    (!diffs.is_empty()).then(|| format!("{}: {}", e.model, diffs.join(", ")))
+    (!diffs.is_empty()).then(|| format!("{} ({engine}): {}", e.model, diffs.join(", ")))
 }
 
 #[test]
@@ -126,7 +139,14 @@ fn every_mcc_model_agrees_with_the_oracle() {
     assert_eq!(models.len(), 98, "expected.tsv lists 98 models");
     // Largest first, so the long ones overlap with everything else.
     models.sort_by_key(|e| std::cmp::Reverse(e.states));
-    let queue = Mutex::new(models.into_iter());
+    let mut runs: Vec<(Expected, &str)> = models.iter().map(|e| (e.clone(), "auto")).collect();
+    runs.extend(
+        models
+            .iter()
+            .filter(|e| e.states <= SPARSE_STATES)
+            .map(|e| (e.clone(), "sparse")),
+    );
+    let queue = Mutex::new(runs.into_iter());
     let failures = Mutex::new(BTreeMap::new());
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -135,11 +155,14 @@ fn every_mcc_model_agrees_with_the_oracle() {
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
-                    let Some(e) = queue.lock().unwrap().next() else {
+                    let Some((e, engine)) = queue.lock().unwrap().next() else {
                         break;
                     };
-                    if let Some(diff) = compare(&dir, &e) {
-                        failures.lock().unwrap().insert(e.model.clone(), diff);
+                    if let Some(diff) = compare(&dir, &e, engine) {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .insert(format!("{} {engine}", e.model), diff);
                     }
                 }
             });
@@ -148,7 +171,7 @@ fn every_mcc_model_agrees_with_the_oracle() {
     let failures = failures.into_inner().unwrap();
     assert!(
         failures.is_empty(),
-        "{} of 98 models disagree with the oracle:\n{}",
+        "{} runs disagree with the oracle:\n{}",
         failures.len(),
         failures.into_values().collect::<Vec<_>>().join("\n")
     );
@@ -174,6 +197,31 @@ fn check_reports_bad_pnml_with_exit_code_2() {
     let run = petrel(&["check", file.to_str().unwrap()]).expect_code(2);
     assert!(
         run.stderr().contains("unknown file type"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn check_reads_plain_and_gzip_pnml_and_refuses_a_gzip_bomb() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = mcc_dir().join("models/Dekker-PT-010.pnml.gz");
+    let plain = dir.path().join("dekker.pnml");
+    let mut xml = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()),
+        &mut xml,
+    )
+    .unwrap();
+    std::fs::write(&plain, &xml).unwrap();
+    let a = petrel(&["check", gz.to_str().unwrap(), "--format", "json"]).json();
+    let b = petrel(&["check", plain.to_str().unwrap(), "--format", "json"]).json();
+    assert_eq!(a["states"], b["states"]);
+    assert!(a["states"].as_u64().unwrap() > 1);
+    // Too much XML, compressed or not, is refused before it is held.
+    let run = petrel(&["check", gz.to_str().unwrap(), "--max-input", "1K"]).expect_code(2);
+    assert!(
+        run.stderr().contains("more than 1024 bytes of XML"),
         "{}",
         run.stderr()
     );

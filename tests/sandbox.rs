@@ -15,6 +15,9 @@ const HOSTILE_NET: &str = r#"
 [net]
 name = "hostile"
 
+# A case picks one hostile guest (the tests start theirs in its `in_` place).
+[places.pick]
+start = true
 [places.in_spin]
 [places.in_grow]
 [places.in_recurse]
@@ -30,6 +33,21 @@ name = "hostile"
 final = true
 [places.elsewhere]
 final = true
+
+[transitions.choose]
+external = true
+inputs = { pick = 1 }
+outcomes.spin = { in_spin = 1 }
+outcomes.grow = { in_grow = 1 }
+outcomes.recurse = { in_recurse = 1 }
+outcomes.huge = { in_huge = 1 }
+outcomes.undeclared = { in_undeclared = 1 }
+outcomes.wrong_place = { in_wrong_place = 1 }
+outcomes.not_msgpack = { in_not_msgpack = 1 }
+outcomes.panic = { in_panic = 1 }
+outcomes.env = { in_env = 1 }
+outcomes.clock = { in_clock = 1 }
+outcomes.remember = { in_remember = 1 }
 
 [transitions.spin]
 guest = "GUEST(hostile)"

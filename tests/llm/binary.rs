@@ -15,6 +15,7 @@ const NET: &str = r#"
 [net]
 name = "llm-binary"
 [places.prompts]
+start = true
 [places.answers]
 final = true
 

@@ -254,3 +254,50 @@ async fn the_served_openapi_document_covers_every_route() {
     assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_a_net_that_fails_its_check_unless_problems_are_allowed() {
+    let server = InProcess::start(None, |_| {}).await;
+    let api = &server.api;
+    let source = crate::check::LIVELOCK;
+    let refused = api
+        .post("/v1/nets", json!({ "source": source }))
+        .await
+        .expect(422);
+    assert_eq!(refused.code(), "invalid_net");
+    assert!(
+        refused.message().contains("failed its check")
+            && refused
+                .message()
+                .contains("problem: livelock with 1 case(s)")
+            && refused.message().contains("\"allow_problems\": true"),
+        "{refused:#?}"
+    );
+    assert!(
+        api.get("/v1/nets").await.expect(200).body["nets"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let allowed = api
+        .post(
+            "/v1/nets",
+            json!({ "source": source, "allow_problems": true }),
+        )
+        .await
+        .expect(201);
+    let warnings = allowed.body["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("deployed with a problem: livelock")),
+        "{allowed:#?}"
+    );
+    let clean = api
+        .post("/v1/nets", json!({ "path": order_net() }))
+        .await
+        .expect(201);
+    assert_eq!(clean.body["warnings"], json!([]));
+    server.stop().await;
+}

@@ -2,8 +2,9 @@
 //! wrong, whatever the guests (and the language models behind them) decide.
 //!
 //! A `.toml` net file is checked as a workflow (one case, then `--cases`
-//! concurrent cases) and linted; a `.pnml` file is checked as a plain
-//! place/transition net. Exit status: 0 no problem, 1 a problem (or an
+//! concurrent cases: soundness, see [`petrel::verify::check`]) and linted;
+//! a `.pnml` or `.pnml.gz` file is checked as a plain place/transition net.
+//! Exit status: 0 no problem (for a net file: sound), 1 a problem (or an
 //! inconclusive check), 2 bad input.
 //!
 //! The answers (`states`, `deadlock`, `live`, …) are in the Model Checking
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use petrel::net::{Net, Performer};
 use petrel::sandbox::{Sandbox, SandboxConfig};
 use petrel::verify::{
-    self, Analysis, Answers, Imports, Lint, Options, Problem, PtNet, Report, Step,
+    self, Analysis, Answers, Engine, Imports, Lint, Options, PtNet, Report, parse_bytes,
 };
 use serde_json::{Value, json};
 
@@ -27,7 +28,8 @@ use super::{Format, OK, Outcome, PROBLEM, bad_input};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Net file (`.toml`) or place/transition net in PNML (`.pnml`).
+    /// Net file (`.toml`) or place/transition net in PNML (`.pnml`, or
+    /// gzip-compressed `.pnml.gz`).
     file: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -39,16 +41,60 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = Options::default().max_states,
           value_parser = clap::value_parser!(u64).range(1..=verify::MAX_STATES))]
     max_states: u64,
+    /// Stop, inconclusively, rather than hold more than this many bytes of
+    /// state space (e.g. `2G`, `512M`; default: half the machine's memory).
+    #[arg(long, value_name = "SIZE", value_parser = memory)]
+    max_memory: Option<u64>,
+    /// Most bytes of PNML read (decompressed), e.g. `1G`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes,
+          default_value_t = verify::pnml::MAX_PNML_BYTES)]
+    max_input: u64,
+    /// State-space engine: `packed` keeps every place in every stored
+    /// marking (fast on nets of thousands of places), `sparse` only the
+    /// marked ones (any size); `auto` picks by the number of places.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    engine: EngineArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    Auto,
+    Packed,
+    Sparse,
+}
+
+fn memory(text: &str) -> Result<u64, String> {
+    let bytes = parse_bytes(text)?;
+    if bytes < verify::MIN_MEMORY {
+        return Err(format!(
+            "`{text}`: at least {} MiB",
+            verify::MIN_MEMORY >> 20
+        ));
+    }
+    Ok(bytes)
 }
 
 pub(crate) fn run(args: Args) -> Outcome {
     let options = Options {
         max_states: args.max_states,
+        max_memory: args.max_memory.unwrap_or_else(verify::default_max_memory),
+        engine: match args.engine {
+            EngineArg::Auto => Engine::Auto,
+            EngineArg::Packed => Engine::Packed,
+            EngineArg::Sparse => Engine::Sparse,
+        },
         progress: true,
+        ..Options::default()
     };
-    match args.file.extension().and_then(|e| e.to_str()) {
+    let name = args.file.to_string_lossy();
+    let kind = if name.ends_with(".pnml") || name.ends_with(".pnml.gz") {
+        Some("pnml")
+    } else {
+        args.file.extension().and_then(|e| e.to_str())
+    };
+    match kind {
         Some("pnml") => {
-            let net = verify::pnml::load(&args.file).map_err(bad_input)?;
+            let net = verify::pnml::load_bounded(&args.file, args.max_input).map_err(bad_input)?;
             let analysis = verify::analyse(&net, &options);
             Ok(pnml_report(&args, &net, &analysis))
         }
@@ -59,7 +105,7 @@ pub(crate) fn run(args: Args) -> Outcome {
             Ok(net_report(&args, &net, &report, &lints, &notes))
         }
         _ => Err(bad_input(anyhow::anyhow!(
-            "cannot check `{}`: unknown file type (expected a `.toml` net file or a `.pnml` place/transition net)",
+            "cannot check `{}`: unknown file type (expected a `.toml` net file or a `.pnml` or `.pnml.gz` place/transition net)",
             args.file.display()
         ))),
     }
@@ -134,6 +180,11 @@ fn pnml_report(args: &Args, net: &PtNet, a: &Analysis) -> u8 {
             out.insert("places".into(), json!(net.places().len()));
             out.insert("transitions".into(), json!(net.transitions().len()));
             out.insert("explored".into(), json!(a.explored));
+            out.insert("engine".into(), json!(a.cost.engine));
+            out.insert(
+                "peak_bytes".into(),
+                json!(a.cost.store_bytes.max(a.cost.components_bytes)),
+            );
             out.insert(
                 "deadlock_trace".into(),
                 json!(a.deadlock_trace.as_ref().map(|t| names(net, t))),
@@ -215,17 +266,6 @@ fn print_answers(x: &Answers, explored: u64) {
     }
 }
 
-fn steps_text(steps: &[Step]) -> String {
-    if steps.is_empty() {
-        return "(from the start)".into();
-    }
-    steps
-        .iter()
-        .map(Step::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn net_report(args: &Args, net: &Net, report: &Report, lints: &[Lint], notes: &[String]) -> u8 {
     match args.format {
         Format::Json => {
@@ -243,10 +283,12 @@ fn net_report(args: &Args, net: &Net, report: &Report, lints: &[Lint], notes: &[
                     let mut m = answers_json(&r.analysis.answers);
                     m.insert("cases".into(), json!(r.cases));
                     m.insert("explored".into(), json!(r.analysis.explored));
+                    m.insert("completes".into(), json!(r.completes));
                     Value::Object(m)
                 })
                 .collect();
             out.insert("runs".into(), json!(runs));
+            out.insert("sound".into(), json!(report.sound()));
             out.insert("problems".into(), json!(report.problems));
             out.insert("lints".into(), json!(lints));
             out.insert("notes".into(), json!(notes));
@@ -258,13 +300,15 @@ fn net_report(args: &Args, net: &Net, report: &Report, lints: &[Lint], notes: &[
                 println!("{} case(s):", r.cases);
                 print_answers(&r.analysis.answers, r.analysis.explored);
             }
-            if report.problems.is_empty() {
+            if report.sound() {
+                let cases: Vec<String> = report.runs.iter().map(|r| r.cases.to_string()).collect();
                 println!(
-                    "no problem: no deadlock, every case completes properly, every outcome can fire, bounded"
+                    "sound with {} case(s): from every reachable marking every case can still complete (no deadlock, no livelock), every case completes properly, every outcome can fire; bounded",
+                    cases.join(" and ")
                 );
             }
             for p in &report.problems {
-                println!("problem: {}", problem_text(p));
+                println!("problem: {p}");
             }
             for l in lints {
                 println!("{}: {} [{}]: {}", l.code, l.name, l.subject, l.message);
@@ -274,64 +318,5 @@ fn net_report(args: &Args, net: &Net, report: &Report, lints: &[Lint], notes: &[
             }
         }
     }
-    if report.problems.is_empty() {
-        OK
-    } else {
-        PROBLEM
-    }
-}
-
-fn problem_text(p: &Problem) -> String {
-    match p {
-        Problem::Deadlock {
-            cases,
-            trace,
-            marking,
-        } => format!(
-            "deadlock with {cases} case(s) after {}; stuck with {}",
-            steps_text(trace),
-            marking
-                .iter()
-                .map(|t| format!(
-                    "{}{}×{}",
-                    t.place,
-                    t.case.map_or(String::new(), |c| format!("#{c}")),
-                    t.tokens
-                ))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        Problem::ImproperCompletion {
-            cases,
-            case,
-            place,
-            trace,
-            ..
-        } => format!(
-            "improper completion with {cases} case(s): case {case} reaches final place `{place}` with tokens left, after {}",
-            steps_text(trace)
-        ),
-        Problem::DeadTransition { transition } => {
-            format!("transition `{transition}` can never fire")
-        }
-        Problem::DeadOutcome {
-            transition,
-            outcome,
-        } => format!("outcome `{outcome}` of `{transition}` can never fire"),
-        Problem::Unbounded {
-            cases,
-            place,
-            case,
-            prefix,
-            pump,
-        } => format!(
-            "place `{place}`{} is unbounded with {cases} case(s): after {}, repeat {}",
-            case.map_or(String::new(), |c| format!(" (case {c})")),
-            steps_text(prefix),
-            steps_text(pump)
-        ),
-        Problem::Inconclusive { cases, reason } => {
-            format!("inconclusive with {cases} case(s): {reason}")
-        }
-    }
+    if report.sound() { OK } else { PROBLEM }
 }

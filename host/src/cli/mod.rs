@@ -106,9 +106,10 @@ impl From<EngineError> for Failure {
             | EngineError::NotFound(_)
             | EngineError::Conflict(_)
             | EngineError::Store(petrel::store::StoreError::CaseExists(_)) => BAD_INPUT,
-            EngineError::Store(_) | EngineError::Sandbox(_) | EngineError::Unavailable(_) => {
-                PROBLEM
-            }
+            EngineError::Check(_)
+            | EngineError::Store(_)
+            | EngineError::Sandbox(_)
+            | EngineError::Unavailable(_) => PROBLEM,
         };
         Failure {
             code,

@@ -21,6 +21,10 @@ pub(crate) struct Args {
     tokens: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Deploy the net even when its check (`petrel check`) finds problems:
+    /// they are printed as warnings instead of refusing the net.
+    #[arg(long)]
+    allow_problems: bool,
 }
 
 fn parse_token(arg: &str) -> Result<(String, serde_json::Value), String> {
@@ -45,7 +49,11 @@ pub(crate) async fn run(args: Args) -> Outcome {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad_input(anyhow::anyhow!(e)))?;
     let engine = open(&args.data).await?;
-    let deployed = engine.deploy(&args.net).await?;
+    let gate = petrel::verify::GateOptions::allowing(args.allow_problems);
+    let deployed = engine.deploy_with(&args.net, &gate).await?;
+    for warning in &deployed.warnings {
+        eprintln!("warning: {warning}");
+    }
     let case = args.case.unwrap_or_else(|| {
         format!(
             "case-{:x}",
@@ -56,7 +64,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
     match args.format {
         Format::Json => println!(
             "{}",
-            json!({ "net": deployed.name, "version": deployed.version, "deployed": deployed.new, "case": record.id })
+            json!({ "net": deployed.name, "version": deployed.version, "deployed": deployed.new, "warnings": deployed.warnings, "case": record.id })
         ),
         Format::Text => {
             if deployed.new {

@@ -13,6 +13,9 @@ pub enum EngineError {
     /// A guest component was refused.
     #[error(transparent)]
     Deploy(#[from] DeployError),
+    /// The deploy check found problems in the net.
+    #[error(transparent)]
+    Check(#[from] crate::verify::GateError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

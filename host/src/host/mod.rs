@@ -20,6 +20,7 @@ pub use crate::engine::work::{
 use crate::engine::driver::Command;
 use crate::engine::{Deployed, Engine, EngineConfig, EngineError, decode_payload};
 use crate::store::{CaseRecord, DeadLetter, EventRecord, Owner};
+use crate::verify::GateOptions;
 
 /// A deployed net version, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -150,9 +151,21 @@ impl Host {
             .map_err(|_| EngineError::Unavailable("the host shut down before answering".into()))?
     }
 
-    /// Deploys the net file at `file` (see [`Engine::deploy`]).
+    /// Deploys the net file at `file` (see [`Engine::deploy`]): refused
+    /// when the deploy check finds a problem.
     pub async fn deploy(&self, file: &Path) -> Result<Deployed, EngineError> {
         self.engine().deploy(file).await
+    }
+
+    /// Deploys the net file at `file`, checked as `gate` says (see
+    /// [`Engine::deploy_with`]; [`GateOptions::allowing`]`(true)` deploys a
+    /// net with problems).
+    pub async fn deploy_with(
+        &self,
+        file: &Path,
+        gate: &GateOptions,
+    ) -> Result<Deployed, EngineError> {
+        self.engine().deploy_with(file, gate).await
     }
 
     /// Deploys a net sent as text with its guests' bytes by declared guest
@@ -163,6 +176,19 @@ impl Host {
         components: &std::collections::HashMap<String, Vec<u8>>,
     ) -> Result<Deployed, EngineError> {
         self.engine().deploy_source(source, components).await
+    }
+
+    /// Deploys a net sent as text, checked as `gate` says (see
+    /// [`Engine::deploy_source_with`]).
+    pub async fn deploy_source_with(
+        &self,
+        source: &str,
+        components: &std::collections::HashMap<String, Vec<u8>>,
+        gate: &GateOptions,
+    ) -> Result<Deployed, EngineError> {
+        self.engine()
+            .deploy_source_with(source, components, gate)
+            .await
     }
 
     /// Every deployed net version, oldest first.

@@ -157,7 +157,9 @@ impl IntoResponse for ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         let code = match &e {
-            EngineError::Net(_) | EngineError::Deploy(_) => ErrorCode::InvalidNet,
+            EngineError::Net(_) | EngineError::Deploy(_) | EngineError::Check(_) => {
+                ErrorCode::InvalidNet
+            }
             EngineError::Invalid(_) => ErrorCode::InvalidRequest,
             EngineError::NotFound(_) => ErrorCode::NotFound,
             EngineError::Conflict(_) => ErrorCode::Conflict,

@@ -14,6 +14,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::Json;
 use crate::host::NetVersion;
+use crate::verify::GateOptions;
 
 /// `POST /v1/nets` body: a net file on the server, or one sent with its
 /// components.
@@ -30,6 +31,9 @@ pub(crate) struct DeployRequest {
     /// `guest` path as the net declares it.
     #[serde(default)]
     components: BTreeMap<String, String>,
+    /// Deploy even when the deploy check finds problems.
+    #[serde(default)]
+    allow_problems: bool,
 }
 
 impl DeployRequest {
@@ -55,6 +59,7 @@ pub(crate) struct DeployedView {
     name: String,
     version: String,
     new: bool,
+    warnings: Vec<String>,
 }
 
 /// Deploys a net file: 201 when this version is new, 200 when it was there.
@@ -62,8 +67,11 @@ pub(crate) async fn deploy(
     State(state): State<AppState>,
     Json(request): Json<DeployRequest>,
 ) -> Result<(StatusCode, axum::Json<DeployedView>), ApiError> {
+    let gate = GateOptions::allowing(request.allow_problems);
     let deployed = match (&request.path, &request.source) {
-        (Some(path), None) if request.components.is_empty() => state.host.deploy(path).await?,
+        (Some(path), None) if request.components.is_empty() => {
+            state.host.deploy_with(path, &gate).await?
+        }
         (Some(_), None) => {
             return Err(ApiError::new(
                 ErrorCode::InvalidRequest,
@@ -72,7 +80,10 @@ pub(crate) async fn deploy(
         }
         (None, Some(source)) => {
             let components = request.components()?;
-            state.host.deploy_source(source, &components).await?
+            state
+                .host
+                .deploy_source_with(source, &components, &gate)
+                .await?
         }
         _ => {
             return Err(ApiError::new(
@@ -92,6 +103,7 @@ pub(crate) async fn deploy(
             name: deployed.name,
             version: deployed.version,
             new: deployed.new,
+            warnings: deployed.warnings,
         }),
     ))
 }

@@ -12,9 +12,10 @@
 //! compared with its ancestors; one it covers proves the net unbounded, and
 //! the path between them is a sequence that pumps every place it grows.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::column::Column;
+use super::exploration::{MAX_STATES, Observer, Options, ROOT, StateId, Stop, Summary};
 use super::invariants::place_bounds;
 use super::layout::{Layout, bits_for, mix};
 use super::progress::Progress;
@@ -23,15 +24,18 @@ use super::reversibility::Descents;
 use super::rules::Rules;
 use super::table::{Batch, Table};
 
-/// Number of a reachable marking, in breadth-first discovery order (0 is the
-/// initial marking).
-pub type StateId = u32;
-
-/// Parent of the initial marking.
-pub(super) const ROOT: u32 = u32::MAX;
-
 /// Markings expanded together (see [`StateSpace::run`]).
 const BLOCK: usize = 32;
+
+/// Blocks expanded between looks at the clock.
+const CLOCK_EVERY: usize = 64;
+
+/// Markings stored between checks of the memory bound (columns grow by
+/// chunks in between).
+const MEMORY_EVERY: usize = 1 << 12;
+
+/// Bytes the columns may grow by between two checks of the memory bound.
+const COLUMN_SLACK: usize = 3 << 18;
 
 /// Successors of a block of markings, computed and hashed.
 #[derive(Debug, Default)]
@@ -41,63 +45,6 @@ struct Block {
     batch: Batch,
     /// Per marking of the block, its successors in `batch`.
     spans: Vec<(usize, usize)>,
-}
-
-/// Most markings [`Options::max_states`] may ask for (state numbers are `u32`).
-pub const MAX_STATES: u64 = 3_000_000_000;
-
-/// Bounds and presentation of an exploration.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Stop (inconclusively) after storing this many markings.
-    pub max_states: u64,
-    /// Draw a progress bar on stderr for long runs, when stderr is a terminal.
-    pub progress: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            max_states: 20_000_000,
-            progress: false,
-        }
-    }
-}
-
-/// Why an exploration ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    /// Every reachable marking was expanded.
-    Complete,
-    /// [`Options::max_states`] markings were stored before the end.
-    Limit,
-    /// Marking `top` covers its ancestor `base` and is larger in some place:
-    /// the firing sequence from `base` to `top` can repeat forever.
-    Unbounded {
-        /// The smaller marking.
-        base: StateId,
-        /// The larger marking, reached from `base`.
-        top: StateId,
-    },
-    /// A place would hold more than `u32::MAX` tokens.
-    TooManyTokens {
-        /// The place.
-        place: usize,
-    },
-}
-
-/// Sees every reachable marking once it is expanded.
-pub trait Observer {
-    /// Whether [`Observer::marking`] is called (markings are decoded for it).
-    const MARKINGS: bool;
-
-    /// Called for each marking, in breadth-first order, with the number of
-    /// enabled transitions (0: a deadlock).
-    fn marking(&mut self, _state: StateId, _marking: &[u32], _enabled: usize) {}
-}
-
-impl Observer for () {
-    const MARKINGS: bool = false;
 }
 
 /// The explored state space of a net.
@@ -117,24 +64,8 @@ pub struct StateSpace<'n> {
     reencoded: usize,
     /// Per place, the state that last raised its maximum.
     maxed_at: Vec<StateId>,
-    /// Why exploration ended.
-    pub stop: Stop,
-    /// States expanded (all of them when [`Stop::Complete`]).
-    pub expanded: u64,
-    /// Enabled (state, transition) pairs over the expanded states.
-    pub edges: u64,
-    /// Most tokens seen in each place.
-    pub max_in_place: Vec<u32>,
-    /// Most tokens seen in one expanded marking.
-    pub max_per_marking: u64,
-    /// Whether each transition was enabled in some expanded marking.
-    pub fired: Vec<bool>,
-    /// The first (so least deep) expanded marking that enables nothing.
-    pub first_deadlock: Option<StateId>,
-    /// Peak bytes held by the visited set, parents and queue.
-    pub peak_bytes: usize,
-    /// Wall-clock time of the exploration.
-    pub elapsed: Duration,
+    /// What exploration saw.
+    pub summary: Summary,
 }
 
 impl<'n> StateSpace<'n> {
@@ -169,7 +100,7 @@ impl<'n> StateSpace<'n> {
         let max_states = options.max_states.clamp(1, MAX_STATES) as usize;
         let mut space = StateSpace {
             net,
-            table: Table::start(&layout, max_states),
+            table: Table::start(&layout, max_states, options.max_memory),
             layout,
             rules,
             order: Column::default(),
@@ -177,15 +108,7 @@ impl<'n> StateSpace<'n> {
             descents: Descents::default(),
             reencoded: 0,
             maxed_at: vec![0; net.places().len()],
-            stop: Stop::Complete,
-            expanded: 0,
-            edges: 0,
-            max_in_place: initial.clone(),
-            max_per_marking: 0,
-            fired: vec![false; net.transitions().len()],
-            first_deadlock: None,
-            peak_bytes: 0,
-            elapsed: Duration::ZERO,
+            summary: Summary::start(initial.clone(), net.transitions().len()),
         };
         let mut key = vec![0u64; space.layout.words()];
         space.layout.encode(&initial, &mut key);
@@ -196,9 +119,18 @@ impl<'n> StateSpace<'n> {
         space.table.insert_at(at, &key);
         space.order.push(at as u32);
         space.parent.push(ROOT);
-        space.stop = space.run(max_states, observer, &mut Progress::new(options.progress));
-        space.peak_bytes = space.peak_bytes.max(space.heap_bytes());
-        space.elapsed = start.elapsed();
+        space.summary.stop = if options.fits(space.heap_bytes()) {
+            space.run(
+                max_states,
+                options,
+                observer,
+                &mut Progress::new(options.progress),
+            )
+        } else {
+            Stop::Memory
+        };
+        let (states, heap, bytes) = (space.states(), space.heap_bytes(), space.layout.bytes());
+        space.summary.close(states, heap, bytes, start);
         space
     }
 
@@ -209,6 +141,7 @@ impl<'n> StateSpace<'n> {
     fn run<O: Observer>(
         &mut self,
         max_states: usize,
+        options: &Options,
         observer: &mut O,
         progress: &mut Progress,
     ) -> Stop {
@@ -216,9 +149,14 @@ impl<'n> StateSpace<'n> {
         let mut spare = Block::default();
         let mut has_pending = false;
         let mut cur = vec![0u64; self.layout.words()];
-        let mut unfired = self.fired.len();
+        let mut unfired = self.summary.fired.len();
         let mut i = 0usize;
+        let mut blocks = 0usize;
         loop {
+            blocks += 1;
+            if blocks.is_multiple_of(CLOCK_EVERY) && options.late() {
+                return Stop::Time;
+            }
             let mut expanded = false;
             if i < self.order.len() {
                 let to = (i + BLOCK).min(self.order.len());
@@ -228,12 +166,13 @@ impl<'n> StateSpace<'n> {
                         // The pending block was computed under the old layout.
                         if has_pending {
                             has_pending = false;
-                            if let Err(stop) = self.commit(&pending, max_states, observer, &mut cur)
+                            if let Err(stop) =
+                                self.commit(&pending, max_states, options, observer, &mut cur)
                             {
                                 return stop;
                             }
                         }
-                        if let Err(stop) = self.widen(place, need) {
+                        if let Err(stop) = self.widen(place, need, options) {
                             return stop;
                         }
                         cur.resize(self.layout.words(), 0);
@@ -244,7 +183,7 @@ impl<'n> StateSpace<'n> {
             let committed = has_pending;
             if has_pending {
                 has_pending = false;
-                if let Err(stop) = self.commit(&pending, max_states, observer, &mut cur) {
+                if let Err(stop) = self.commit(&pending, max_states, options, observer, &mut cur) {
                     return stop;
                 }
                 if pending.to >> 16 != pending.from >> 16 {
@@ -285,8 +224,8 @@ impl<'n> StateSpace<'n> {
             let start = block.batch.len();
             if let [w] = *cur {
                 for t in self.rules.enabled_in(&self.layout, cur) {
-                    if *unfired > 0 && !self.fired[t] {
-                        self.fired[t] = true;
+                    if *unfired > 0 && !self.summary.fired[t] {
+                        self.summary.fired[t] = true;
                         *unfired -= 1;
                     }
                     let Some(next) = self.rules.fire_word(w, t) else {
@@ -295,13 +234,14 @@ impl<'n> StateSpace<'n> {
                     block.batch.push_word(next, t, mix(next));
                 }
                 block.spans.push((start, block.batch.len()));
-                self.max_per_marking = self.max_per_marking.max(self.layout.total(cur));
+                let total = self.layout.total(cur);
+                self.summary.max_per_marking = self.summary.max_per_marking.max(total);
                 continue;
             }
             let hash = self.layout.hash(cur);
             for t in self.rules.enabled_in(&self.layout, cur) {
-                if *unfired > 0 && !self.fired[t] {
-                    self.fired[t] = true;
+                if *unfired > 0 && !self.summary.fired[t] {
+                    self.summary.fired[t] = true;
                     *unfired -= 1;
                 }
                 if self.rules.overflow(cur, t).is_some() {
@@ -312,7 +252,8 @@ impl<'n> StateSpace<'n> {
                 block.batch.push_hash(h);
             }
             block.spans.push((start, block.batch.len()));
-            self.max_per_marking = self.max_per_marking.max(self.layout.total(cur));
+            let total = self.layout.total(cur);
+            self.summary.max_per_marking = self.summary.max_per_marking.max(total);
         }
         block.batch.touch(&self.table);
         Ok(())
@@ -335,9 +276,11 @@ impl<'n> StateSpace<'n> {
         &mut self,
         block: &Block,
         max_states: usize,
+        options: &Options,
         observer: &mut O,
         cur: &mut [u64],
     ) -> Result<(), Stop> {
+        let (mut marked, mut enabled) = (Vec::new(), Vec::new());
         for (s, &(start, stop)) in (block.from..block.to).zip(&block.spans) {
             let mut down = false;
             for j in start..stop {
@@ -352,10 +295,19 @@ impl<'n> StateSpace<'n> {
                 if self.order.len() >= max_states {
                     return Err(Stop::Limit);
                 }
+                if self.order.len().is_multiple_of(MEMORY_EVERY)
+                    && !options.fits(self.heap_bytes() + COLUMN_SLACK)
+                {
+                    return Err(Stop::Memory);
+                }
                 if self.table.full() {
                     let states = self.table.capacity();
-                    let bigger = Table::new(&self.layout, states).heap_bytes();
-                    self.peak_bytes = self.peak_bytes.max(self.heap_bytes() + bigger);
+                    let bigger = Table::bytes_for(&self.layout, states);
+                    let peak = self.heap_bytes() + bigger;
+                    if !options.fits(peak) {
+                        return Err(Stop::Memory);
+                    }
+                    self.summary.peak_bytes = self.summary.peak_bytes.max(peak);
                     self.table.rebuild(&mut self.order, &self.layout, states);
                     self.descents.moved(&self.order, s);
                     at = self.table.find(next, h).expect_err("still new");
@@ -367,8 +319,8 @@ impl<'n> StateSpace<'n> {
                 for c in self.rules.growing(t) {
                     let v = c.value(next) as u32;
                     let p = c.place as usize;
-                    if v > self.max_in_place[p] {
-                        self.max_in_place[p] = v;
+                    if v > self.summary.max_in_place[p] {
+                        self.summary.max_in_place[p] = v;
                         self.maxed_at[p] = top;
                         if v >= 2
                             && self.net.places()[p].capacity.is_none()
@@ -380,17 +332,21 @@ impl<'n> StateSpace<'n> {
                 }
             }
             self.descents.finish(s, self.order.get(s) as usize, down);
-            let enabled = stop - start;
-            self.edges += enabled as u64;
-            if enabled == 0 && self.first_deadlock.is_none() {
-                self.first_deadlock = Some(s as StateId);
+            self.summary.edges += (stop - start) as u64;
+            if stop == start && self.summary.first_deadlock.is_none() {
+                self.summary.first_deadlock = Some(s as StateId);
             }
             if O::MARKINGS {
                 self.table.load(self.order.get(s) as usize, cur);
-                observer.marking(s as StateId, &self.layout.decoded(cur), enabled);
+                marked.clear();
+                self.layout
+                    .for_each_marked(cur, |p, m| marked.push((p as u32, m)));
+                enabled.clear();
+                enabled.extend((start..stop).map(|j| block.batch.get(j).0 as u32));
+                observer.marking(s as StateId, &marked, &enabled);
             }
         }
-        self.expanded = block.to as u64;
+        self.summary.expanded = block.to as u64;
         Ok(())
     }
 
@@ -400,7 +356,7 @@ impl<'n> StateSpace<'n> {
     /// get a spare bit, and once re-encoding has cost more than twice the
     /// markings stored, every place that filled its field recently (in the
     /// later half of the markings stored) is widened in the same pass.
-    fn widen(&mut self, place: usize, need: u64) -> Result<(), Stop> {
+    fn widen(&mut self, place: usize, need: u64, options: &Options) -> Result<(), Stop> {
         let n = self.order.len();
         let mut needs = vec![(place, need)];
         self.reencoded += n;
@@ -418,7 +374,7 @@ impl<'n> StateSpace<'n> {
                     .filter(|&q| {
                         q != place
                             && self.maxed_at[q] as usize >= n / 2
-                            && u64::from(self.max_in_place[q]) == self.layout.max(q)
+                            && u64::from(self.summary.max_in_place[q]) == self.layout.max(q)
                             && growable(q)
                     })
                     .map(|q| (q, self.layout.max(q) + 1)),
@@ -431,13 +387,18 @@ impl<'n> StateSpace<'n> {
             .ok_or(Stop::TooManyTokens { place })?;
         // The old table and the new one are both held while it is filled.
         let old = self.heap_bytes();
+        let peak = old + Table::slot_bytes(&layout, self.table.capacity());
+        if !options.fits(peak) {
+            return Err(Stop::Memory);
+        }
         if self.layout.words() == 1 || layout.words() == 1 {
             self.table.relayout(&mut self.order, &self.layout, &layout);
-            self.descents.moved(&self.order, self.expanded as usize);
+            self.descents
+                .moved(&self.order, self.summary.expanded as usize);
         } else {
             self.table = self.table.reencode(&self.layout, &layout);
         }
-        self.peak_bytes = self.peak_bytes.max(old + self.table.heap_bytes());
+        self.summary.peak_bytes = self.summary.peak_bytes.max(peak);
         self.rules = Rules::new(self.net, &layout);
         self.layout = layout;
         Ok(())

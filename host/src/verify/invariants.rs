@@ -17,6 +17,10 @@ use super::ptnet::PtNet;
 /// Support comparisons allowed before giving up.
 const WORK: usize = 50_000_000;
 
+/// Columns and rows looked at, choosing columns, before giving up (each a
+/// count, far cheaper than a support comparison).
+const SCAN: usize = 400_000_000;
+
 /// A row of the Farkas tableau: place weights and what a firing of each
 /// transition changes of the weighted sum.
 #[derive(Debug, Clone)]
@@ -139,7 +143,14 @@ fn semiflows(net: &PtNet, budget: usize) -> Option<Vec<Vec<(u32, u64)>>> {
         .collect();
     let mut done = vec![false; net.transitions().len()];
     let mut work = 0usize;
+    let mut scanned = 0usize;
     loop {
+        // Choosing the next column looks at every column and row: on nets
+        // of many transitions that alone can exhaust its own budget.
+        scanned += done.len() + rows.len();
+        if scanned > SCAN {
+            return None;
+        }
         // The column whose elimination adds the fewest rows.
         let mut pos = vec![0usize; done.len()];
         let mut neg = vec![0usize; done.len()];
@@ -207,12 +218,7 @@ mod tests {
     use crate::verify::ptnet::PtPlace;
 
     fn place(name: &str, initial: u32) -> PtPlace {
-        PtPlace {
-            name: name.into(),
-            label: None,
-            initial,
-            capacity: None,
-        }
+        PtPlace::new(name, initial)
     }
 
     #[test]

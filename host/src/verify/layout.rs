@@ -186,13 +186,6 @@ impl Layout {
         }
     }
 
-    /// Unpacks `words` into a new vector.
-    pub(crate) fn decoded(&self, words: &[u64]) -> Vec<u32> {
-        let mut out = vec![0; self.places()];
-        self.decode(words, &mut out);
-        out
-    }
-
     /// Calls `f(place, tokens)` for every marked place, in place order, in
     /// time proportional to the set bits rather than the places.
     #[inline]

@@ -3,7 +3,12 @@
 //! PNML files ([`super::pnml`]) and Petrel net files ([`super::workflow`])
 //! both become a [`PtNet`]: named places with an initial marking and an
 //! optional capacity, and named transitions with weighted input and output
-//! arcs. The state-space engine knows nothing else.
+//! arcs. The state-space engines know nothing else.
+//!
+//! A transition may also *reset* places: firing it empties them (after
+//! consuming its inputs, before producing its outputs). PNML nets never do;
+//! the workflow translation uses resets for an aborted case, whose tokens
+//! all go at once. Only the sparse engine ([`super::sparse`]) fires them.
 
 use std::collections::HashMap;
 
@@ -26,6 +31,19 @@ pub struct PtPlace {
     pub capacity: Option<u32>,
 }
 
+impl PtPlace {
+    /// A place called `name` holding `initial` tokens, without label or
+    /// capacity.
+    pub fn new(name: impl Into<String>, initial: u32) -> PtPlace {
+        PtPlace {
+            name: name.into(),
+            label: None,
+            initial,
+            capacity: None,
+        }
+    }
+}
+
 /// A transition of a [`PtNet`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PtTransition {
@@ -37,6 +55,9 @@ pub struct PtTransition {
     pub inputs: Vec<(PlaceId, u32)>,
     /// Tokens produced per place, sorted by place, at most one arc per place.
     pub outputs: Vec<(PlaceId, u32)>,
+    /// Places emptied by a firing (after the inputs are consumed, before the
+    /// outputs are produced), sorted, without repeats.
+    pub resets: Vec<PlaceId>,
 }
 
 impl PtTransition {
@@ -50,7 +71,12 @@ impl PtTransition {
         weight(&self.outputs, place)
     }
 
-    /// Change of the token total per firing.
+    /// Whether a firing empties `place`.
+    pub fn resets(&self, place: PlaceId) -> bool {
+        self.resets.binary_search(&place).is_ok()
+    }
+
+    /// Change of the token total per firing, resets aside.
     pub fn effect(&self) -> i64 {
         let sum = |arcs: &[(PlaceId, u32)]| arcs.iter().map(|&(_, w)| i64::from(w)).sum::<i64>();
         sum(&self.outputs) - sum(&self.inputs)
@@ -70,6 +96,10 @@ pub struct PtNet {
     places: Vec<PtPlace>,
     transitions: Vec<PtTransition>,
     names: HashMap<String, Node>,
+    /// Whether some transition has resets.
+    resetting: bool,
+    /// Arcs of every transition (inputs, outputs, resets).
+    arcs: usize,
 }
 
 /// What a name in a [`PtNet`] refers to.
@@ -127,18 +157,53 @@ impl PtNet {
         inputs: &[(PlaceId, u32)],
         outputs: &[(PlaceId, u32)],
     ) -> Result<TransitionId, BuildError> {
+        self.add_resetting_transition(name, label, inputs, outputs, &[])
+    }
+
+    /// Adds a transition that also empties the places `resets` when it
+    /// fires (see [`PtTransition::resets`]).
+    pub fn add_resetting_transition(
+        &mut self,
+        name: impl Into<String>,
+        label: Option<String>,
+        inputs: &[(PlaceId, u32)],
+        outputs: &[(PlaceId, u32)],
+        resets: &[PlaceId],
+    ) -> Result<TransitionId, BuildError> {
         let name = name.into();
         let id = self.transitions.len();
         let inputs = self.merge(&name, inputs)?;
         let outputs = self.merge(&name, outputs)?;
+        let mut resets = resets.to_vec();
+        resets.sort_unstable();
+        resets.dedup();
+        if let Some(&p) = resets.iter().find(|&&p| p >= self.places.len()) {
+            panic!(
+                "reset of place {p} of a net with {} places",
+                self.places.len()
+            );
+        }
         self.claim(&name, Node::Transition(id))?;
+        self.resetting |= !resets.is_empty();
+        self.arcs += inputs.len() + outputs.len() + resets.len();
         self.transitions.push(PtTransition {
             name,
             label,
             inputs,
             outputs,
+            resets,
         });
         Ok(id)
+    }
+
+    /// Whether some transition resets places.
+    pub fn has_resets(&self) -> bool {
+        self.resetting
+    }
+
+    /// Number of arcs (inputs, outputs and resets of every transition).
+    pub fn arcs(&self) -> usize {
+        self.arcs
     }
 
     fn claim(&mut self, name: &str, node: Node) -> Result<(), BuildError> {
@@ -195,9 +260,21 @@ impl PtNet {
         self.places.iter().map(|p| p.initial).collect()
     }
 
+    /// The places marked initially, as `(place, tokens)` sorted by place.
+    pub fn initial_marked(&self) -> Vec<(u32, u32)> {
+        self.places
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.initial > 0)
+            .map(|(i, p)| (i as u32, p.initial))
+            .collect()
+    }
+
     /// The net with every arc turned around and no capacities: its firings
-    /// are the original's, backwards.
+    /// are the original's, backwards. A net with resets has no such reverse
+    /// (a reset forgets what it emptied): call it on nets without.
     pub fn reversed(&self) -> PtNet {
+        debug_assert!(!self.resetting, "a net with resets cannot be reversed");
         let places = self
             .places
             .iter()
@@ -220,6 +297,8 @@ impl PtNet {
             places,
             transitions,
             names: self.names.clone(),
+            resetting: false,
+            arcs: self.arcs,
         }
     }
 
@@ -232,8 +311,12 @@ impl PtNet {
                 .all(|&(p, w)| match self.places[p].capacity {
                     None => true,
                     Some(cap) => {
-                        u64::from(marking[p]) - u64::from(t.consumes(p)) + u64::from(w)
-                            <= u64::from(cap)
+                        let before = if t.resets(p) {
+                            0
+                        } else {
+                            u64::from(marking[p]) - u64::from(t.consumes(p))
+                        };
+                        before + u64::from(w) <= u64::from(cap)
                     }
                 })
     }
@@ -244,6 +327,9 @@ impl PtNet {
         let t = &self.transitions[transition];
         for &(p, w) in &t.inputs {
             marking[p] -= w;
+        }
+        for &p in &t.resets {
+            marking[p] = 0;
         }
         for &(p, w) in &t.outputs {
             marking[p] = marking[p].checked_add(w)?;
@@ -257,12 +343,7 @@ mod tests {
     use super::*;
 
     fn place(name: &str, initial: u32) -> PtPlace {
-        PtPlace {
-            name: name.into(),
-            label: None,
-            initial,
-            capacity: None,
-        }
+        PtPlace::new(name, initial)
     }
 
     #[test]

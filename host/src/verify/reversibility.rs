@@ -333,7 +333,8 @@ pub(crate) struct Reversibility {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::explore::{Options, StateSpace};
+    use crate::verify::exploration::Options;
+    use crate::verify::explore::StateSpace;
     use crate::verify::ptnet::PtPlace;
 
     /// A net of `initial.len()` places holding `initial` tokens, with a
@@ -341,13 +342,8 @@ mod tests {
     fn tokens(initial: &[u32], moves: &[(usize, usize)]) -> PtNet {
         let mut net = PtNet::new("t");
         for (p, &initial) in initial.iter().enumerate() {
-            let place = PtPlace {
-                name: format!("p{p}"),
-                label: None,
-                initial,
-                capacity: None,
-            };
-            net.add_place(place).unwrap();
+            net.add_place(PtPlace::new(format!("p{p}"), initial))
+                .unwrap();
         }
         for (i, &(from, to)) in moves.iter().enumerate() {
             net.add_transition(format!("t{i}"), None, &[(from, 1)], &[(to, 1)])

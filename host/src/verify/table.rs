@@ -47,30 +47,40 @@ const START_BYTES: usize = 32 << 20;
 
 impl Table {
     /// An empty table for a fresh exploration: as many slots as
-    /// [`START_BYTES`] hold (a power of two), at most room for `max_states`.
-    pub(crate) fn start(layout: &Layout, max_states: usize) -> Table {
-        let slots = (START_BYTES / layout.bytes()).max(64);
+    /// [`START_BYTES`] hold (a power of two; a quarter of `max_bytes` when
+    /// that is less), at most room for `max_states`.
+    pub(crate) fn start(layout: &Layout, max_states: usize, max_bytes: u64) -> Table {
+        let room = START_BYTES.min(usize::try_from(max_bytes / 4).unwrap_or(usize::MAX));
+        let slots = (room / layout.bytes()).max(64);
         let slots = if slots.is_power_of_two() {
             slots
         } else {
             slots.next_power_of_two() / 2
         };
-        let table = Table::new(layout, max_states);
-        if table.cap <= slots {
-            table
-        } else {
-            Table::with_slots(layout, slots)
-        }
+        Table::with_slots(layout, Table::slots_for(max_states).min(slots))
+    }
+
+    /// Slots of a table with room for `states` before growing.
+    fn slots_for(states: usize) -> usize {
+        (states.saturating_mul(LOAD_DEN) / LOAD_NUM + 1)
+            .next_power_of_two()
+            .max(64)
+    }
+
+    /// Bytes of a table with room for `states` before growing (what
+    /// [`Table::new`] would allocate).
+    pub(crate) fn bytes_for(layout: &Layout, states: usize) -> usize {
+        Table::slot_bytes(layout, Table::slots_for(states))
+    }
+
+    /// Bytes of a table of `slots` slots for `layout`.
+    pub(crate) fn slot_bytes(layout: &Layout, slots: usize) -> usize {
+        slots.saturating_mul(layout.bytes()).saturating_add(8)
     }
 
     /// An empty table for markings of `layout` with room for `states` before growing.
     pub(crate) fn new(layout: &Layout, states: usize) -> Table {
-        Table::with_slots(
-            layout,
-            (states * LOAD_DEN / LOAD_NUM + 1)
-                .next_power_of_two()
-                .max(64),
-        )
+        Table::with_slots(layout, Table::slots_for(states))
     }
 
     /// An empty table of `cap` slots (a power of two).

@@ -2,7 +2,8 @@
 //! state keeps its parent's number, and the transition between them is
 //! found again by firing the parent's enabled transitions.
 
-use super::explore::{ROOT, StateId, StateSpace};
+use super::exploration::{Markings, ROOT, StateId};
+use super::explore::StateSpace;
 use super::ptnet::TransitionId;
 
 impl StateSpace<'_> {
@@ -43,5 +44,15 @@ impl StateSpace<'_> {
         }
         steps.reverse();
         steps
+    }
+}
+
+impl Markings for StateSpace<'_> {
+    fn marking_of(&self, state: StateId) -> Vec<u32> {
+        self.marking(state)
+    }
+
+    fn path_to(&self, ancestor: Option<StateId>, state: StateId) -> Vec<TransitionId> {
+        self.path(ancestor, state)
     }
 }

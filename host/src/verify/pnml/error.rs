@@ -13,6 +13,17 @@ pub enum PnmlError {
         /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// The file holds more XML than allowed.
+    #[error(
+        "PNML file `{}` holds more than {limit} bytes of XML (the bound; raise it with --max-input)",
+        file.display()
+    )]
+    TooLarge {
+        /// The PNML file.
+        file: PathBuf,
+        /// The bound, in bytes.
+        limit: u64,
+    },
     /// The file is not well-formed XML.
     #[error("{}:{line}: malformed XML: {message}", file.display())]
     Xml {
