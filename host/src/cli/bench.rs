@@ -240,8 +240,7 @@ async fn end_to_end_rate(wasm: &Path, dir: &Path, cases: usize) -> anyhow::Resul
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
-    let root = guests::repo_root();
-    let wasm = guests::build(&root)?.join("reserve_stock.wasm");
+    let wasm = guests::build()?.components.join("reserve_stock.wasm");
     let dir = tempfile::Builder::new()
         .prefix("petrel-bench-")
         .tempdir()
