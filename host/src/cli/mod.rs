@@ -1,6 +1,7 @@
 //! Subcommands, one file each.
 
 mod bench;
+mod bench_guest;
 mod bench_http;
 mod bench_llm;
 mod build;
