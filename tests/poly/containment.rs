@@ -79,22 +79,14 @@ fn contained(lang: &str) {
     let data = dir.path().join("data");
     let data = data.to_str().unwrap();
     let ends = expected(lang);
-    for (what, _) in &ends {
-        petrel(&[
-            "start",
-            net,
-            "--data",
-            data,
-            "--case",
-            what,
-            "--token",
-            &format!("start_{what}=1"),
-        ])
-        .expect_code(0);
-    }
-    // A second case of each harmless attempt that could differ per firing.
-    for what in ["random", "os_random", "clock"] {
-        let case = format!("{what}_again");
+    // One case per attempt, and a second case of each harmless attempt that
+    // could differ per firing (`_again`).
+    let again = ["random", "os_random", "clock"].map(|w| (w, format!("{w}_again")));
+    let cases = ends
+        .iter()
+        .map(|(what, _)| (*what, what.to_string()))
+        .chain(again);
+    for (what, case) in cases {
         petrel(&[
             "start",
             net,

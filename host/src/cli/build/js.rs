@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use super::python::absolute;
-use super::{Guest, find_tool, run_command, show, up_to_date, write_stamp};
+use super::{Guest, build_stamped, find_tool};
 use crate::cli::embedded;
 
 /// WASI features componentize-js can leave out: all of them.
@@ -87,18 +87,7 @@ pub(crate) fn build(guest: &Guest) -> anyhow::Result<()> {
         .arg("--out")
         .arg(&out);
 
-    let stamp = support.join("build").join("js.cmd");
-    let line = format!("{}\n{}", show(&bundler), show(&componentizer));
-    if up_to_date(project, &out, &stamp, &line) {
-        println!("up to date: {}", guest.out.display());
-        return Ok(());
-    }
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    run_command(bundler)?;
-    run_command(componentizer)?;
-    write_stamp(&stamp, &line)
+    build_stamped(guest, "js", vec![bundler, componentizer])
 }
 
 /// The `main` of the project's `package.json`.

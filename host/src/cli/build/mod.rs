@@ -213,7 +213,7 @@ pub(crate) fn find_tool(project: &Path, local_dir: &str, name: &str) -> Option<P
 /// Whether `out` is newer than every file of `project` (the tools' own
 /// directories, build outputs and `.petrel/build` aside) and was built by
 /// the same command line, recorded in `stamp`.
-pub(crate) fn up_to_date(project: &Path, out: &Path, stamp: &Path, command: &str) -> bool {
+fn up_to_date(project: &Path, out: &Path, stamp: &Path, command: &str) -> bool {
     let Ok(built) = out.metadata().and_then(|m| m.modified()) else {
         return false;
     };
@@ -249,9 +249,31 @@ fn newest_source(dir: &Path, out: &Path) -> Option<std::time::SystemTime> {
     Some(newest)
 }
 
-/// Records the command that built a component (see [`up_to_date`]).
-pub(crate) fn write_stamp(stamp: &Path, command: &str) -> anyhow::Result<()> {
-    super::embedded::write_if_changed(stamp, command.as_bytes())
+/// Runs `commands` to build `guest`, unless its component is up to date
+/// with its project and was built by the same commands (recorded in
+/// `.petrel/build/<name>.cmd`).
+pub(crate) fn build_stamped(
+    guest: &Guest,
+    name: &str,
+    commands: Vec<Command>,
+) -> anyhow::Result<()> {
+    let stamp = guest
+        .project
+        .join(".petrel/build")
+        .join(format!("{name}.cmd"));
+    let line = commands.iter().map(show).collect::<Vec<_>>().join("\n");
+    if up_to_date(&guest.project, &guest.out, &stamp, &line) {
+        println!("up to date: {}", guest.out.display());
+        return Ok(());
+    }
+    if let Some(dir) = guest.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    for cmd in commands {
+        run_command(cmd)?;
+    }
+    super::embedded::write_if_changed(&stamp, line.as_bytes())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use super::{Guest, find_tool, run_command, show, up_to_date, write_stamp};
+use super::{Guest, build_stamped, find_tool};
 use crate::cli::embedded;
 
 pub(crate) fn build(guest: &Guest) -> anyhow::Result<()> {
@@ -42,17 +42,7 @@ pub(crate) fn build(guest: &Guest) -> anyhow::Result<()> {
         .arg(&module)
         .arg("-o")
         .arg(&out);
-    let stamp = support.join("build").join("python.cmd");
-    let line = show(&cmd);
-    if up_to_date(project, &out, &stamp, &line) {
-        println!("up to date: {}", guest.out.display());
-        return Ok(());
-    }
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    run_command(cmd)?;
-    write_stamp(&stamp, &line)
+    build_stamped(guest, "python", vec![cmd])
 }
 
 /// `[tool.petrel] module` of the project's `pyproject.toml`, default `app`.
