@@ -5,5 +5,6 @@
 
 mod containment;
 mod examples;
+mod pool;
 mod scaffold;
 mod sdk;
