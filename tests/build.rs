@@ -52,7 +52,8 @@ fn watch(dir: &std::path::Path) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
-        if name == "target" || name.to_string_lossy().starts_with('.') {
+        let skipped = ["target", "node_modules", "__pycache__", "dist"];
+        if skipped.iter().any(|s| name == *s) || name.to_string_lossy().starts_with('.') {
             continue;
         }
         if path.is_dir() {

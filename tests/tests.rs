@@ -1,5 +1,6 @@
-//! End-to-end tests: real guests built from `guests/`, a real sled store in
-//! a temp dir, the real `petrel` binary.
+//! End-to-end tests: real guests built from `guests/` (and Python and
+//! TypeScript guests built by `petrel build`), a real sled store in a temp
+//! dir, the real `petrel` binary.
 
 mod check;
 mod cli;
@@ -9,6 +10,7 @@ mod failure;
 mod host;
 mod llm;
 mod mcc;
+mod poly;
 mod sandbox;
 mod server;
 mod util;

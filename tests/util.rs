@@ -121,11 +121,39 @@ fn list(dir: &Path) -> String {
 
 /// Runs `petrel ARGS`, noting `--data DIR` for the failure report.
 pub fn petrel(args: &[&str]) -> Run {
-    let output = Command::new(petrel_bin())
-        .args(args)
+    petrel_env(args, &[])
+}
+
+/// `PATH` with the Python and JavaScript guest toolchains first: the ones
+/// the README's test command installs (`guest-sdk/python/.venv`,
+/// `guest-sdk/js/node_modules`).
+pub fn toolchain_path() -> std::ffi::OsString {
+    let root = repo();
+    let mut dirs = vec![
+        root.join("guest-sdk/python/.venv/bin"),
+        root.join("guest-sdk/js/node_modules/.bin"),
+    ];
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).expect("PATH entries")
+}
+
+/// [`petrel`] with extra environment variables. Every run gets the guest
+/// toolchains on `PATH` and one cache directory under `target/` for the
+/// sources `demo` and `bench` write out and build (shared by the tests and
+/// kept between runs, as a user's `~/.cache/petrel` is).
+pub fn petrel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(petrel_bin());
+    cmd.args(args)
         .env_remove("PETREL_DATA")
-        .output()
-        .expect("run petrel");
+        .env_remove("PETREL_CONFIG")
+        .env("PATH", toolchain_path())
+        .env("XDG_CACHE_HOME", repo().join("target/petrel-test-cache"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().expect("run petrel");
     let data = args
         .iter()
         .position(|a| *a == "--data")
@@ -162,4 +190,18 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
+}
+
+/// Runs `petrel build NET` (a path under the repository) once per test run,
+/// however many tests ask: the Python and JavaScript components take
+/// seconds each to build.
+pub fn build_once(net: &str) {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if built.iter().any(|n| n == net) {
+        return;
+    }
+    let path = repo().join(net);
+    petrel(&["build", path.to_str().unwrap()]).expect_code(0);
+    built.push(net.to_string());
 }

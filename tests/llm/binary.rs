@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::server::{ChatServer, Reply};
-use crate::util::{Run, petrel_bin, write_net};
+use crate::util::{petrel_bin, petrel_env, write_net};
 
 const NET: &str = r#"
 [net]
@@ -39,26 +39,6 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Runs `petrel ARGS` with extra environment variables.
-fn petrel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(petrel_bin());
-    cmd.args(args)
-        .env_remove("PETREL_DATA")
-        .env_remove("PETREL_CONFIG");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().expect("run petrel");
-    let data = args
-        .iter()
-        .position(|a| *a == "--data")
-        .map(|i| PathBuf::from(args[i + 1]));
-    Run {
-        command: format!("petrel {}", args.join(" ")),
-        output,
-        data,
-    }
-}
-
 fn write_config(dir: &Path, url: &str, extra: &str) -> PathBuf {
     let file = dir.join("petrel.toml");
     let text = format!(

@@ -39,6 +39,16 @@ pub(crate) struct Args {
     /// Rounds of the raw and end-to-end measurements, alternated.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     rounds: u32,
+    /// Measure this component instead (any language): compile time, cached
+    /// load time, fresh-instance firing p50/p99.
+    #[arg(long, value_name = "FILE")]
+    guest: Option<std::path::PathBuf>,
+    /// With --guest: the place of the one input token.
+    #[arg(long, default_value = "start", requires = "guest")]
+    place: String,
+    /// With --guest: the input token's payload (JSON).
+    #[arg(long, default_value = r#"{"message":"bench"}"#, requires = "guest")]
+    payload: String,
 }
 
 const BENCH_NET: &str = r#"
@@ -240,8 +250,10 @@ async fn end_to_end_rate(wasm: &Path, dir: &Path, cases: usize) -> anyhow::Resul
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
-    let root = guests::repo_root();
-    let wasm = guests::build(&root)?.join("reserve_stock.wasm");
+    if let Some(guest) = &args.guest {
+        return super::bench_guest::run(guest, args.calls, &args.place, &args.payload).await;
+    }
+    let wasm = guests::build()?.components.join("reserve_stock.wasm");
     let dir = tempfile::Builder::new()
         .prefix("petrel-bench-")
         .tempdir()

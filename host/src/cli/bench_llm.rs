@@ -192,8 +192,7 @@ async fn http_only(
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
-    let root = guests::repo_root();
-    let wasm = guests::build(&root)?.join("llm_echo.wasm");
+    let wasm = guests::build()?.components.join("llm_echo.wasm");
     let dir = tempfile::Builder::new()
         .prefix("petrel-bench-llm-")
         .tempdir()

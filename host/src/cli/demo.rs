@@ -179,7 +179,8 @@ fn llm(
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
-    let root = guests::repo_root();
+    let examples = guests::build()?;
+    let root = examples.root;
     let (net, cases, provider) = match args.example {
         Example::Refund => {
             let (provider, what) = llm(&args, &root)?;
@@ -201,8 +202,6 @@ pub(crate) async fn run(args: Args) -> Outcome {
             None,
         ),
     };
-    println!("building guests in {} ...", root.join("guests").display());
-    guests::build(&root)?;
     let dir = tempfile::Builder::new()
         .prefix("petrel-demo-")
         .tempdir()

@@ -1,53 +1,59 @@
-//! Building the example guests from source (for `demo` and `bench`).
+//! The examples and their guests' sources, written out from this binary and
+//! built (for `demo` and `bench`): no source tree needed, so an installed
+//! `petrel` runs them anywhere.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-/// The source tree this binary was built from.
-pub(crate) fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
-        .to_path_buf()
+use super::build::rust;
+use super::embedded;
+
+/// The written-out tree: `examples/`, `guests/` (a cargo workspace),
+/// `guest-sdk/`, `wit/`.
+pub(crate) struct Examples {
+    /// Its root.
+    pub(crate) root: PathBuf,
+    /// Where the built components are.
+    pub(crate) components: PathBuf,
 }
 
-/// Builds `guests/` for wasm32-wasip2 (a no-op when up to date) and returns
-/// the directory holding the `.wasm` components.
-pub(crate) fn build(root: &Path) -> anyhow::Result<PathBuf> {
-    let manifest = root.join("guests/Cargo.toml");
-    if !manifest.exists() {
-        bail!(
-            "`{}` is missing: the demo needs the Petrel source tree (guests/ and examples/)",
-            manifest.display()
-        );
+/// Where this version's tree is written: `$XDG_CACHE_HOME/petrel/<version>`
+/// (`~/.cache/petrel/<version>`), kept between runs so that cargo rebuilds
+/// only what changed.
+fn root() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("petrel").join(env!("CARGO_PKG_VERSION"))
+}
+
+/// Writes the examples and guests out (unchanged files are left alone) and
+/// builds the guests for wasm32-wasip2 (a no-op when up to date).
+pub(crate) fn build() -> anyhow::Result<Examples> {
+    let root = root();
+    for dir in ["examples", "guests", "wit"] {
+        embedded::write_tree(dir, &root.join(dir))?;
     }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--quiet",
-        "--release",
-        "--target",
-        "wasm32-wasip2",
-        "--manifest-path",
-    ])
-    .arg(&manifest);
-    // Settings of an outer cargo invocation must not leak into the guests' build.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if key.starts_with("CARGO_") && key != "CARGO_HOME" || key == "RUSTFLAGS" {
-            cmd.env_remove(&key);
-        }
-    }
+    embedded::write_rust_sdk(&root.join("guest-sdk"))?;
+    println!(
+        "building the example guests in {} ...",
+        root.join("guests").display()
+    );
+    let mut cmd = rust::cargo(&root.join("guests/Cargo.toml"), None);
+    cmd.arg("--quiet").env_remove("CARGO_TARGET_DIR");
     let status = cmd
         .status()
         .context("cannot run cargo to build the guests")?;
     if !status.success() {
-        bail!(
+        anyhow::bail!(
             "building the guests failed (is the target installed? `rustup target add wasm32-wasip2`)"
         );
     }
-    Ok(root.join("guests/target/wasm32-wasip2/release"))
+    Ok(Examples {
+        components: root.join("guests/target/wasm32-wasip2/release"),
+        root,
+    })
 }

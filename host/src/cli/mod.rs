@@ -1,15 +1,19 @@
 //! Subcommands, one file each.
 
 mod bench;
+mod bench_guest;
 mod bench_http;
 mod bench_llm;
+mod build;
 mod check;
 mod demo;
 mod dlq;
+mod embedded;
 mod graph;
 mod guests;
 mod history;
 mod marking;
+mod new;
 mod replay;
 mod run;
 mod serve;
@@ -32,6 +36,12 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Scaffold a guest project (Rust, Python or TypeScript) and a net file
+    /// with one transition using it.
+    New(new::Args),
+    /// Build every guest a net file references (cargo, componentize-py,
+    /// componentize-js), saying what it runs.
+    Build(build::Args),
     /// Deploy a net (if needed) and start a case on it.
     Start(start::Args),
     /// Fire until nothing is enabled; print a summary.
@@ -174,6 +184,8 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
     let rt = runtime()?;
     rt.block_on(async move {
         match cli.command {
+            Command::New(a) => new::run(a),
+            Command::Build(a) => build::run(a),
             Command::Start(a) => start::run(a).await,
             Command::Run(a) => run::run(a).await,
             Command::Marking(a) => marking::run(a).await,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::deployment::{self, Deployment};
 use super::{Engine, EngineError, encode_json};
 use crate::net::Net;
+use crate::verify::GateOptions;
 use crate::store::{Change, Event, EventRecord, Owner, StoredToken, TokenRecord};
 
 /// The file name an uploaded net is known by (in errors and its record).
@@ -22,6 +23,8 @@ pub struct Deployed {
     pub version: String,
     /// Whether this call stored it (false: the same version was there).
     pub new: bool,
+    /// What the deploy check warns of (an inconclusive check, allowed problems).
+    pub warnings: Vec<String>,
 }
 
 impl Engine {
@@ -29,9 +32,20 @@ impl Engine {
     /// yet): checks the net and its guests, stores both, adds the shared
     /// places' initial tokens. Durable when it returns.
     pub async fn deploy(&self, file: &Path) -> Result<Deployed, EngineError> {
+        self.deploy_with(file, &GateOptions::default()).await
+    }
+
+    /// [`Engine::deploy`], the net checked first as `gate` says: a net the
+    /// check finds a problem in is refused unless `gate` allows problems.
+    pub async fn deploy_with(
+        &self,
+        file: &Path,
+        gate: &GateOptions,
+    ) -> Result<Deployed, EngineError> {
         let net = Net::load(file)?;
+        let checked = crate::verify::deploy_gate_async(&net, gate).await?;
         let (deployment, components) = Deployment::from_files(&self.sandbox, net)?;
-        self.install(deployment, components).await
+        self.install(deployment, components, checked.warnings).await
     }
 
     /// Deploys a net sent as text, with its guests' component bytes by
@@ -43,9 +57,21 @@ impl Engine {
         source: &str,
         components: &HashMap<String, Vec<u8>>,
     ) -> Result<Deployed, EngineError> {
+        self.deploy_source_with(source, components, &GateOptions::default())
+            .await
+    }
+
+    /// [`Engine::deploy_source`], the net checked first as `gate` says.
+    pub async fn deploy_source_with(
+        &self,
+        source: &str,
+        components: &HashMap<String, Vec<u8>>,
+        gate: &GateOptions,
+    ) -> Result<Deployed, EngineError> {
         let net = Net::parse(source, Path::new(UPLOADED_NET))?;
+        let checked = crate::verify::deploy_gate_async(&net, gate).await?;
         let (deployment, components) = Deployment::from_upload(&self.sandbox, net, components)?;
-        self.install(deployment, components).await
+        self.install(deployment, components, checked.warnings).await
     }
 
     /// Stores a checked deployment (if new) with its shared places' tokens.
@@ -53,6 +79,7 @@ impl Engine {
         &self,
         deployment: Deployment,
         components: deployment::Components,
+        warnings: Vec<String>,
     ) -> Result<Deployed, EngineError> {
         let version = deployment.version().to_string();
         let name = deployment.record.name.clone();
@@ -112,7 +139,12 @@ impl Engine {
             .expect("deployments lock")
             .entry(version.clone())
             .or_insert_with(|| Arc::new(deployment));
-        Ok(Deployed { name, version, new })
+        Ok(Deployed {
+            name,
+            version,
+            new,
+            warnings,
+        })
     }
 
     /// The deployment of a stored net version (loaded once, then kept).

@@ -110,12 +110,28 @@ impl Guest {
 /// with the ioctl and would cost a 1 MiB memset without it.
 const KEEP_RESIDENT: usize = 128 << 10;
 
+/// Core module instances one guest component may hold, and the pool keeps
+/// per slot. A componentize-py Python guest instantiates 38 (the interpreter
+/// is dynamically linked: libc, libpython, its runtime, adapters, each a
+/// module), a componentize-js guest 3, a Rust guest 1 or 2. With 8 per slot,
+/// 64 slots held only 13 Python guests at once and 2 slots none.
+const CORE_INSTANCES_PER_SLOT: u32 = 48;
+/// Linear memories one guest may define (every toolchain above defines 1).
+const MEMORIES_PER_SLOT: u32 = 2;
+/// Tables one guest may define (Python 2, JavaScript 2, Rust 1).
+const TABLES_PER_SLOT: u32 = 4;
+
 fn engine_config(slots: u32) -> Config {
     let mut pool = PoolingAllocationConfig::default();
+    // Totals are per-guest maxima times slots, so that any `slots` guests
+    // fit at once; a component above a maximum is refused when it is loaded.
     pool.total_component_instances(slots)
-        .total_core_instances(slots * 8)
-        .total_memories(slots * 2)
-        .total_tables(slots * 4)
+        .total_core_instances(slots * CORE_INSTANCES_PER_SLOT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_SLOT)
+        .total_memories(slots * MEMORIES_PER_SLOT)
+        .max_memories_per_component(MEMORIES_PER_SLOT)
+        .total_tables(slots * TABLES_PER_SLOT)
+        .max_tables_per_component(TABLES_PER_SLOT)
         .total_stacks(slots)
         .max_memory_size(4 << 30)
         // A fresh instance's first call used to spend most of its time in
