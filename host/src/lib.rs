@@ -65,6 +65,7 @@
 pub mod config;
 pub mod engine;
 pub mod host;
+pub mod limits;
 pub mod llm;
 pub mod metrics;
 pub mod net;
