@@ -86,8 +86,9 @@ pub(crate) fn check(net: &Net, t: &Transition, fire: &Fire) -> Result<Checked, F
 }
 
 /// The tokens the host produces itself when `t`'s deadline passes: the
-/// inputs, unchanged, spread over the `on_timeout` outcome's arcs in order
-/// (case tokens to case places, shared tokens back to shared places).
+/// inputs, unchanged, spread over the `on_timeout` outcome's arcs in order,
+/// case tokens to case places and each shared token back to its own place.
+/// The net parser checked the outcome produces only what was consumed.
 pub(crate) fn timeout_route(
     net: &Net,
     t: &Transition,
@@ -99,20 +100,22 @@ pub(crate) fn timeout_route(
         .iter()
         .filter(|(p, _)| !shared(*p))
         .map(|(_, v)| v.clone());
-    let mut shared_inputs = inputs
-        .iter()
-        .filter(|(p, _)| shared(*p))
-        .map(|(_, v)| v.clone());
+    let mut taken = vec![false; inputs.len()];
     let mut outputs = Vec::new();
     for arc in &t.outcomes[outcome].outputs {
         for _ in 0..arc.weight {
             let payload = if shared(arc.place) {
-                shared_inputs.next()
+                let next = (0..inputs.len()).find(|&i| !taken[i] && inputs[i].0 == arc.place);
+                next.map(|i| {
+                    taken[i] = true;
+                    inputs[i].1.clone()
+                })
             } else {
                 case_inputs.next()
             };
-            // rmp-serde's encoding of `()` is nil: a resource token with no payload.
-            outputs.push((arc.place, payload.unwrap_or_else(|| vec![0xc0])));
+            // Never made from nothing: what was not consumed is not produced.
+            let Some(payload) = payload else { break };
+            outputs.push((arc.place, payload));
         }
     }
     Some(Checked { outcome, outputs })
