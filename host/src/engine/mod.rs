@@ -64,6 +64,8 @@ pub struct EngineConfig {
     pub clock: Arc<dyn Clock>,
     /// Told of every event written (see [`EventObserver`]).
     pub observer: Option<EventObserver>,
+    /// The host's ceilings (`[limits]` in `petrel.toml`).
+    pub limits: crate::limits::HostLimits,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -75,6 +77,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("llm", &self.llm)
             .field("clock", &self.clock)
             .field("observer", &self.observer.is_some())
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -89,6 +92,7 @@ impl EngineConfig {
             llm: None,
             clock: Arc::new(SystemClock),
             observer: None,
+            limits: crate::limits::HostLimits::default(),
         }
     }
 }
@@ -139,6 +143,7 @@ impl Engine {
         let sandbox = Sandbox::new(SandboxConfig {
             instance_slots: config.instance_slots,
             cache_dir: Some(config.data_dir.join("cache")),
+            limits: config.limits,
         })
         .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
         let flusher = Flusher::start(store.clone());
@@ -250,8 +255,14 @@ impl Engine {
     /// yet): checks the net and its guests, stores both, adds the shared
     /// places' initial tokens. Durable when it returns.
     pub async fn deploy(&self, file: &Path) -> Result<Deployed, EngineError> {
-        let net = Net::load(file)?;
-        let (deployment, components) = Deployment::from_files(&self.sandbox, net)?;
+        let file = file.to_path_buf();
+        let (deployment, components) = self
+            .sandbox
+            .off_worker(move |sandbox| {
+                let net = Net::load_within(&file, sandbox.limits())?;
+                Deployment::from_files(sandbox, net)
+            })
+            .await?;
         self.install(deployment, components).await
     }
 
@@ -264,8 +275,14 @@ impl Engine {
         source: &str,
         components: &HashMap<String, Vec<u8>>,
     ) -> Result<Deployed, EngineError> {
-        let net = Net::parse(source, Path::new(UPLOADED_NET))?;
-        let (deployment, components) = Deployment::from_upload(&self.sandbox, net, components)?;
+        let (source, components) = (source.to_string(), components.clone());
+        let (deployment, components) = self
+            .sandbox
+            .off_worker(move |sandbox| {
+                let net = Net::parse_within(&source, Path::new(UPLOADED_NET), sandbox.limits())?;
+                Deployment::from_upload(sandbox, net, &components)
+            })
+            .await?;
         self.install(deployment, components).await
     }
 
