@@ -304,6 +304,18 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn nets_after(&self, after: &str, limit: usize) -> Result<Vec<NetRecord>, StoreError> {
+        // The first key after `v<after>`: `v<after>` followed by a 0 byte.
+        let mut start = keys::net_version(after);
+        start.push(0);
+        self.nets
+            .range(start..)
+            .take_while(|kv| kv.as_ref().map_or(true, |(k, _)| k.starts_with(b"v")))
+            .take(limit)
+            .map(|kv| decode("net", &kv?.1))
+            .collect()
+    }
+
     fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.components.get(hash.as_bytes())?.map(|v| v.to_vec()))
     }
@@ -373,6 +385,26 @@ impl Store for SledStore {
             .iter()
             .map(|kv| decode("dead letter", &kv?.1))
             .collect()
+    }
+
+    fn dead_letters_after(&self, after: u64, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        let Some(start) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        self.dead_letters
+            .range(start.to_be_bytes()..)
+            .take(limit)
+            .map(|kv| decode("dead letter", &kv?.1))
+            .collect()
+    }
+
+    fn dead_letter_count(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for key in self.dead_letters.iter().keys() {
+            key?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError> {
