@@ -118,9 +118,9 @@ impl Api {
         Api::send(self.request(reqwest::Method::POST, path).json(&body)).await
     }
 
-    /// Deploys a net file; its version.
+    /// Deploys a net file, uploading its text and guests; its version.
     pub async fn deploy(&self, net: &Path) -> String {
-        let reply = self.post("/v1/nets", json!({ "path": net })).await;
+        let reply = self.post("/v1/nets", upload(net)).await;
         assert!(matches!(reply.status, 200 | 201), "{reply:#?}");
         reply.body["version"].as_str().unwrap().to_string()
     }
@@ -147,6 +147,22 @@ impl Api {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The `POST /v1/nets` body that uploads the net file `net` with the
+/// components of its guests (base64, under their paths as declared).
+pub fn upload(net: &Path) -> Value {
+    use base64::Engine as _;
+    let source = std::fs::read_to_string(net).unwrap();
+    let mut components = serde_json::Map::new();
+    for t in petrel::Net::load(net).unwrap().transitions() {
+        if let petrel::net::Performer::Guest { declared, path } = &t.performer {
+            let bytes = std::fs::read(path).unwrap();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+            components.insert(declared.clone(), Value::String(encoded));
+        }
+    }
+    json!({ "source": source, "components": components })
 }
 
 /// The library's `serve` on 127.0.0.1:0 over a temp data dir.

@@ -19,7 +19,7 @@ pub use work::{
 };
 
 use crate::engine::{Command, Deployed, Engine, EngineConfig, EngineError, decode_payload, drive};
-use crate::store::{CaseRecord, DeadLetter, EventRecord, Owner};
+use crate::store::{CaseRecord, DeadLetter, Event, EventRecord, Owner};
 
 /// A deployed net version, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,6 +63,27 @@ pub struct HistoryPage {
     /// Pass as `after` for the next page; `None` on the last page.
     pub next_after: Option<u64>,
 }
+
+/// One page of the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetterPage {
+    /// Dead letters, oldest first.
+    pub dead_letters: Vec<DeadLetter>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next_after: Option<u64>,
+}
+
+/// One page of the deployed net versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetPage {
+    /// Versions, in version order.
+    pub nets: Vec<NetVersion>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// Most items one page of a list holds.
+pub const MAX_PAGE: usize = 1000;
 
 /// What [`Host::shutdown`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -191,6 +212,27 @@ impl Host {
         Ok(nets)
     }
 
+    /// Up to `limit` (1 to [`MAX_PAGE`]) deployed versions whose version
+    /// sorts after `after` ("" for the first page), in version order.
+    pub fn nets_page(&self, after: &str, limit: usize) -> Result<NetPage, EngineError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let nets: Vec<NetVersion> = self
+            .engine()
+            .store()
+            .nets_after(after, limit)?
+            .into_iter()
+            .map(|n| NetVersion {
+                name: n.name,
+                version: n.version,
+                deployed_at_ms: n.deployed_at_ms,
+            })
+            .collect();
+        let next_after = (nets.len() == limit)
+            .then(|| nets.last().map(|n| n.version.clone()))
+            .flatten();
+        Ok(NetPage { nets, next_after })
+    }
+
     /// Starts case `case` on `net` (a version, or a name: its newest
     /// version) with tokens as (place, JSON); durable when it returns, and
     /// the driver fires it from then on.
@@ -238,12 +280,7 @@ impl Host {
                 seq: t.seq,
             })
             .collect();
-        let dead_letters = store
-            .dead_letters()?
-            .into_iter()
-            .filter(|d| d.case == id)
-            .map(|d| d.id)
-            .collect();
+        let dead_letters = self.case_dead_letters(id)?;
         Ok(CaseView {
             record,
             tokens,
@@ -258,7 +295,7 @@ impl Host {
         if store.case(id)?.is_none() {
             return Err(EngineError::NotFound(format!("no case `{id}`")));
         }
-        let limit = limit.clamp(1, 1000);
+        let limit = limit.clamp(1, MAX_PAGE);
         let events = store.events(Some(id), after, limit)?;
         let next_after = (events.len() == limit)
             .then(|| events.last().map(|e| e.seq))
@@ -266,9 +303,55 @@ impl Host {
         Ok(HistoryPage { events, next_after })
     }
 
-    /// Every dead letter, oldest first.
+    /// The ids of case `id`'s dead letters, from its own log (dead-lettered,
+    /// not yet retried or discarded): the queue's other letters are never
+    /// read, and the log is read a page at a time.
+    fn case_dead_letters(&self, id: &str) -> Result<Vec<u64>, EngineError> {
+        let store = self.engine().store();
+        let mut live = std::collections::BTreeSet::new();
+        let mut after = 0;
+        loop {
+            let page = store.events(Some(id), after, 1024)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for record in page {
+                match record.event {
+                    Event::FiringDeadLettered { firing, .. } => {
+                        live.insert(firing);
+                    }
+                    Event::DeadLetterRetried { dead_letter, .. }
+                    | Event::DeadLetterDiscarded { dead_letter, .. } => {
+                        live.remove(&dead_letter);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(live.into_iter().collect())
+    }
+
+    /// Every dead letter, oldest first (reads the whole queue: prefer
+    /// [`Host::dead_letters_page`] where it may be long).
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, EngineError> {
         self.engine().dead_letters()
+    }
+
+    /// Up to `limit` (1 to [`MAX_PAGE`]) dead letters with an id above
+    /// `after` (0: from the start), oldest first.
+    pub fn dead_letters_page(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<DeadLetterPage, EngineError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let dead_letters = self.engine().store().dead_letters_after(after, limit)?;
+        let next_after = (dead_letters.len() == limit)
+            .then(|| dead_letters.last().map(|d| d.id))
+            .flatten();
+        Ok(DeadLetterPage {
+            dead_letters,
+            next_after,
+        })
     }
 
     /// Puts a dead letter's tokens back; the driver fires them again.
