@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use decision::check_decision;
 pub use deployment::Deployment;
 pub use error::EngineError;
 pub(crate) use run::driver::{Command, drive};
