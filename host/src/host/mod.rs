@@ -32,6 +32,16 @@ pub struct NetVersion {
     pub deployed_at_ms: u64,
 }
 
+impl From<crate::store::NetRecord> for NetVersion {
+    fn from(n: crate::store::NetRecord) -> NetVersion {
+        NetVersion {
+            name: n.name,
+            version: n.version,
+            deployed_at_ms: n.deployed_at_ms,
+        }
+    }
+}
+
 /// A token of a case's marking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenView {
@@ -202,11 +212,7 @@ impl Host {
             .store()
             .nets()?
             .into_iter()
-            .map(|n| NetVersion {
-                name: n.name,
-                version: n.version,
-                deployed_at_ms: n.deployed_at_ms,
-            })
+            .map(NetVersion::from)
             .collect();
         nets.sort_by(|a, b| (a.deployed_at_ms, &a.version).cmp(&(b.deployed_at_ms, &b.version)));
         Ok(nets)
@@ -221,11 +227,7 @@ impl Host {
             .store()
             .nets_after(after, limit)?
             .into_iter()
-            .map(|n| NetVersion {
-                name: n.name,
-                version: n.version,
-                deployed_at_ms: n.deployed_at_ms,
-            })
+            .map(NetVersion::from)
             .collect();
         let next_after = (nets.len() == limit)
             .then(|| nets.last().map(|n| n.version.clone()))
