@@ -150,17 +150,36 @@ impl Api {
 }
 
 /// The `POST /v1/nets` body that uploads the net file `net` with the
-/// components of its guests (base64, under their paths as declared).
+/// components of its guests (base64, under their paths as declared). A
+/// net this build refuses is sent with the guests its `guest = "..."`
+/// lines name, for the server to judge.
 pub fn upload(net: &Path) -> Value {
     use base64::Engine as _;
     let source = std::fs::read_to_string(net).unwrap();
+    let dir = net.parent().unwrap();
+    let guests: Vec<(String, PathBuf)> = match petrel::Net::load(net) {
+        Ok(parsed) => parsed
+            .transitions()
+            .iter()
+            .filter_map(|t| match &t.performer {
+                petrel::net::Performer::Guest { declared, path } => {
+                    Some((declared.clone(), path.clone()))
+                }
+                petrel::net::Performer::External => None,
+            })
+            .collect(),
+        Err(_) => source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("guest = \""))
+            .filter_map(|l| l.strip_suffix('"'))
+            .map(|g| (g.to_string(), dir.join(g)))
+            .collect(),
+    };
     let mut components = serde_json::Map::new();
-    for t in petrel::Net::load(net).unwrap().transitions() {
-        if let petrel::net::Performer::Guest { declared, path } = &t.performer {
-            let bytes = std::fs::read(path).unwrap();
-            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-            components.insert(declared.clone(), Value::String(encoded));
-        }
+    for (declared, path) in guests {
+        let bytes = std::fs::read(path).unwrap();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        components.insert(declared, Value::String(encoded));
     }
     json!({ "source": source, "components": components })
 }
@@ -314,6 +333,11 @@ impl Daemon {
 
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no shutdown, no flush.
