@@ -57,6 +57,7 @@
 //! --example embed`: the order-fulfilment saga). Modules: [`net`] (net
 //! files), [`sandbox`] (wasmtime), [`store`] (sled), [`engine`] (firing, retries, sagas),
 //! [`llm`] (the `llm` import's host side), [`config`] (`petrel.toml`),
+//! [`limits`] (the host's ceilings on everything that comes from outside),
 //! [`verify`] (state-space checks), [`host`] (the engine with its driver,
 //! for a long-running service, and external work), [`server`] (its HTTP API, `petrel serve`),
 //! [`metrics`] (Prometheus metrics fed from the event log).
