@@ -9,8 +9,9 @@ use super::extract::{Json, Path, Query};
 use crate::host::DeadLetterPage;
 use crate::store::DeadLetter;
 
-/// Dead letters per page unless `limit` says otherwise.
-const DEFAULT_LIMIT: usize = 100;
+/// Dead letters per page unless `limit` says otherwise (each holds its
+/// tokens' payloads: pages are kept small).
+const DEFAULT_LIMIT: usize = 50;
 
 /// `GET /v1/dead-letters` query.
 #[derive(Debug, Deserialize)]
