@@ -6,21 +6,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{order_net, order_token, petrel, petrel_bin};
+use crate::util::{Rng, order_net, order_token, petrel, petrel_bin};
 
 const CASES: u64 = 200;
-
-/// xorshift64*: a reproducible stream from a printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 fn expected(i: u64) -> (u64, u32, &'static str, usize) {
     let amount = (i * 7_919) % 150_000;

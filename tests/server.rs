@@ -118,9 +118,9 @@ impl Api {
         Api::send(self.request(reqwest::Method::POST, path).json(&body)).await
     }
 
-    /// Deploys a net file; its version.
+    /// Deploys a net file, uploading its text and guests; its version.
     pub async fn deploy(&self, net: &Path) -> String {
-        let reply = self.post("/v1/nets", json!({ "path": net })).await;
+        let reply = self.post("/v1/nets", upload(net)).await;
         assert!(matches!(reply.status, 200 | 201), "{reply:#?}");
         reply.body["version"].as_str().unwrap().to_string()
     }
@@ -147,6 +147,41 @@ impl Api {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The `POST /v1/nets` body that uploads the net file `net` with the
+/// components of its guests (base64, under their paths as declared). A
+/// net this build refuses is sent with the guests its `guest = "..."`
+/// lines name, for the server to judge.
+pub fn upload(net: &Path) -> Value {
+    use base64::Engine as _;
+    let source = std::fs::read_to_string(net).unwrap();
+    let dir = net.parent().unwrap();
+    let guests: Vec<(String, PathBuf)> = match petrel::Net::load(net) {
+        Ok(parsed) => parsed
+            .transitions()
+            .iter()
+            .filter_map(|t| match &t.performer {
+                petrel::net::Performer::Guest { declared, path } => {
+                    Some((declared.clone(), path.clone()))
+                }
+                petrel::net::Performer::External => None,
+            })
+            .collect(),
+        Err(_) => source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("guest = \""))
+            .filter_map(|l| l.strip_suffix('"'))
+            .map(|g| (g.to_string(), dir.join(g)))
+            .collect(),
+    };
+    let mut components = serde_json::Map::new();
+    for (declared, path) in guests {
+        let bytes = std::fs::read(path).unwrap();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        components.insert(declared, Value::String(encoded));
+    }
+    json!({ "source": source, "components": components })
 }
 
 /// The library's `serve` on 127.0.0.1:0 over a temp data dir.
@@ -298,6 +333,11 @@ impl Daemon {
 
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no shutdown, no flush.

@@ -7,6 +7,8 @@ mod cli;
 mod crash;
 mod engine;
 mod failure;
+mod fuzz;
+mod hardening;
 mod host;
 mod llm;
 mod mcc;

@@ -38,10 +38,54 @@ fn build_petrel_target(args: &[&str], path: &str) -> PathBuf {
     out
 }
 
-/// The `petrel` binary of this build, built on first use.
+/// The `petrel` binary of this build, built on first use; `PETREL_BIN`
+/// names another one instead (e.g. an older build, to measure an attack
+/// before its fix).
 pub fn petrel_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_petrel_target(&["--bin", "petrel"], "petrel"))
+    BIN.get_or_init(|| match std::env::var_os("PETREL_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => build_petrel_target(&["--bin", "petrel"], "petrel"),
+    })
+}
+
+/// Whether the binary under test is another build (`PETREL_BIN`), which
+/// may not know this build's settings.
+pub fn other_build() -> bool {
+    std::env::var_os("PETREL_BIN").is_some()
+}
+
+/// Peak resident memory of process `pid` so far (`VmHWM`), in bytes.
+pub fn vm_hwm(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("a VmHWM line");
+    let kb: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("VmHWM in kB");
+    kb * 1024
+}
+
+/// Bytes of every file under `dir`.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                dir_bytes(&path)
+            } else {
+                entry.metadata().map_or(0, |m| m.len())
+            }
+        })
+        .sum()
 }
 
 /// An example program of the `petrel` package (`host/examples/NAME.rs`), built.
@@ -204,4 +248,21 @@ pub fn build_once(net: &str) {
     let path = repo().join(net);
     petrel(&["build", path.to_str().unwrap()]).expect_code(0);
     built.push(net.to_string());
+}
+
+/// xorshift64*: a reproducible stream from a printed seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
 }

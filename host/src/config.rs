@@ -27,6 +27,15 @@
 //!
 //! [server]                                # read by `petrel serve`
 //! token_env = "PETREL_API_TOKEN"          # NAME of the env var holding the API's bearer token
+//! nets_dir = "nets"                       # `POST /v1/nets` may deploy `{"path"}` only from
+//!                                         # here (relative to petrel.toml); absent: never
+//! max_connections = 256                   # connections open at once (more wait to be accepted)
+//! max_requests = 64                       # requests in flight at once (more get 503)
+//! request_timeout_ms = 60000              # one request, long polls included (503 beyond)
+//! header_timeout_ms = 10000               # to receive a request's headers
+//!
+//! [limits]                                # the host's ceilings: see `petrel::limits`
+//! timeout_ms = 60000                      # e.g. the longest guest deadline a net may ask
 //! ```
 //!
 //! Retries, backoff and every attempt stay inside the firing's deadline and
@@ -40,8 +49,11 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::limits::HostLimits;
 use crate::llm::config::RawLlm;
 use crate::llm::{LlmConfig, LlmProvider};
+
+mod limits;
 
 /// The parsed `petrel.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,6 +62,8 @@ pub struct Config {
     pub llm: Option<LlmConfig>,
     /// The `[server]` table (defaults when the file has none).
     pub server: ServerSettings,
+    /// The `[limits]` table: the host's ceilings (defaults when absent).
+    pub limits: HostLimits,
 }
 
 /// The `[server]` table: settings of `petrel serve`.
@@ -60,6 +74,23 @@ pub struct ServerSettings {
     /// (`--token-env` overrides it; default `PETREL_API_TOKEN`).
     #[serde(default)]
     pub token_env: Option<String>,
+    /// The directory `POST /v1/nets` may deploy `{"path": ...}` from
+    /// (resolved against the config file's directory); `None`: deploying
+    /// by path over HTTP is refused.
+    #[serde(default)]
+    pub nets_dir: Option<PathBuf>,
+    /// Connections open at once (default 256; more wait to be accepted).
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+    /// Requests in flight at once (default 64; more get 503 `unavailable`).
+    #[serde(default)]
+    pub max_requests: Option<u32>,
+    /// Longest one request may take, long polls included (default 60000).
+    #[serde(default)]
+    pub request_timeout_ms: Option<u64>,
+    /// Longest a client may take to send a request's headers (default 10000).
+    #[serde(default)]
+    pub header_timeout_ms: Option<u64>,
 }
 
 /// A configuration file that cannot be used, with where and why.
@@ -122,6 +153,7 @@ struct RawConfig {
     llm: Option<Spanned<RawLlm>>,
     #[serde(default)]
     server: ServerSettings,
+    limits: Option<limits::RawLimits>,
 }
 
 /// Turns byte spans into errors that name the file, line and field.
@@ -181,9 +213,19 @@ impl Config {
             .as_ref()
             .map(|raw| LlmConfig::from_raw(&cx, raw))
             .transpose()?;
+        let limits = match &raw.limits {
+            Some(raw) => limits::parse(&cx, raw)?,
+            None => HostLimits::default(),
+        };
+        let mut server = raw.server;
+        if let Some(dir) = &server.nets_dir {
+            let base = file.parent().unwrap_or(Path::new("."));
+            server.nets_dir = Some(base.join(dir));
+        }
         Ok(Config {
             llm,
-            server: raw.server,
+            server,
+            limits,
         })
     }
 

@@ -72,7 +72,8 @@
 //!   (`engine::driver`) for batch runs and the daemon alike.
 //! - [`host`]: the engine with its daemon driver and external work;
 //!   [`server`]: its HTTP API (`petrel serve`); [`config`]: `petrel.toml`;
-//!   [`metrics`]: Prometheus metrics fed from the event log.
+//!   [`metrics`]: Prometheus metrics fed from the event log; [`limits`]:
+//!   the host's ceilings on everything that comes from outside.
 //!
 //! One firing, start to commit:
 //!
@@ -93,6 +94,7 @@
 pub mod config;
 pub mod engine;
 pub mod host;
+pub mod limits;
 pub mod llm;
 pub mod metrics;
 pub mod net;

@@ -209,7 +209,7 @@ impl Metrics {
             .filter(|c| !c.status.is_terminal())
             .count();
         self.open_cases.set(open as i64);
-        self.dead_letters.set(store.dead_letters()?.len() as i64);
+        self.dead_letters.set(store.dead_letter_count()? as i64);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .map_err(|e| StoreError::Bug(format!("encoding metrics: {e}")))?;

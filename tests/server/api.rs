@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::InProcess;
-use crate::util::order_net;
+use crate::util::{order_net, repo};
 
 fn order(id: &str, amount_cents: u64) -> Value {
     json!({ "order_id": id, "customer": format!("c-{id}"), "amount_cents": amount_cents, "items": 2 })
@@ -13,36 +13,121 @@ fn order(id: &str, amount_cents: u64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploys_and_lists_nets() {
-    let server = InProcess::start(None, |_| {}).await;
+    // Deploying by path reads only the configured nets directory.
+    let server = InProcess::start(None, |c| c.nets_dir = Some(repo())).await;
     let api = &server.api;
+    let path = "examples/order-approval/net.toml";
     let first = api
-        .post("/v1/nets", json!({ "path": order_net() }))
+        .post("/v1/nets", json!({ "path": path }))
         .await
         .expect(201);
     assert_eq!(first.body["name"], "order-approval");
     assert_eq!(first.body["new"], true);
     let again = api
-        .post("/v1/nets", json!({ "path": order_net() }))
+        .post("/v1/nets", json!({ "path": path }))
         .await
         .expect(200);
     assert_eq!(again.body["version"], first.body["version"]);
     assert_eq!(again.body["new"], false);
 
     let nets = api.get("/v1/nets").await.expect(200).body;
+    assert_eq!(nets["next_after"], Value::Null);
     let nets = nets["nets"].as_array().unwrap();
     assert_eq!(nets.len(), 1);
     assert_eq!(nets[0]["name"], "order-approval");
     assert_eq!(nets[0]["version"], first.body["version"]);
 
     let missing = api
-        .post(
-            "/v1/nets",
-            json!({ "path": server.dir.path().join("nope.toml") }),
-        )
+        .post("/v1/nets", json!({ "path": "nope.toml" }))
+        .await
+        .expect(404);
+    assert_eq!(missing.code(), "not_found");
+    assert!(missing.message().contains("nope.toml"), "{missing:#?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploying_by_path_stays_inside_the_nets_directory() {
+    let off = InProcess::start(None, |_| {}).await;
+    let refused = off
+        .api
+        .post("/v1/nets", json!({ "path": order_net() }))
+        .await
+        .expect(400);
+    assert!(
+        refused.message().contains("`[server] nets_dir`"),
+        "{refused:#?}"
+    );
+    off.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let nets = dir.path().join("nets");
+    std::fs::create_dir(&nets).unwrap();
+    let server = InProcess::start(None, |c| c.nets_dir = Some(nets.clone())).await;
+    let api = &server.api;
+    // Refused before the filesystem is touched: nothing is told about
+    // files outside, whether they exist or not.
+    for path in [
+        "/etc/passwd".to_string(),
+        "/dev/zero".to_string(),
+        "../nets/x.toml".to_string(),
+        "sub/../../x.toml".to_string(),
+        order_net().display().to_string(),
+    ] {
+        let reply = api
+            .post("/v1/nets", json!({ "path": path }))
+            .await
+            .expect(400);
+        assert!(
+            reply.message().contains("not a plain relative path"),
+            "{path}: {reply:#?}"
+        );
+    }
+    // A link out of the directory, a FIFO and a device are refused too.
+    std::os::unix::fs::symlink("/dev/zero", nets.join("zero.toml")).unwrap();
+    std::os::unix::fs::symlink(order_net(), nets.join("order.toml")).unwrap();
+    for link in ["zero.toml", "order.toml"] {
+        api.post("/v1/nets", json!({ "path": link }))
+            .await
+            .expect(404);
+    }
+    let fifo = nets.join("fifo.toml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reply = api
+        .post("/v1/nets", json!({ "path": "fifo.toml" }))
         .await
         .expect(422);
-    assert_eq!(missing.code(), "invalid_net");
-    assert!(missing.message().contains("nope.toml"), "{missing:#?}");
+    assert!(
+        reply.message().contains("not a regular file (it is a FIFO"),
+        "{reply:#?}"
+    );
+    // A net inside whose guest lies outside is refused.
+    let outside = std::fs::read_to_string(order_net())
+        .unwrap()
+        .replace("../../guests", &repo().join("guests").display().to_string());
+    std::fs::write(nets.join("escapes.toml"), outside).unwrap();
+    let reply = api
+        .post("/v1/nets", json!({ "path": "escapes.toml" }))
+        .await
+        .expect(400);
+    assert!(
+        reply
+            .message()
+            .contains("is not a file in the nets directory"),
+        "{reply:#?}"
+    );
+    assert!(
+        api.get("/v1/nets").await.expect(200).body["nets"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     server.stop().await;
 }
 

@@ -8,6 +8,7 @@
 //! | `grow` | allocates and touches 1 MiB chunks without end |
 //! | `recurse` | recurses without end (not a tail call) |
 //! | `huge` | fires `out` with one 100 MB payload into `out` |
+//! | `alias` | fires `out` with 120 tokens whose payloads all point at one 1 MiB buffer (copied 120 times by a host that lifts them whole) |
 //! | `undeclared` | fires outcome `no_such_outcome` (inputs forwarded to `out`) |
 //! | `wrong_place` | fires `out` but produces into `elsewhere` |
 //! | `panic` | panics |
@@ -35,6 +36,9 @@ use serde::Serialize;
 
 /// Size of the `huge` payload.
 const HUGE_BYTES: usize = 100_000_000;
+/// Tokens of the `alias` decision, and the size of the one buffer they share.
+const ALIASES: usize = 120;
+const ALIASED_BYTES: usize = 1 << 20;
 
 /// What `env` reports.
 #[derive(Serialize)]
@@ -67,6 +71,7 @@ impl Transition for Hostile {
             "grow" => grow(),
             "recurse" => Ok(Decision::abort(format!("recursed {}", recurse(0)))),
             "huge" => Decision::fire("out").token_bytes("out", huge_payload()),
+            "alias" => alias(),
             "undeclared" => forward(&firing, Decision::fire("no_such_outcome"), "out"),
             "wrong_place" => forward(&firing, Decision::fire("out"), "elsewhere"),
             // 0xC1 is the one byte MessagePack never uses.
@@ -140,12 +145,34 @@ fn recurse(depth: u64) -> u64 {
 
 /// A valid MessagePack `bin 32` of [`HUGE_BYTES`] bytes.
 fn huge_payload() -> Vec<u8> {
-    let len = u32::try_from(HUGE_BYTES).expect("fits a bin 32");
-    let mut payload = Vec::with_capacity(HUGE_BYTES + 5);
+    bin32(HUGE_BYTES)
+}
+
+/// A valid MessagePack `bin 32` of `bytes` bytes.
+fn bin32(bytes: usize) -> Vec<u8> {
+    let len = u32::try_from(bytes).expect("fits a bin 32");
+    let mut payload = Vec::with_capacity(bytes + 5);
     payload.push(0xc6);
     payload.extend_from_slice(&len.to_be_bytes());
-    payload.resize(HUGE_BYTES + 5, 0x2a);
+    payload.resize(bytes + 5, 0x2a);
     payload
+}
+
+/// [`ALIASES`] tokens whose payloads are one [`ALIASED_BYTES`] buffer: the
+/// guest's memory holds 1 MiB, a host lifting each payload whole copies
+/// 120 MiB. (The buffer is freed more than once after the call; the
+/// instance is thrown away anyway.)
+fn alias() -> Result<Decision, Error> {
+    let mut shared = std::mem::ManuallyDrop::new(bin32(ALIASED_BYTES));
+    let (ptr, len, cap) = (shared.as_mut_ptr(), shared.len(), shared.capacity());
+    let mut decision = Decision::fire("out");
+    for _ in 0..ALIASES {
+        // SAFETY: deliberately not: every Vec claims the same allocation.
+        #[allow(unsafe_code)]
+        let alias = unsafe { Vec::from_raw_parts(ptr, len, cap) };
+        decision = decision.token_bytes("out", alias)?;
+    }
+    Ok(decision)
 }
 
 fn clock() -> Clock {

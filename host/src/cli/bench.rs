@@ -158,6 +158,7 @@ async fn fresh_instance_latency(
     let sandbox = Sandbox::new(SandboxConfig {
         instance_slots: 16,
         cache_dir: Some(dir.join("cache")),
+        ..SandboxConfig::default()
     })?;
     let guest = sandbox.load(&net.transitions()[0])?;
     let payload = rmp_serde::to_vec_named(&order_payload(1))?;

@@ -140,9 +140,6 @@ pub(crate) async fn run(args: Args) -> Outcome {
         )));
     }
     let dir = tempfile::tempdir().context("creating a temp dir")?;
-    let net = dir.path().join("bench-http.toml");
-    std::fs::write(&net, NET).context("writing the bench net")?;
-
     let metrics = Arc::new(Metrics::new());
     let mut engine = EngineConfig::new(dir.path().join("data"));
     engine.observer = Some(metrics.observer());
@@ -153,6 +150,8 @@ pub(crate) async fn run(args: Args) -> Outcome {
     let base = format!("http://{}", listener.local_addr().context("bound address")?);
     let mut config = ServerConfig::default().with_token(TOKEN);
     config.metrics = metrics;
+    config.max_requests = config.max_requests.max(2 * args.concurrency);
+    config.max_connections = config.max_connections.max(2 * args.concurrency);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(host, listener, config, async move {
         let _ = stopped.await;
@@ -166,7 +165,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
     let deployed = http
         .post(format!("{base}/v1/nets"))
         .bearer_auth(TOKEN)
-        .json(&json!({ "path": net }))
+        .json(&json!({ "source": NET }))
         .send()
         .await
         .context("deploying the bench net")?;

@@ -128,6 +128,7 @@ fn imports(net: &Net) -> Option<Imports> {
     let sandbox = Sandbox::new(SandboxConfig {
         instance_slots: 1,
         cache_dir: None,
+        ..SandboxConfig::default()
     })
     .ok()?;
     let mut out = BTreeMap::new();

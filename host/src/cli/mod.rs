@@ -173,6 +173,7 @@ pub(crate) fn engine_config(
     };
     let host = petrel::config::Config::load(file).map_err(bad_input)?;
     config.llm = host.llm_provider().map_err(bad_input)?;
+    config.limits = host.limits;
     Ok((config, host))
 }
 

@@ -118,6 +118,20 @@ pub(crate) async fn run(args: Args) -> Outcome {
     config.max_body_bytes = args.max_body_bytes;
     config.grace = Duration::from_millis(args.grace_ms);
     config.metrics = metrics;
+    let settings = &host_config.server;
+    config.nets_dir = settings.nets_dir.clone();
+    if let Some(n) = settings.max_connections {
+        config.max_connections = n as usize;
+    }
+    if let Some(n) = settings.max_requests {
+        config.max_requests = n as usize;
+    }
+    if let Some(ms) = settings.request_timeout_ms {
+        config.request_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = settings.header_timeout_ms {
+        config.header_timeout = Duration::from_millis(ms);
+    }
     if let Some(token) = &token {
         config = config.with_token(token);
     }

@@ -85,9 +85,17 @@ pub(crate) fn check(net: &Net, t: &Transition, fire: &Fire) -> Result<Checked, F
     Ok(Checked { outcome, outputs })
 }
 
+/// Checks a decision `fire` of transition `t` of `net` exactly as the
+/// engine does before it commits one (the same check as [`check`], public
+/// for tools and fuzzing).
+pub fn check_decision(net: &Net, t: &Transition, fire: &Fire) -> Result<(), FiringError> {
+    check(net, t, fire).map(|_| ())
+}
+
 /// The tokens the host produces itself when `t`'s deadline passes: the
-/// inputs, unchanged, spread over the `on_timeout` outcome's arcs in order
-/// (case tokens to case places, shared tokens back to shared places).
+/// inputs, unchanged, spread over the `on_timeout` outcome's arcs in order,
+/// case tokens to case places and each shared token back to its own place.
+/// The net parser checked the outcome produces only what was consumed.
 pub(crate) fn timeout_route(
     net: &Net,
     t: &Transition,
@@ -99,20 +107,22 @@ pub(crate) fn timeout_route(
         .iter()
         .filter(|(p, _)| !shared(*p))
         .map(|(_, v)| v.clone());
-    let mut shared_inputs = inputs
-        .iter()
-        .filter(|(p, _)| shared(*p))
-        .map(|(_, v)| v.clone());
+    let mut taken = vec![false; inputs.len()];
     let mut outputs = Vec::new();
     for arc in &t.outcomes[outcome].outputs {
         for _ in 0..arc.weight {
             let payload = if shared(arc.place) {
-                shared_inputs.next()
+                let next = (0..inputs.len()).find(|&i| !taken[i] && inputs[i].0 == arc.place);
+                next.map(|i| {
+                    taken[i] = true;
+                    inputs[i].1.clone()
+                })
             } else {
                 case_inputs.next()
             };
-            // rmp-serde's encoding of `()` is nil: a resource token with no payload.
-            outputs.push((arc.place, payload.unwrap_or_else(|| vec![0xc0])));
+            // Never made from nothing: what was not consumed is not produced.
+            let Some(payload) = payload else { break };
+            outputs.push((arc.place, payload));
         }
     }
     Some(Checked { outcome, outputs })
@@ -249,6 +259,39 @@ on_timeout = "late"
                 outcome: 2,
                 outputs: vec![(3, vec![1, 2, 3])]
             }
+        );
+    }
+
+    #[test]
+    fn timeout_sends_shared_tokens_back_to_their_own_places() {
+        let text = r#"
+[net]
+name = "t"
+[places.a]
+start = true
+[places.x]
+shared = true
+initial = 1
+[places.y]
+shared = true
+initial = 1
+[places.late]
+final = true
+[transitions.t]
+guest = "t.wasm"
+inputs = { a = 1, x = 1, y = 1 }
+outcomes.ok = { late = 1, x = 1, y = 1 }
+outcomes.late = { late = 1, y = 1, x = 1 }
+on_timeout = "late"
+"#;
+        let net = Net::parse(text, Path::new("t.toml")).unwrap();
+        let t = &net.transitions()[0];
+        let inputs = [(0, vec![0xa0]), (1, vec![0x01]), (2, vec![0x02])];
+        let routed = timeout_route(&net, t, &inputs).unwrap();
+        // `y` is listed first in the outcome: it still gets y's token.
+        assert_eq!(
+            routed.outputs,
+            vec![(3, vec![0xa0]), (2, vec![0x02]), (1, vec![0x01])]
         );
     }
 }

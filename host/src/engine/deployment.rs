@@ -45,7 +45,7 @@ impl Deployment {
         net: Net,
     ) -> Result<(Deployment, Components), EngineError> {
         Deployment::assemble(sandbox, net, |t, _, path| {
-            std::fs::read(path).map_err(|source| {
+            sandbox.read_component(path).map_err(|source| {
                 crate::sandbox::DeployError::Read {
                     transition: t.name.clone(),
                     path: path.to_path_buf(),
@@ -144,7 +144,7 @@ impl Deployment {
         store: &dyn Store,
         record: NetRecord,
     ) -> Result<Deployment, EngineError> {
-        let net = Net::parse(&record.source, Path::new(&record.file))?;
+        let net = Net::parse_stored(&record.source, Path::new(&record.file), sandbox.limits())?;
         let mut guests = Vec::with_capacity(net.transitions().len());
         for t in net.transitions() {
             match &t.performer {

@@ -41,6 +41,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use decision::check_decision;
 pub use deployment::Deployment;
 pub use driver::ShutdownReport;
 pub use error::EngineError;
@@ -72,6 +73,8 @@ pub struct EngineConfig {
     pub clock: Arc<dyn Clock>,
     /// Told of every event written (see [`EventObserver`]).
     pub observer: Option<EventObserver>,
+    /// The host's ceilings (`[limits]` in `petrel.toml`).
+    pub limits: crate::limits::HostLimits,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -83,6 +86,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("llm", &self.llm)
             .field("clock", &self.clock)
             .field("observer", &self.observer.is_some())
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -97,6 +101,7 @@ impl EngineConfig {
             llm: None,
             clock: Arc::new(SystemClock),
             observer: None,
+            limits: crate::limits::HostLimits::default(),
         }
     }
 }
@@ -136,6 +141,7 @@ impl Engine {
         let sandbox = Sandbox::new(SandboxConfig {
             instance_slots: config.instance_slots,
             cache_dir: Some(config.data_dir.join("cache")),
+            limits: config.limits,
         })
         .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
         let committer = Committer::start(store.clone(), config.observer.clone());

@@ -42,10 +42,17 @@ impl Engine {
         file: &Path,
         gate: &GateOptions,
     ) -> Result<Deployed, EngineError> {
-        let net = Net::load(file)?;
-        let checked = crate::verify::deploy_gate_async(&net, gate).await?;
-        let (deployment, components) = Deployment::from_files(&self.sandbox, net)?;
-        self.install(deployment, components, checked.warnings).await
+        let (file, gate) = (file.to_path_buf(), gate.clone());
+        let (deployment, components, warnings) = self
+            .sandbox
+            .off_worker(move |sandbox| {
+                let net = Net::load_within(&file, sandbox.limits())?;
+                let checked = crate::verify::deploy_gate(&net, &gate)?;
+                let (deployment, components) = Deployment::from_files(sandbox, net)?;
+                Ok::<_, EngineError>((deployment, components, checked.warnings))
+            })
+            .await?;
+        self.install(deployment, components, warnings).await
     }
 
     /// Deploys a net sent as text, with its guests' component bytes by
@@ -68,10 +75,17 @@ impl Engine {
         components: &HashMap<String, Vec<u8>>,
         gate: &GateOptions,
     ) -> Result<Deployed, EngineError> {
-        let net = Net::parse(source, Path::new(UPLOADED_NET))?;
-        let checked = crate::verify::deploy_gate_async(&net, gate).await?;
-        let (deployment, components) = Deployment::from_upload(&self.sandbox, net, components)?;
-        self.install(deployment, components, checked.warnings).await
+        let (source, components, gate) = (source.to_string(), components.clone(), gate.clone());
+        let (deployment, components, warnings) = self
+            .sandbox
+            .off_worker(move |sandbox| {
+                let net = Net::parse_within(&source, Path::new(UPLOADED_NET), sandbox.limits())?;
+                let checked = crate::verify::deploy_gate(&net, &gate)?;
+                let (deployment, components) = Deployment::from_upload(sandbox, net, &components)?;
+                Ok::<_, EngineError>((deployment, components, checked.warnings))
+            })
+            .await?;
+        self.install(deployment, components, warnings).await
     }
 
     /// Stores a checked deployment (if new) with its shared places' tokens.

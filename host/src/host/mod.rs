@@ -33,6 +33,16 @@ pub struct NetVersion {
     pub deployed_at_ms: u64,
 }
 
+impl From<crate::store::NetRecord> for NetVersion {
+    fn from(n: crate::store::NetRecord) -> NetVersion {
+        NetVersion {
+            name: n.name,
+            version: n.version,
+            deployed_at_ms: n.deployed_at_ms,
+        }
+    }
+}
+
 /// A token of a case's marking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenView {
@@ -64,6 +74,27 @@ pub struct HistoryPage {
     /// Pass as `after` for the next page; `None` on the last page.
     pub next_after: Option<u64>,
 }
+
+/// One page of the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetterPage {
+    /// Dead letters, oldest first.
+    pub dead_letters: Vec<DeadLetter>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next_after: Option<u64>,
+}
+
+/// One page of the deployed net versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetPage {
+    /// Versions, in version order.
+    pub nets: Vec<NetVersion>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// Most items one page of a list holds.
+pub const MAX_PAGE: usize = 1000;
 
 /// The engine plus its driver (see the module docs). Cheap to clone.
 ///
@@ -198,14 +229,27 @@ impl Host {
             .store()
             .nets()?
             .into_iter()
-            .map(|n| NetVersion {
-                name: n.name,
-                version: n.version,
-                deployed_at_ms: n.deployed_at_ms,
-            })
+            .map(NetVersion::from)
             .collect();
         nets.sort_by(|a, b| (a.deployed_at_ms, &a.version).cmp(&(b.deployed_at_ms, &b.version)));
         Ok(nets)
+    }
+
+    /// Up to `limit` (1 to [`MAX_PAGE`]) deployed versions whose version
+    /// sorts after `after` ("" for the first page), in version order.
+    pub fn nets_page(&self, after: &str, limit: usize) -> Result<NetPage, EngineError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let nets: Vec<NetVersion> = self
+            .engine()
+            .store()
+            .nets_after(after, limit)?
+            .into_iter()
+            .map(NetVersion::from)
+            .collect();
+        let next_after = (nets.len() == limit)
+            .then(|| nets.last().map(|n| n.version.clone()))
+            .flatten();
+        Ok(NetPage { nets, next_after })
     }
 
     /// Starts case `case` on `net` (a version, or a name: its newest
@@ -274,7 +318,7 @@ impl Host {
         if store.case(id)?.is_none() {
             return Err(EngineError::NotFound(format!("no case `{id}`")));
         }
-        let limit = limit.clamp(1, 1000);
+        let limit = limit.clamp(1, MAX_PAGE);
         let events = store.events(Some(id), after, limit)?;
         let next_after = (events.len() == limit)
             .then(|| events.last().map(|e| e.seq))
@@ -282,9 +326,28 @@ impl Host {
         Ok(HistoryPage { events, next_after })
     }
 
-    /// Every dead letter, oldest first.
+    /// Every dead letter, oldest first (reads the whole queue: prefer
+    /// [`Host::dead_letters_page`] where it may be long).
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, EngineError> {
         self.engine().dead_letters()
+    }
+
+    /// Up to `limit` (1 to [`MAX_PAGE`]) dead letters with an id above
+    /// `after` (0: from the start), oldest first.
+    pub fn dead_letters_page(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<DeadLetterPage, EngineError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let dead_letters = self.engine().store().dead_letters_after(after, limit)?;
+        let next_after = (dead_letters.len() == limit)
+            .then(|| dead_letters.last().map(|d| d.id))
+            .flatten();
+        Ok(DeadLetterPage {
+            dead_letters,
+            next_after,
+        })
     }
 
     /// Puts a dead letter's tokens back; the driver fires them again.

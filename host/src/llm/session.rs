@@ -104,19 +104,40 @@ impl LlmSession {
         self.hit_deadline
     }
 
-    /// Calls made so far (journal answers included, refusals not).
+    /// Calls made so far (journal answers and refusals included).
     pub fn calls(&self) -> u32 {
         self.calls
     }
 
+    /// Largest request the policy allows, in bytes (`llm.max_request_kb`).
+    pub fn max_request_bytes(&self) -> usize {
+        self.policy.max_request_kb as usize * 1024
+    }
+
     /// Answers one `llm.complete` of the guest. The outer error (the store
     /// failed) traps the guest; the inner one goes back to it.
+    ///
+    /// Every call counts toward `max_calls`, refused ones too; past it a
+    /// call is refused unjournaled (the first refusal is journaled, once),
+    /// so a guest looping on refused calls writes nothing more. A request
+    /// over `max_request_kb` is refused and journaled cut to that size.
     pub async fn complete(
         &mut self,
         request: ChatRequest,
     ) -> Result<Result<ChatResponse, ProviderError>, StoreError> {
         let index = self.calls;
+        self.calls = self.calls.saturating_add(1);
+        if index > self.policy.max_calls {
+            return Ok(Err(self.over_max_calls()));
+        }
         let hash = request.hash();
+        let cap = self.max_request_bytes();
+        let size = request_bytes(&request);
+        let request = if size > cap {
+            cut_request(request, cap)
+        } else {
+            request
+        };
         let started = Instant::now();
         let mut record = ExchangeRecord {
             firing: self.caller.firing,
@@ -134,7 +155,14 @@ impl LlmSession {
             usage: Usage::default(),
             replayed_from: None,
         };
-        let answer = self.answer(&mut record, index, &hash, started).await?;
+        let answer = if size > cap {
+            Ok(Err(refuse(format!(
+                "the request has {size} bytes, more than the {cap} of llm.max_request_kb of transition `{}`",
+                self.caller.transition
+            ))))
+        } else {
+            self.answer(&mut record, index, &hash, started).await
+        }?;
         record.latency_ms = started.elapsed().as_millis() as u64;
         let durable = answer.is_ok() && record.replayed_from.is_none();
         match &answer {
@@ -169,6 +197,9 @@ impl LlmSession {
         hash: &str,
         started: Instant,
     ) -> Result<Result<ChatResponse, ProviderError>, StoreError> {
+        if index >= self.policy.max_calls {
+            return Ok(Err(self.over_max_calls()));
+        }
         let Some(provider) = self.host.provider.clone() else {
             return Ok(Err(ProviderError::NotConfigured));
         };
@@ -176,12 +207,6 @@ impl LlmSession {
         record.model = provider.model().to_string();
         if let Err(e) = check(&record.request) {
             return Ok(Err(e));
-        }
-        if self.calls >= self.policy.max_calls {
-            return Ok(Err(over(format!(
-                "the firing made its {} call(s) (llm.max_calls of transition `{}`)",
-                self.policy.max_calls, self.caller.transition
-            ))));
         }
         if self.log.is_none() {
             let host = &self.host;
@@ -192,7 +217,6 @@ impl LlmSession {
         }
         let (log, counter) = self.log.as_ref().expect("read above");
         if let Some(j) = log.answers.get(&index).filter(|j| j.request_hash == hash) {
-            self.calls += 1;
             self.tokens += j.response.usage.total();
             record.replayed_from = Some(j.firing);
             return Ok(Ok(j.response.clone()));
@@ -218,7 +242,6 @@ impl LlmSession {
         if let Some(d) = firing_deadline {
             deadline = d;
         }
-        self.calls += 1;
         let Answer { result, attempts } = provider.complete(&record.request, deadline).await;
         record.attempts = attempts;
         if firing_deadline.is_some() && matches!(result, Err(ProviderError::Timeout { .. })) {
@@ -228,6 +251,52 @@ impl LlmSession {
         hold.settle(used);
         self.tokens += used;
         Ok(result.map_err(|e| redact(e, &*provider)))
+    }
+}
+
+impl LlmSession {
+    fn over_max_calls(&self) -> ProviderError {
+        over(format!(
+            "the firing made its {} call(s) (llm.max_calls of transition `{}`)",
+            self.policy.max_calls, self.caller.transition
+        ))
+    }
+}
+
+/// Bytes of a request's text: system prompt, messages, schema.
+fn request_bytes(r: &ChatRequest) -> usize {
+    r.system.as_deref().map_or(0, str::len)
+        + r.messages
+            .iter()
+            .map(|m| m.role.len() + m.content.len())
+            .sum::<usize>()
+        + r.json_schema.as_deref().map_or(0, str::len)
+}
+
+/// `r` with its texts cut, in order, so that all of them together hold at
+/// most `cap` bytes: what the journal keeps of a refused, oversized request.
+fn cut_request(r: ChatRequest, cap: usize) -> ChatRequest {
+    let mut left = cap;
+    let mut take = |text: &str| {
+        let kept = crate::limits::cut_str(text, left);
+        left -= kept.len();
+        kept
+    };
+    let system = r.system.as_deref().map(&mut take);
+    let messages = r
+        .messages
+        .iter()
+        .map(|m| super::ChatMessage {
+            role: take(&m.role),
+            content: take(&m.content),
+        })
+        .collect();
+    let json_schema = r.json_schema.as_deref().map(&mut take);
+    ChatRequest {
+        system,
+        messages,
+        json_schema,
+        ..r
     }
 }
 
@@ -252,6 +321,21 @@ fn redact(err: ProviderError, provider: &dyn super::LlmProvider) -> ProviderErro
 mod tests {
     use super::*;
     use crate::llm::ChatMessage;
+
+    #[test]
+    fn an_oversized_request_is_kept_cut_to_the_cap() {
+        let mut r = ChatRequest::user("x".repeat(1000));
+        r.system = Some("s".repeat(100));
+        r.json_schema = Some("{}".into());
+        assert_eq!(request_bytes(&r), 1106);
+        let cut = cut_request(r.clone(), 300);
+        assert!(request_bytes(&cut) <= 300, "{}", request_bytes(&cut));
+        assert_eq!(cut.system.as_deref(), r.system.as_deref());
+        assert_eq!(cut.messages[0].role, "user");
+        assert_eq!(cut.messages[0].content.len(), 196);
+        assert_eq!(cut.json_schema.as_deref(), Some(""));
+        assert_eq!(cut.max_output_tokens, r.max_output_tokens);
+    }
 
     #[test]
     fn guests_may_ask_only_well_formed_requests() {

@@ -8,13 +8,25 @@ use std::path::PathBuf;
 /// 1-based line and the dotted field path (`transitions.approve.inputs.stock`).
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
-    /// The file could not be read.
+    /// The file could not be read (missing, not a regular file, too large).
     #[error("cannot read net file `{}`: {source}", file.display())]
     Read {
         /// The net file.
         file: PathBuf,
-        /// The underlying I/O error.
-        source: std::io::Error,
+        /// Why.
+        source: crate::limits::ReadError,
+    },
+    /// The net is larger than the host allows (`[limits]` in `petrel.toml`).
+    #[error("{}: {what} (the host's limit is {limit}: `[limits] {setting}` in petrel.toml)", file.display())]
+    TooLarge {
+        /// The net file.
+        file: PathBuf,
+        /// What is too large, and how large it is.
+        what: String,
+        /// The ceiling.
+        limit: u64,
+        /// The `[limits]` setting that holds it.
+        setting: &'static str,
     },
     /// The file is not valid TOML or does not have the net file's shape.
     #[error("{}:{line}: {message}", file.display())]
@@ -44,7 +56,7 @@ impl NetError {
     /// The 1-based line the error points at, if it points inside the file.
     pub fn line(&self) -> Option<usize> {
         match self {
-            NetError::Read { .. } => None,
+            NetError::Read { .. } | NetError::TooLarge { .. } => None,
             NetError::Syntax { line, .. } | NetError::Invalid { line, .. } => Some(*line),
         }
     }

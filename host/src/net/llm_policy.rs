@@ -15,11 +15,14 @@ pub const DEFAULT_LLM_CASE_TOKEN_BUDGET: u64 = 50_000;
 /// timeout_ms = 10000                  # the firing's deadline bounds every call
 /// on_timeout = "handoff"              # deadline passed: inputs move unchanged
 /// llm = { max_calls = 3, max_tokens = 2000, case_token_budget = 20000, call_timeout_ms = 8000 }
+/// # also: max_request_kb (default and ceiling: the host's `[limits] llm_request_kb`)
 /// ```
 ///
 /// Every field is optional. A call that would pass `max_calls`,
 /// `max_tokens` or `case_token_budget` gets `budget-exceeded` without
-/// reaching the provider. Token limits are checked before the call with the
+/// reaching the provider; every call counts toward `max_calls`, refused
+/// ones included. A request larger than `max_request_kb` is refused
+/// (`refused-by-policy`) and journaled cut to that size. Token limits are checked before the call with the
 /// estimate *prompt bytes / 4 + max-output-tokens* and charged with the
 /// provider's counts after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +39,9 @@ pub struct LlmPolicy {
     /// `timeout` and decides; when the firing's deadline passes, the host
     /// fires `on_timeout`.
     pub call_timeout_ms: u64,
+    /// Largest request (system prompt, messages and schema), KiB (default
+    /// and ceiling: the host's `[limits] llm_request_kb`).
+    pub max_request_kb: u32,
 }
 
 impl LlmPolicy {
@@ -46,6 +52,7 @@ impl LlmPolicy {
             max_tokens: DEFAULT_LLM_MAX_TOKENS,
             case_token_budget: DEFAULT_LLM_CASE_TOKEN_BUDGET,
             call_timeout_ms: timeout_ms,
+            max_request_kb: crate::limits::DEFAULT_LLM_REQUEST_KB,
         }
     }
 }

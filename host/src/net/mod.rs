@@ -42,6 +42,8 @@ mod retry_policy;
 use std::path::{Path, PathBuf};
 
 pub use error::NetError;
+
+use crate::limits::HostLimits;
 pub use llm_policy::{
     DEFAULT_LLM_CASE_TOKEN_BUDGET, DEFAULT_LLM_MAX_CALLS, DEFAULT_LLM_MAX_TOKENS, LlmPolicy,
 };
@@ -174,6 +176,18 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// These bounds, each cut to the host's ceiling.
+    pub fn within(self, ceiling: &HostLimits) -> Limits {
+        Limits {
+            timeout_ms: self.timeout_ms.min(ceiling.timeout_ms),
+            memory_mb: self.memory_mb.min(ceiling.memory_mb),
+            fuel: self.fuel.min(ceiling.fuel),
+            max_output_kb: self.max_output_kb.min(ceiling.max_output_kb),
+        }
+    }
+}
+
 /// A transition: consumes its inputs and fires one of its outcomes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
@@ -220,20 +234,54 @@ impl Transition {
 }
 
 impl Net {
-    /// Reads and checks the net file at `file`.
+    /// Reads and checks the net file at `file` under the default ceilings.
     pub fn load(file: impl AsRef<Path>) -> Result<Net, NetError> {
+        Net::load_within(file, &HostLimits::default())
+    }
+
+    /// Reads (a regular file, at most `limits.net_file_kb`) and checks the
+    /// net file at `file` under the host's ceilings `limits`.
+    pub fn load_within(file: impl AsRef<Path>, limits: &HostLimits) -> Result<Net, NetError> {
         let file = file.as_ref();
-        let source = std::fs::read_to_string(file).map_err(|source| NetError::Read {
+        let read = |source| NetError::Read {
             file: file.to_path_buf(),
             source,
+        };
+        let bytes = crate::limits::read_bounded(file, limits.net_file_bytes()).map_err(read)?;
+        let source = String::from_utf8(bytes).map_err(|e| {
+            read(crate::limits::ReadError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text: {}", e.utf8_error()),
+            )))
         })?;
-        Net::parse(&source, file)
+        Net::parse_within(&source, file, limits)
     }
 
     /// Checks `source` as the text of the net file `file` (used to name the
-    /// file in errors and to resolve guest paths).
+    /// file in errors and to resolve guest paths) under the default ceilings.
     pub fn parse(source: &str, file: impl AsRef<Path>) -> Result<Net, NetError> {
-        parse::parse(source, file.as_ref())
+        Net::parse_within(source, file, &HostLimits::default())
+    }
+
+    /// [`Net::parse`] under the host's ceilings `limits`: a net larger than
+    /// they allow, or declaring a bound above one, is refused.
+    pub fn parse_within(
+        source: &str,
+        file: impl AsRef<Path>,
+        limits: &HostLimits,
+    ) -> Result<Net, NetError> {
+        parse::parse(source, file.as_ref(), limits, false)
+    }
+
+    /// A net the store kept (deployed earlier, perhaps under other
+    /// ceilings): its declared bounds are cut to `limits` instead of
+    /// refused, and its size is not checked again.
+    pub fn parse_stored(
+        source: &str,
+        file: impl AsRef<Path>,
+        limits: &HostLimits,
+    ) -> Result<Net, NetError> {
+        parse::parse(source, file.as_ref(), limits, true)
     }
 
     /// The net's declared name.

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Arc, Capability, Limits, Net, NetError, Outcome, Performer, Place, Transition};
+use crate::limits::HostLimits;
 
 mod saga;
 
@@ -66,10 +67,14 @@ struct RawTransition {
     compensation: bool,
 }
 
-/// Turns byte spans into errors that name the file, line and field.
+/// Turns byte spans into errors that name the file, line and field, and
+/// holds the host's ceilings the net is checked against.
 struct Ctx<'a> {
     file: &'a Path,
     source: &'a str,
+    limits: &'a HostLimits,
+    /// A net the store kept: bounds above a ceiling are cut, not refused.
+    stored: bool,
 }
 
 impl Ctx<'_> {
@@ -95,15 +100,44 @@ impl Ctx<'_> {
             message: message.into(),
         }
     }
+
+    fn too_large(&self, what: String, limit: u64, setting: &'static str) -> NetError {
+        NetError::TooLarge {
+            file: self.file.to_path_buf(),
+            what,
+            limit,
+            setting,
+        }
+    }
 }
 
-pub(super) fn parse(source: &str, file: &Path) -> Result<Net, NetError> {
-    let cx = Ctx { file, source };
+pub(super) fn parse(
+    source: &str,
+    file: &Path,
+    limits: &HostLimits,
+    stored: bool,
+) -> Result<Net, NetError> {
+    let cx = Ctx {
+        file,
+        source,
+        limits,
+        stored,
+    };
+    if !stored && source.len() as u64 > limits.net_file_bytes() {
+        return Err(cx.too_large(
+            format!("the net file has {} bytes", source.len()),
+            limits.net_file_bytes(),
+            "net_file_kb",
+        ));
+    }
     let raw: RawNet = toml::from_str(source).map_err(|e| NetError::Syntax {
         file: file.to_path_buf(),
         line: e.span().map_or(0, |s| cx.line(s)),
         message: e.message().trim().to_string(),
     })?;
+    if !stored {
+        check_size(&cx, &raw)?;
+    }
 
     let header = raw.net.get_ref();
     check_name(&cx, &header.name, "net.name")?;
@@ -147,6 +181,70 @@ pub(super) fn parse(source: &str, file: &Path) -> Result<Net, NetError> {
     })
 }
 
+/// Refuses a net with more places, transitions or arcs than the host allows.
+fn check_size(cx: &Ctx<'_>, raw: &RawNet) -> Result<(), NetError> {
+    let l = cx.limits;
+    let count = |n: usize, limit: u32, what: &str, setting| {
+        if n as u64 > u64::from(limit) {
+            Err(cx.too_large(
+                format!("the net declares {n} {what}"),
+                u64::from(limit),
+                setting,
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    count(raw.places.len(), l.places, "places", "places")?;
+    count(
+        raw.transitions.len(),
+        l.transitions,
+        "transitions",
+        "transitions",
+    )?;
+    let arcs: usize = raw
+        .transitions
+        .values()
+        .map(|t| {
+            let t = t.get_ref();
+            t.inputs.as_ref().map_or(0, |i| i.get_ref().len())
+                + t.outcomes
+                    .as_ref()
+                    .map_or(0, |o| o.get_ref().values().map(|a| a.get_ref().len()).sum())
+        })
+        .sum();
+    count(arcs, l.arcs, "arcs", "arcs")
+}
+
+/// A per-call bound a transition declares, at most the host's ceiling
+/// (`[limits] setting`): above it a net being deployed is refused, a net
+/// the store kept is cut to it.
+fn within<T>(
+    cx: &Ctx<'_>,
+    v: &Spanned<T>,
+    ceiling: T,
+    field: &str,
+    setting: &str,
+) -> Result<T, NetError>
+where
+    T: Copy + PartialOrd + Default + std::fmt::Display,
+{
+    let value = positive(cx, v, field)?;
+    if value <= ceiling {
+        Ok(value)
+    } else if cx.stored {
+        Ok(ceiling)
+    } else {
+        Err(cx.err(
+            v.span(),
+            field,
+            format!(
+                "{value} is above the host's ceiling of {ceiling} (`[limits] {setting}` in petrel.toml; a net file may lower a ceiling, never raise it)"
+            ),
+        ))
+    }
+}
+
 fn check_name(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<(), NetError> {
     let n = name.get_ref();
     let ok = !n.is_empty()
@@ -169,6 +267,12 @@ fn parse_places(
     raw: &IndexMap<Spanned<String>, Spanned<RawPlace>>,
 ) -> Result<Vec<Place>, NetError> {
     let mut places = Vec::with_capacity(raw.len());
+    // Initial tokens left to the whole net (a stored net was checked when deployed).
+    let mut budget = if cx.stored {
+        u64::MAX
+    } else {
+        cx.limits.initial_tokens
+    };
     for (name, p) in raw {
         let field = format!("places.{}", name.get_ref());
         check_name(cx, name, &field)?;
@@ -195,7 +299,7 @@ fn parse_places(
             Some(v) if !p.shared => {
                 return Err(cx.err(v.span(), format!("{field}.initial"), "`initial` tokens are only for `shared = true` places (a case's tokens come with `petrel start`)"));
             }
-            Some(v) => initial_tokens(cx, v, &format!("{field}.initial"))?,
+            Some(v) => initial_tokens(cx, v, &format!("{field}.initial"), &mut budget)?,
         };
         if let Some(c) = &p.capacity
             && initial.len() > *c.get_ref() as usize
@@ -224,12 +328,30 @@ fn parse_places(
 }
 
 /// `initial = 3` (three tokens with a nil payload) or `initial = [{..}, {..}]`
-/// (one token per element, the element as its payload).
+/// (one token per element, the element as its payload), counted against
+/// what is left of the net's `budget` before any token is made.
 fn initial_tokens(
     cx: &Ctx<'_>,
     value: &Spanned<toml::Value>,
     field: &str,
+    budget: &mut u64,
 ) -> Result<Vec<serde_json::Value>, NetError> {
+    let count = match value.get_ref() {
+        toml::Value::Integer(n) => u64::try_from(*n).unwrap_or(0),
+        toml::Value::Array(items) => items.len() as u64,
+        _ => 0,
+    };
+    if count > *budget {
+        return Err(cx.err(
+            value.span(),
+            field,
+            format!(
+                "{count} initial tokens exceed what is left of the net's ceiling of {} initial tokens ({} left; `[limits] initial_tokens` in petrel.toml)",
+                cx.limits.initial_tokens, budget
+            ),
+        ));
+    }
+    *budget -= count;
     match value.get_ref() {
         toml::Value::Integer(n) if (0..=1_000_000).contains(n) => {
             Ok(vec![serde_json::Value::Null; *n as usize])
@@ -397,25 +519,22 @@ fn parse_transition(
         ));
     }
 
-    let mut limits = Limits::default();
+    let ceiling = cx.limits;
+    let mut limits = Limits::default().within(ceiling);
     if let Some(v) = &t.timeout_ms {
-        limits.timeout_ms = positive(cx, v, &format!("{field}.timeout_ms"))?;
+        let f = format!("{field}.timeout_ms");
+        limits.timeout_ms = within(cx, v, ceiling.timeout_ms, &f, "timeout_ms")?;
     }
     if let Some(v) = &t.memory_mb {
-        limits.memory_mb = positive(cx, v, &format!("{field}.memory_mb"))?;
-        if limits.memory_mb > 4096 {
-            return Err(cx.err(
-                v.span(),
-                format!("{field}.memory_mb"),
-                "memory_mb above 4096 (a 32-bit guest addresses at most 4 GiB)",
-            ));
-        }
+        let f = format!("{field}.memory_mb");
+        limits.memory_mb = within(cx, v, ceiling.memory_mb, &f, "memory_mb")?;
     }
     if let Some(v) = &t.fuel {
-        limits.fuel = positive(cx, v, &format!("{field}.fuel"))?;
+        limits.fuel = within(cx, v, ceiling.fuel, &format!("{field}.fuel"), "fuel")?;
     }
     if let Some(v) = &t.max_output_kb {
-        limits.max_output_kb = positive(cx, v, &format!("{field}.max_output_kb"))?;
+        let f = format!("{field}.max_output_kb");
+        limits.max_output_kb = within(cx, v, ceiling.max_output_kb, &f, "max_output_kb")?;
     }
 
     let llm = llm_policy::parse(
@@ -499,6 +618,8 @@ fn positive<T: Copy + PartialEq + Default + std::fmt::Display>(
     }
 }
 
+#[cfg(test)]
+mod bounds_tests;
 mod llm_policy;
 mod on_timeout;
 mod retry_policy;

@@ -32,34 +32,39 @@ fn artifact_path(dir: &Path, engine: &Engine, hash: &str) -> PathBuf {
     ))
 }
 
-/// Compiles `bytes`, or loads the artifact a previous run left in `dir`.
-pub(crate) fn compile(
-    engine: &Engine,
-    dir: Option<&Path>,
-    hash: &str,
-    bytes: &[u8],
-) -> wasmtime::Result<Component> {
-    let Some(dir) = dir else {
-        return Component::from_binary(engine, bytes);
-    };
-    let path = artifact_path(dir, engine, hash);
-    if path.exists() {
-        // SAFETY: the file was written by `Component::serialize` for an
-        // engine with this exact compatibility hash, under the data dir this
-        // process owns (sled holds its lock); wasmtime re-checks the header.
-        #[allow(unsafe_code)]
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok(component),
-            Err(err) => {
-                tracing::warn!(path = %path.display(), cause = %err, "stale compiled artifact; recompiling")
-            }
+/// The artifact a previous run left in `dir` for the component `hash`, if
+/// there is a usable one.
+pub(crate) fn load(engine: &Engine, dir: Option<&Path>, hash: &str) -> Option<Component> {
+    let path = artifact_path(dir?, engine, hash);
+    if !path.exists() {
+        return None;
+    }
+    // SAFETY: the file was written by `Component::serialize` for an
+    // engine with this exact compatibility hash, under the data dir this
+    // process owns (sled holds its lock); wasmtime re-checks the header.
+    #[allow(unsafe_code)]
+    match unsafe { Component::deserialize_file(engine, &path) } {
+        Ok(component) => Some(component),
+        Err(err) => {
+            tracing::warn!(path = %path.display(), cause = %err, "stale compiled artifact; recompiling");
+            None
         }
     }
-    let component = Component::from_binary(engine, bytes)?;
-    if let Err(err) = write_atomically(dir, &path, &component.serialize()?) {
+}
+
+/// Caches `component` (compiled from the component `hash`) in `dir`. Called
+/// only for a component that passed every deploy check, so a refused one
+/// leaves nothing behind.
+pub(crate) fn store(engine: &Engine, dir: Option<&Path>, hash: &str, component: &Component) {
+    let Some(dir) = dir else { return };
+    let path = artifact_path(dir, engine, hash);
+    let written = component
+        .serialize()
+        .map_err(|e| std::io::Error::other(format!("{e:#}")))
+        .and_then(|bytes| write_atomically(dir, &path, &bytes));
+    if let Err(err) = written {
         tracing::warn!(path = %path.display(), cause = %err, "cannot cache compiled artifact");
     }
-    Ok(component)
 }
 
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -12,6 +12,15 @@ use crate::store::LogLine;
 
 /// Longest abort reason or guest error message kept.
 const MAX_MESSAGE: usize = 4096;
+/// Longest outcome or place name a decision may carry as given: names are
+/// at most 128 bytes (net rules), so a longer one is cut and marked, which
+/// keeps it from matching any declared name.
+const MAX_NAME: usize = 128;
+/// What a call's copy budget allows beyond its caps: the records and
+/// strings around the payloads.
+const COPY_SLACK: usize = 64 * 1024;
+/// A call may always copy this much (a log line, a small decision).
+const MIN_COPY_BUDGET: usize = 1 << 20;
 /// Grace beyond the deadline before the host stops waiting on a call that
 /// is blocked in an async host import (the epoch cannot interrupt those).
 const DEADLINE_GRACE: Duration = Duration::from_millis(50);
@@ -47,20 +56,20 @@ impl Sandbox {
         det: Determinism,
         llm: Option<LlmSession>,
     ) -> CallResult {
-        let _permit = self
-            .admission
-            .acquire()
-            .await
-            .expect("admission semaphore is never closed");
+        let _permit = self.admission.admit(&firing.net).await;
         let limits = guest.limits;
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(limits.memory_mb as usize * 1024 * 1024)
             .trap_on_grow_failure(true)
             .build();
-        let mut state = HostState::new(store_limits, det);
+        let output_cap = limits.max_output_kb as usize * 1024;
+        let request_cap = llm.as_ref().map_or(0, LlmSession::max_request_bytes);
+        let budget = copy_budget(output_cap, request_cap);
+        let mut state = HostState::new(store_limits, det, &self.limits);
         state.llm = llm;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        store.set_hostcall_fuel(budget);
         store
             .set_fuel(limits.fuel)
             .expect("fuel is enabled in the engine config");
@@ -89,12 +98,12 @@ impl Sandbox {
             Err(_) => Err(GuestFailure::Deadline {
                 timeout_ms: limits.timeout_ms,
             }),
-            Ok(Err(err)) => Err(classify(&err, &limits)),
+            Ok(Err(err)) => Err(classify(&err, &limits, budget)),
             Ok(Ok(Err(e))) => Err(GuestFailure::Guest {
-                message: cut(e.message),
+                message: cut(&e.message),
                 retryable: e.retryable,
             }),
-            Ok(Ok(Ok(decision))) => check_size(decision, limits.max_output_kb as usize * 1024),
+            Ok(Ok(Ok(decision))) => check_size(decision, output_cap),
         };
         // A model call cut off by the firing's deadline is the deadline
         // passing, however the guest reacted to its `timeout` (failing before
@@ -119,7 +128,23 @@ impl Sandbox {
     }
 }
 
-fn classify(err: &wasmtime::Error, limits: &crate::net::Limits) -> GuestFailure {
+/// The most bytes one call may move from the guest into the host in one
+/// transfer (the decision, a log line, a model request): wasmtime counts
+/// every string and list it lifts against it and fails the call past it,
+/// before copying. Twice the output cap covers the records around the
+/// payloads (a token costs its place name and a 48-byte record).
+pub(crate) fn copy_budget(output_cap: usize, request_cap: usize) -> usize {
+    output_cap
+        .saturating_mul(2)
+        .max(request_cap)
+        .max(MIN_COPY_BUDGET)
+        .saturating_add(COPY_SLACK)
+}
+
+/// wasmtime's error when a call lifted more than its hostcall fuel allows.
+const COPY_BUDGET_SPENT: &str = "fuel allocated for hostcalls has been exhausted";
+
+fn classify(err: &wasmtime::Error, limits: &crate::net::Limits, budget: usize) -> GuestFailure {
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => {
             return GuestFailure::Deadline {
@@ -130,6 +155,13 @@ fn classify(err: &wasmtime::Error, limits: &crate::net::Limits) -> GuestFailure 
         _ => {}
     }
     let message = format!("{err:#}");
+    if message.contains(COPY_BUDGET_SPENT) {
+        // More than the budget: the guest tried to hand over at least this.
+        return GuestFailure::OutputTooLarge {
+            bytes: budget.saturating_add(1),
+            cap: limits.max_output_kb as usize * 1024,
+        };
+    }
     if message.contains("forcing trap when growing memory") {
         return GuestFailure::MemoryCap {
             memory_mb: limits.memory_mb,
@@ -137,18 +169,18 @@ fn classify(err: &wasmtime::Error, limits: &crate::net::Limits) -> GuestFailure 
     }
     if err.downcast_ref::<Trap>().is_some() || message.contains("wasm trap") {
         GuestFailure::Trap {
-            message: cut(message),
+            message: cut(&message),
         }
     } else {
         GuestFailure::Instantiate {
-            message: cut(message),
+            message: cut(&message),
         }
     }
 }
 
 fn check_size(decision: Decision, cap: usize) -> Result<Decision, GuestFailure> {
     match decision {
-        Decision::Fire(fire) => {
+        Decision::Fire(mut fire) => {
             let bytes: usize = fire
                 .outputs
                 .iter()
@@ -156,24 +188,34 @@ fn check_size(decision: Decision, cap: usize) -> Result<Decision, GuestFailure> 
                 .sum::<usize>()
                 + fire.outcome.len();
             if bytes > cap {
-                Err(GuestFailure::OutputTooLarge { bytes, cap })
-            } else {
-                Ok(Decision::Fire(fire))
+                return Err(GuestFailure::OutputTooLarge { bytes, cap });
             }
+            fire.outcome = name(fire.outcome);
+            for token in &mut fire.outputs {
+                token.place = name(std::mem::take(&mut token.place));
+            }
+            Ok(Decision::Fire(fire))
         }
-        Decision::Abort(reason) => Ok(Decision::Abort(cut(reason))),
+        Decision::Abort(reason) => Ok(Decision::Abort(cut(&reason))),
         Decision::Decline => Ok(Decision::Decline),
     }
 }
 
-fn cut(mut s: String) -> String {
-    if s.len() > MAX_MESSAGE {
-        let mut at = MAX_MESSAGE;
-        while !s.is_char_boundary(at) {
-            at -= 1;
-        }
-        s.truncate(at);
-        s.push('…');
+/// A name from a decision, kept as is when it could be a declared name;
+/// otherwise cut and marked with `…` (which no declared name contains).
+fn name(name: String) -> String {
+    if name.len() <= MAX_NAME {
+        name
+    } else {
+        crate::limits::cut_str(&name, MAX_NAME) + "…"
     }
-    s
+}
+
+/// `s` cut to [`MAX_MESSAGE`] bytes (copied, so a long original is freed).
+fn cut(s: &str) -> String {
+    if s.len() > MAX_MESSAGE {
+        crate::limits::cut_str(s, MAX_MESSAGE) + "…"
+    } else {
+        s.to_string()
+    }
 }

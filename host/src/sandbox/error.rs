@@ -5,15 +5,16 @@ use std::path::PathBuf;
 /// A guest component refused at deploy.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
-    /// The component file could not be read.
-    #[error("transition `{transition}`: cannot read guest `{}`: {source} (build the guests first, e.g. `cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml`)", path.display())]
+    /// The component file could not be read (missing, not a regular file,
+    /// larger than `[limits] component_kb`).
+    #[error("transition `{transition}`: cannot read guest `{}`: {source}{}", path.display(), read_hint(source))]
     Read {
         /// The transition whose guest it is.
         transition: String,
         /// The component path.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// Why.
+        source: crate::limits::ReadError,
     },
     /// The file is not a valid WebAssembly component for this engine.
     #[error("transition `{transition}`: guest `{}` is not a valid component: {message}", path.display())]
@@ -57,4 +58,16 @@ pub enum DeployError {
         /// What is missing.
         message: String,
     },
+}
+
+fn read_hint(e: &crate::limits::ReadError) -> &'static str {
+    match e {
+        crate::limits::ReadError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            " (build the guests first, e.g. `cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml`)"
+        }
+        crate::limits::ReadError::TooLarge { .. } => {
+            " (the host's limit is `[limits] component_kb` in petrel.toml)"
+        }
+        _ => "",
+    }
 }

@@ -2,11 +2,19 @@
 //! pre-instantiated guest components.
 //!
 //! Every guest call gets a fresh instance from its [`Guest`]'s `InstancePre`
-//! in the pooling allocator, behind an admission semaphore sized to the
-//! pool, with a wall-clock deadline (epoch interruption, yielding to tokio on
-//! every tick so a spinning guest never holds a worker), an instruction
-//! budget (fuel), a linear-memory cap and an output cap.
+//! in the pooling allocator, behind admission control sized to the pool
+//! (each net gets at most its share of the slots), with a wall-clock
+//! deadline (epoch interruption, yielding to tokio on every tick so a
+//! spinning guest never holds a worker), an instruction budget (fuel), a
+//! linear-memory cap, and a copy budget: no call moves more than about its
+//! output cap from the guest into the host (wasmtime's hostcall fuel,
+//! checked while lifting, before anything is copied).
+//!
+//! Components are read and compiled off the async workers, a few at a time
+//! ([`Sandbox::off_worker`]); one refused at deploy leaves nothing behind in
+//! the cache.
 
+mod admission;
 mod bindings;
 mod cache;
 mod call;
@@ -34,7 +42,9 @@ pub use call::CallResult;
 pub use error::DeployError;
 pub use state::Determinism;
 
+use crate::limits::HostLimits;
 use crate::net::{Capability, Limits, Performer, Transition};
+use admission::Admission;
 use bindings::TransitionPre;
 use imports::ImportKind;
 use state::HostState;
@@ -49,6 +59,9 @@ pub struct SandboxConfig {
     pub instance_slots: u32,
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// The host's ceilings (log lines, component size, each net's share of
+    /// the slots, deploys at once, ...).
+    pub limits: HostLimits,
 }
 
 impl Default for SandboxConfig {
@@ -56,6 +69,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             instance_slots: 64,
             cache_dir: None,
+            limits: HostLimits::default(),
         }
     }
 }
@@ -66,8 +80,11 @@ pub struct Sandbox {
     /// Linker for guests granted only `log`, and for guests granted `llm` too.
     linker_log: Linker<HostState>,
     linker_llm: Linker<HostState>,
-    admission: Arc<Semaphore>,
+    admission: Admission,
+    /// Deploys reading and compiling at once.
+    deploys: Arc<Semaphore>,
     cache_dir: Option<PathBuf>,
+    limits: HostLimits,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -172,7 +189,7 @@ fn linker(engine: &Engine, llm: bool) -> wasmtime::Result<Linker<HostState>> {
     random::random::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
     random::insecure::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
     random::insecure_seed::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
-    bindings::log::add_to_linker::<HostState, HasSelf<HostState>>(&mut l, |s| s)?;
+    state::add_log_to_linker(&mut l)?;
     if llm {
         bindings::llm::add_to_linker::<HostState, HasSelf<HostState>>(&mut l, |s| s)?;
     }
@@ -200,21 +217,57 @@ impl Sandbox {
                     }
                 }
             })?;
+        let limits = config.limits;
         Ok(Sandbox {
             engine,
             linker_log,
             linker_llm,
-            admission: Arc::new(Semaphore::new(slots as usize)),
+            admission: Admission::new(slots, limits.instances_per_net(slots)),
+            deploys: Arc::new(Semaphore::new(limits.deploys_at_once.max(1) as usize)),
             cache_dir: config.cache_dir,
+            limits,
             ticker_stop,
         })
     }
 
+    /// The host's ceilings this sandbox enforces.
+    pub fn limits(&self) -> &HostLimits {
+        &self.limits
+    }
+
+    /// Runs `work` (reading and compiling components: blocking, CPU-heavy)
+    /// on tokio's blocking pool instead of an async worker, at most
+    /// `limits.deploys_at_once` at a time; later calls wait their turn.
+    pub async fn off_worker<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Sandbox) -> T + Send + 'static,
+    ) -> T {
+        let _permit = self
+            .deploys
+            .acquire()
+            .await
+            .expect("the deploy semaphore is never closed");
+        let sandbox = self.clone();
+        match tokio::task::spawn_blocking(move || work(&sandbox)).await {
+            Ok(value) => value,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// The bytes of the component at `path`: a regular file of at most
+    /// `limits.component_kb`.
+    pub fn read_component(&self, path: &Path) -> Result<Vec<u8>, crate::limits::ReadError> {
+        crate::limits::read_bounded(path, self.limits.component_bytes())
+    }
+
     /// Lists what the component at `path` imports (for lints and tooling).
     pub fn component_imports(&self, path: &Path) -> wasmtime::Result<Vec<String>> {
-        let bytes = std::fs::read(path)?;
+        let bytes = self.read_component(path)?;
         let hash = cache::component_hash(&bytes);
-        let component = cache::compile(&self.engine, self.cache_dir.as_deref(), &hash, &bytes)?;
+        let component = match cache::load(&self.engine, self.cache_dir.as_deref(), &hash) {
+            Some(component) => component,
+            None => wasmtime::component::Component::from_binary(&self.engine, &bytes)?,
+        };
         Ok(imports::imports_of(&self.engine, &component))
     }
 
@@ -228,28 +281,51 @@ impl Sandbox {
                 message: "the transition is external and has no guest".into(),
             });
         };
-        let bytes = std::fs::read(path).map_err(|source| DeployError::Read {
-            transition: transition.name.clone(),
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = self
+            .read_component(path)
+            .map_err(|source| DeployError::Read {
+                transition: transition.name.clone(),
+                path: path.clone(),
+                source,
+            })?;
         self.load_bytes(transition, path, &bytes)
     }
 
-    /// [`Sandbox::load`] for component bytes already in hand (`path` names them in errors).
+    /// [`Sandbox::load`] for component bytes already in hand (`path` names
+    /// them in errors). The compiled artifact is cached only once the
+    /// component passed every check.
     pub fn load_bytes(
         &self,
         transition: &Transition,
         path: &Path,
         bytes: &[u8],
     ) -> Result<Guest, DeployError> {
-        let hash = cache::component_hash(bytes);
-        let component = cache::compile(&self.engine, self.cache_dir.as_deref(), &hash, bytes)
-            .map_err(|e| DeployError::Compile {
+        let cap = self.limits.component_bytes();
+        if bytes.len() as u64 > cap {
+            return Err(DeployError::Read {
                 transition: transition.name.clone(),
                 path: path.to_path_buf(),
-                message: format!("{e:#}"),
-            })?;
+                source: crate::limits::ReadError::TooLarge {
+                    bytes: bytes.len() as u64,
+                    cap,
+                },
+            });
+        }
+        let hash = cache::component_hash(bytes);
+        let dir = self.cache_dir.as_deref();
+        let cached = cache::load(&self.engine, dir, &hash);
+        let fresh = cached.is_none();
+        let component =
+            match cached {
+                Some(component) => component,
+                None => wasmtime::component::Component::from_binary(&self.engine, bytes).map_err(
+                    |e| DeployError::Compile {
+                        transition: transition.name.clone(),
+                        path: path.to_path_buf(),
+                        message: format!("{e:#}"),
+                    },
+                )?,
+            };
         let imports = imports::imports_of(&self.engine, &component);
         for import in &imports {
             match imports::classify(import) {
@@ -284,6 +360,9 @@ impl Sandbox {
         };
         let pre = linker.instantiate_pre(&component).map_err(not_transition)?;
         let pre = TransitionPre::new(pre).map_err(not_transition)?;
+        if fresh {
+            cache::store(&self.engine, dir, &hash, &component);
+        }
         Ok(Guest {
             transition: transition.name.clone(),
             pre,

@@ -3,19 +3,16 @@
 
 use std::time::Duration;
 
-use wasmtime::StoreLimits;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Linker, ResourceTable, WasmStr};
+use wasmtime::{StoreContextMut, StoreLimits};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::log;
+use crate::limits::HostLimits;
 use crate::llm::LlmSession;
 use crate::store::LogLine;
 
-/// Most log lines one firing keeps; later ones are counted, not stored.
-pub(crate) const MAX_LOG_LINES: usize = 256;
-/// Longest log line kept (longer ones are cut).
-pub(crate) const MAX_LOG_LINE: usize = 4096;
 /// Bytes of stdout and of stderr kept per firing.
 pub(crate) const MAX_STDIO: usize = 64 * 1024;
 
@@ -35,6 +32,10 @@ pub(crate) struct HostState {
     pub(crate) limits: StoreLimits,
     pub(crate) log: Vec<LogLine>,
     pub(crate) dropped_log_lines: u32,
+    /// Lines, bytes per line and bytes in all the firing keeps.
+    log_lines: usize,
+    log_line_bytes: usize,
+    log_bytes_left: usize,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     /// The firing's language-model session (transitions granted `llm`);
@@ -65,7 +66,7 @@ impl HostMonotonicClock for FrozenMonotonic {
 }
 
 impl HostState {
-    pub(crate) fn new(limits: StoreLimits, det: Determinism) -> Self {
+    pub(crate) fn new(limits: StoreLimits, det: Determinism, bounds: &HostLimits) -> Self {
         let stdout = MemoryOutputPipe::new(MAX_STDIO);
         let stderr = MemoryOutputPipe::new(MAX_STDIO);
         let mut random = [0u8; 528];
@@ -91,28 +92,44 @@ impl HostState {
             limits,
             log: Vec::new(),
             dropped_log_lines: 0,
+            log_lines: bounds.log_lines as usize,
+            log_line_bytes: bounds.log_line_bytes as usize,
+            log_bytes_left: bounds.log_bytes as usize,
             stdout,
             stderr,
             llm: None,
         }
     }
 
-    fn push_log(&mut self, level: &str, mut message: String) {
-        if self.log.len() >= MAX_LOG_LINES {
-            self.dropped_log_lines = self.dropped_log_lines.saturating_add(1);
-            return;
+    /// How many bytes of the next log line are kept; `None`: the line is
+    /// dropped (and counted), the firing's lines or bytes are used up.
+    fn log_room(&self) -> Option<usize> {
+        if self.log.len() >= self.log_lines || self.log_bytes_left == 0 {
+            None
+        } else {
+            Some(self.log_line_bytes.min(self.log_bytes_left))
         }
-        if message.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
+    }
+
+    /// Keeps at most [`HostState::log_room`] bytes of `message`, copying
+    /// only those.
+    fn push_log(&mut self, level: &str, message: &str) {
+        match self.log_room() {
+            Some(room) => self.keep_log(level, crate::limits::cut_str(message, room)),
+            None => self.drop_log(),
         }
+    }
+
+    fn keep_log(&mut self, level: &str, message: String) {
+        self.log_bytes_left = self.log_bytes_left.saturating_sub(message.len());
         self.log.push(LogLine {
             level: level.to_string(),
             message,
         });
+    }
+
+    fn drop_log(&mut self) {
+        self.dropped_log_lines = self.dropped_log_lines.saturating_add(1);
     }
 
     /// The guest's log lines followed by what it wrote to stdout and stderr.
@@ -123,8 +140,7 @@ impl HostState {
         ];
         for (level, bytes) in captured {
             if !bytes.is_empty() {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                self.push_log(level, text);
+                self.push_log(level, &String::from_utf8_lossy(&bytes));
             }
         }
         (std::mem::take(&mut self.log), self.dropped_log_lines)
@@ -146,18 +162,34 @@ impl wasmtime_wasi_io::IoView for HostState {
     }
 }
 
-impl log::Host for HostState {
-    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let level = match level {
-            log::Level::Trace => "trace",
-            log::Level::Debug => "debug",
-            log::Level::Info => "info",
-            log::Level::Warn => "warn",
-            log::Level::Error => "error",
-        };
-        self.push_log(level, message);
-        Ok(())
+fn level_name(level: log::Level) -> &'static str {
+    match level {
+        log::Level::Trace => "trace",
+        log::Level::Debug => "debug",
+        log::Level::Info => "info",
+        log::Level::Warn => "warn",
+        log::Level::Error => "error",
     }
+}
+
+/// Links `petrel:transition/log` by hand instead of through the generated
+/// bindings, which would copy each message into the host whole: the message
+/// is lifted as a [`WasmStr`] (a bounds-checked view of guest memory) and
+/// only what the firing's log keeps of it is copied.
+pub(crate) fn add_log_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    let mut log = linker.instance("petrel:transition/log@0.1.0")?;
+    log.func_wrap(
+        "log",
+        |mut store: StoreContextMut<'_, HostState>, (level, message): (log::Level, WasmStr)| {
+            let Some(room) = store.data().log_room() else {
+                store.data_mut().drop_log();
+                return Ok(());
+            };
+            let kept = crate::limits::cut_str(&message.to_str(&store)?, room);
+            store.data_mut().keep_log(level_name(level), kept);
+            Ok(())
+        },
+    )
 }
 
 impl HostState {

@@ -1,26 +1,39 @@
 //! `/v1/dead-letters`: firings that ran out of attempts.
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Json, Path};
+use super::extract::{Json, Path, Query};
+use crate::host::DeadLetterPage;
 use crate::store::DeadLetter;
 
-/// What listing answers.
-#[derive(Debug, Serialize)]
-pub(crate) struct DeadLetterList {
-    dead_letters: Vec<DeadLetter>,
+/// Dead letters per page unless `limit` says otherwise (each holds its
+/// tokens' payloads: pages are kept small).
+const DEFAULT_LIMIT: usize = 50;
+
+/// `GET /v1/dead-letters` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Dead letters with an id above this (the previous page's `next_after`).
+    #[serde(default)]
+    after: u64,
+    /// Dead letters per page (1 to 1000).
+    #[serde(default)]
+    limit: Option<usize>,
 }
 
-/// Every dead letter, oldest first.
+/// One page of dead letters, oldest first.
 pub(crate) async fn list(
     State(state): State<AppState>,
-) -> Result<axum::Json<DeadLetterList>, ApiError> {
-    Ok(axum::Json(DeadLetterList {
-        dead_letters: state.host.dead_letters()?,
-    }))
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<DeadLetterPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    Ok(axum::Json(
+        state.host.dead_letters_page(query.after, limit)?,
+    ))
 }
 
 /// Puts a dead letter's tokens back; answers the dead letter as it was.

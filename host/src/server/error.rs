@@ -39,6 +39,13 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// Missing or wrong bearer token.
     Unauthorized,
+    /// The server runs without a token and the request's `Host` is not a
+    /// loopback name (DNS rebinding).
+    ForbiddenHost,
+    /// Too many requests in flight; retry shortly.
+    Overloaded,
+    /// The request took longer than the server allows.
+    Timeout,
     /// The host is shutting down.
     Unavailable,
     /// Something failed inside the server (store, sandbox).
@@ -47,7 +54,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the OpenAPI check.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidPath,
         ErrorCode::InvalidQuery,
@@ -61,6 +68,9 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::PayloadTooLarge,
         ErrorCode::Unauthorized,
+        ErrorCode::ForbiddenHost,
+        ErrorCode::Overloaded,
+        ErrorCode::Timeout,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -79,7 +89,10 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ForbiddenHost => StatusCode::FORBIDDEN,
+            ErrorCode::Overloaded | ErrorCode::Timeout | ErrorCode::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,6 +113,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::ForbiddenHost => "forbidden_host",
+            ErrorCode::Overloaded => "overloaded",
+            ErrorCode::Timeout => "timeout",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }

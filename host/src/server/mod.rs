@@ -21,27 +21,36 @@
 //! and is checked against `openapi.json` (served at `/openapi.json`).
 //! Errors are always `{"error": {"code", "message"}}` with a stable
 //! [`ErrorCode`]. Every route but `/healthz` and `/readyz` requires
-//! `Authorization: Bearer <token>` when a token is configured.
+//! `Authorization: Bearer <token>` when a token is configured; without
+//! one, only requests whose `Host` is a loopback name are answered.
+//!
+//! Bounds: connections open at once, a deadline on each request's
+//! headers, requests in flight (more get 503 `overloaded`), a deadline per
+//! request (503 `timeout`), the body size (413), page sizes of every list.
 
 mod auth;
 mod cases;
 mod dead_letters;
 mod error;
 mod extract;
+mod guard;
+mod listener;
 mod nets;
 mod openapi;
 mod probes;
 mod routes;
 mod work;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 pub use error::{ApiError, ErrorCode};
 pub use openapi::DOCUMENT as OPENAPI;
@@ -58,6 +67,14 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 pub const DEFAULT_MAX_CLAIM_WAIT: Duration = Duration::from_secs(30);
 /// Default grace period for in-flight requests and firings at shutdown.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// Default most connections open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default most requests in flight at once.
+pub const DEFAULT_MAX_REQUESTS: usize = 64;
+/// Default longest a request may take (long polls included).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default longest a client may take to send a request's headers.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -75,6 +92,19 @@ pub struct ServerConfig {
     /// The metrics `/metrics` renders (feed them with
     /// [`Metrics::observer`] in the engine's config).
     pub metrics: Arc<Metrics>,
+    /// The only directory `POST /v1/nets` may deploy `{"path"}` from;
+    /// `None` (the default): deploying by path over HTTP is refused.
+    pub nets_dir: Option<PathBuf>,
+    /// Connections open at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// Requests in flight at once; more get 503 `overloaded`.
+    pub max_requests: usize,
+    /// Longest one request may take (503 `timeout` beyond); a claim's
+    /// long poll is cut to fit inside it.
+    pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers (the
+    /// connection is closed beyond; also bounds an idle keep-alive).
+    pub header_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +115,11 @@ impl Default for ServerConfig {
             max_claim_wait: DEFAULT_MAX_CLAIM_WAIT,
             grace: DEFAULT_GRACE,
             metrics: Arc::new(Metrics::new()),
+            nets_dir: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_requests: DEFAULT_MAX_REQUESTS,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
         }
     }
 }
@@ -121,14 +156,42 @@ pub(crate) struct AppState {
     pub(crate) max_claim_wait: Duration,
     /// Turns true when shutdown begins (long polls give up).
     pub(crate) stopping: watch::Receiver<bool>,
+    /// Where `POST /v1/nets` may deploy `{"path"}` from.
+    pub(crate) nets_dir: Option<PathBuf>,
 }
 
-/// The application: every route, the JSON fallbacks, auth and the body limit.
+/// The application: every route, the JSON fallbacks, auth, the body limit
+/// and the guard (`Host` check, in-flight cap, deadline).
 fn app(state: AppState, config: &ServerConfig) -> Router {
+    let guard = guard::Guard {
+        loopback_only: config.token.is_none(),
+        in_flight: Arc::new(Semaphore::new(config.max_requests.max(1))),
+        timeout: config.request_timeout,
+    };
     routes::table(config.token.clone())
         .router
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state)
+        .layer(from_fn_with_state(guard, guard::guard))
+}
+
+/// The API as a router, for an embedder to serve (or mount) itself, with
+/// every per-request bound of `config`; [`serve`] adds the connection
+/// bounds and graceful shutdown.
+pub fn router(host: Host, config: &ServerConfig) -> Router {
+    let (_, stopping) = watch::channel(false);
+    app(state(host, config, stopping), config)
+}
+
+fn state(host: Host, config: &ServerConfig, stopping: watch::Receiver<bool>) -> AppState {
+    AppState {
+        host,
+        metrics: config.metrics.clone(),
+        // A long poll ends well inside the request deadline.
+        max_claim_wait: config.max_claim_wait.min(config.request_timeout / 2),
+        stopping,
+        nets_dir: config.nets_dir.clone(),
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` resolves; then stops
@@ -142,19 +205,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<ShutdownReport, ServerError> {
     let (stop_tx, stopping) = watch::channel(false);
-    let state = AppState {
-        host: host.clone(),
-        metrics: config.metrics.clone(),
-        max_claim_wait: config.max_claim_wait,
-        stopping: stopping.clone(),
+    let app = app(state(host.clone(), &config, stopping.clone()), &config);
+    let connections = listener::Connections {
+        max: config.max_connections,
+        header_timeout: config.header_timeout,
     };
-    let app = app(state, &config);
-    let mut stopped = stopping.clone();
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .into_future();
+    let server = listener::serve_connections(listener, app, connections, stopping);
     let drained = async {
         shutdown.await;
         tracing::info!("shutting down: no new connections, draining requests");
@@ -162,7 +218,7 @@ pub async fn serve(
         tokio::time::sleep(config.grace).await;
     };
     tokio::select! {
-        served = server => served?,
+        () = server => {}
         () = drained => tracing::warn!(grace_ms = config.grace.as_millis() as u64, "requests still in flight after the grace period; closing them"),
     }
     let report = host.shutdown(config.grace).await?;

@@ -1,7 +1,7 @@
 //! `/v1/nets`: deploying net files and listing versions.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
-use super::extract::Json;
-use crate::host::NetVersion;
+use super::extract::{Json, Query};
+use crate::host::NetPage;
+use crate::net::{Net, Performer};
 use crate::verify::GateOptions;
 
 /// `POST /v1/nets` body: a net file on the server, or one sent with its
@@ -21,7 +22,8 @@ use crate::verify::GateOptions;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeployRequest {
-    /// A net file on the server's filesystem (relative: to its working dir).
+    /// A net file in the server's nets directory (`[server] nets_dir`),
+    /// relative to it; refused when none is configured.
     #[serde(default)]
     path: Option<PathBuf>,
     /// The text of a net file (instead of `path`).
@@ -70,7 +72,8 @@ pub(crate) async fn deploy(
     let gate = GateOptions::allowing(request.allow_problems);
     let deployed = match (&request.path, &request.source) {
         (Some(path), None) if request.components.is_empty() => {
-            state.host.deploy_with(path, &gate).await?
+            let file = confine(&state, path).await?;
+            state.host.deploy_with(&file, &gate).await?
         }
         (Some(_), None) => {
             return Err(ApiError::new(
@@ -108,15 +111,77 @@ pub(crate) async fn deploy(
     ))
 }
 
-/// What listing answers.
-#[derive(Debug, Serialize)]
-pub(crate) struct NetList {
-    nets: Vec<NetVersion>,
+fn refused(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, message)
 }
 
-/// Every deployed version, oldest first.
-pub(crate) async fn list(State(state): State<AppState>) -> Result<axum::Json<NetList>, ApiError> {
-    Ok(axum::Json(NetList {
-        nets: state.host.nets()?,
-    }))
+/// The file `path` names in the nets directory, with every guest it
+/// declares inside that directory too. A path that is absolute or climbs
+/// out (`..`) is refused before the filesystem is touched, so answers tell
+/// nothing about files elsewhere; links are resolved and must stay inside.
+async fn confine(state: &AppState, path: &Path) -> Result<PathBuf, ApiError> {
+    let Some(dir) = state.nets_dir.clone() else {
+        return Err(refused(
+            "`path`: deploying a net file by path is off over HTTP (set `[server] nets_dir` in petrel.toml to allow the files of one directory); send the net's text as `source` with its `components` instead",
+        ));
+    };
+    let plain = !path.as_os_str().is_empty()
+        && path.components().all(|c| matches!(c, Component::Normal(_)));
+    if !plain {
+        return Err(refused(format!(
+            "`path`: `{}` is not a plain relative path (expected a file name or `sub/dir/net.toml` inside the nets directory, without `..`)",
+            path.display()
+        )));
+    }
+    let path = path.to_path_buf();
+    let limits = *state.host.engine().sandbox().limits();
+    tokio::task::spawn_blocking(move || {
+        let root = dir
+            .canonicalize()
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("the nets directory: {e}")))?;
+        let inside = |p: &Path| p.canonicalize().ok().filter(|c| c.starts_with(&root));
+        let Some(file) = inside(&root.join(&path)) else {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("`path`: no net file `{}` in the nets directory", path.display()),
+            ));
+        };
+        let net = Net::load_within(&file, &limits).map_err(|e| {
+            ApiError::new(ErrorCode::InvalidNet, e.to_string())
+        })?;
+        for t in net.transitions() {
+            if let Performer::Guest { declared, path } = &t.performer
+                && inside(path).is_none()
+            {
+                return Err(refused(format!(
+                    "transition `{}`: guest `{declared}` is not a file in the nets directory (a net deployed by path may use only guests beside it)",
+                    t.name
+                )));
+            }
+        }
+        Ok(file)
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+}
+
+/// `GET /v1/nets` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Versions after this one (the previous page's `next_after`).
+    #[serde(default)]
+    after: String,
+    /// Versions per page (1 to 1000).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// One page of the deployed versions, in version order.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<NetPage>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    Ok(axum::Json(state.host.nets_page(&query.after, limit)?))
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct LogLine {
     /// `trace`, `debug`, `info`, `warn` or `error`; `stdout`/`stderr` for captured output.
     pub level: String,
-    /// The text (cut at 4 KiB).
+    /// The text (cut at `[limits] log_line_bytes`, 4 KiB by default).
     pub message: String,
 }
 

@@ -93,6 +93,10 @@ pub trait Store: Send + Sync {
     fn latest_version(&self, name: &str) -> Result<Option<String>, StoreError>;
     /// Every deployed net version.
     fn nets(&self) -> Result<Vec<NetRecord>, StoreError>;
+    /// Up to `limit` deployed net versions whose version sorts after
+    /// `after` ("" for the first), in version order (a page: only those
+    /// are read).
+    fn nets_after(&self, after: &str, limit: usize) -> Result<Vec<NetRecord>, StoreError>;
     /// Component bytes by hash.
     fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
@@ -121,6 +125,11 @@ pub trait Store: Send + Sync {
 
     /// Every dead letter, oldest first.
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
+    /// Up to `limit` dead letters with an id above `after`, oldest first
+    /// (a page: only those are read).
+    fn dead_letters_after(&self, after: u64, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+    /// How many dead letters there are (none is decoded).
+    fn dead_letter_count(&self) -> Result<usize, StoreError>;
     /// One dead letter.
     fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError>;
     /// The dead letters of one case, oldest first.

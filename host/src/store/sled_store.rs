@@ -12,7 +12,7 @@ use super::transaction::{
     unwrap_tx, write_log_and_cases,
 };
 use super::{
-    CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
+    CaseRecord, Change, DeadLetter, Event, EventRecord, NetRecord, Reservation, Store, StoreError,
     StoredToken, TokenId, decode, encode,
 };
 use super::{case_entry, token_entry};
@@ -303,6 +303,18 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn nets_after(&self, after: &str, limit: usize) -> Result<Vec<NetRecord>, StoreError> {
+        // The first key after `v<after>`: `v<after>` followed by a 0 byte.
+        let mut start = keys::net_version(after);
+        start.push(0);
+        self.nets
+            .range(start..)
+            .take_while(|kv| kv.as_ref().map_or(true, |(k, _)| k.starts_with(b"v")))
+            .take(limit)
+            .map(|kv| decode("net", &kv?.1))
+            .collect()
+    }
+
     fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.components.get(hash.as_bytes())?.map(|v| v.to_vec()))
     }
@@ -375,9 +387,52 @@ impl Store for SledStore {
     }
 
     fn case_dead_letters(&self, case: &str) -> Result<Vec<DeadLetter>, StoreError> {
-        let mut letters = self.dead_letters()?;
-        letters.retain(|d| d.case == case);
+        // The case's log says which letters it has: reading it costs the
+        // case's history, not the whole queue.
+        let mut live = std::collections::BTreeSet::new();
+        let mut after = 0;
+        loop {
+            let page = self.events(Some(case), after, 1024)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for record in page {
+                match record.event {
+                    Event::FiringDeadLettered { firing, .. } => {
+                        live.insert(firing);
+                    }
+                    Event::DeadLetterRetried { dead_letter, .. }
+                    | Event::DeadLetterDiscarded { dead_letter, .. } => {
+                        live.remove(&dead_letter);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut letters = Vec::with_capacity(live.len());
+        for id in live {
+            letters.extend(self.dead_letter(id)?);
+        }
         Ok(letters)
+    }
+
+    fn dead_letters_after(&self, after: u64, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        let Some(start) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        self.dead_letters
+            .range(start.to_be_bytes()..)
+            .take(limit)
+            .map(|kv| decode("dead letter", &kv?.1))
+            .collect()
+    }
+
+    fn dead_letter_count(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for key in self.dead_letters.iter().keys() {
+            key?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError> {

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Ctx, positive};
+use super::{Ctx, positive, within};
 use crate::net::{LlmPolicy, NetError};
 
 #[derive(Deserialize)]
@@ -13,6 +13,7 @@ pub(super) struct RawLlmPolicy {
     max_tokens: Option<Spanned<u64>>,
     case_token_budget: Option<Spanned<u64>>,
     call_timeout_ms: Option<Spanned<u64>>,
+    max_request_kb: Option<Spanned<u32>>,
 }
 
 /// The policy of transition `field` (`transitions.NAME`), whose deadline is
@@ -25,6 +26,8 @@ pub(super) fn parse(
     field: &str,
 ) -> Result<LlmPolicy, NetError> {
     let mut policy = LlmPolicy::defaults(timeout_ms);
+    let ceiling = cx.limits.llm_request_kb;
+    policy.max_request_kb = ceiling;
     let Some(raw) = raw else {
         return Ok(policy);
     };
@@ -56,6 +59,10 @@ pub(super) fn parse(
             ));
         }
         policy.call_timeout_ms = ms;
+    }
+    if let Some(v) = &r.max_request_kb {
+        let rf = format!("{f}.max_request_kb");
+        policy.max_request_kb = within(cx, v, ceiling, &rf, "llm_request_kb")?;
     }
     Ok(policy)
 }
@@ -94,7 +101,8 @@ llm = { max_calls = 3, max_tokens = 2000, case_token_budget = 20000, call_timeou
                 max_calls: 3,
                 max_tokens: 2000,
                 case_token_budget: 20000,
-                call_timeout_ms: 8000
+                call_timeout_ms: 8000,
+                max_request_kb: crate::limits::DEFAULT_LLM_REQUEST_KB,
             }
         );
         let text = NET.replace("llm = { max_calls = 3, max_tokens = 2000, case_token_budget = 20000, call_timeout_ms = 8000 }\n", "");

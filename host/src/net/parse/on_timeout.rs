@@ -1,4 +1,8 @@
-//! A transition's `on_timeout` outcome: checked to move the inputs unchanged.
+//! A transition's `on_timeout` outcome: checked to move the inputs
+//! unchanged. The host produces it itself, from the consumed tokens alone:
+//! as many case tokens as the firing consumed, and into each shared place
+//! at most the tokens consumed from that same place (they go back where
+//! they came from; nothing is made from nothing).
 
 use toml::Spanned;
 
@@ -31,17 +35,32 @@ pub(super) fn parse(
                     ),
                 ));
             };
-            let consumed: u32 = inputs
-                .iter()
-                .filter(|a| !places[a.place].shared)
-                .map(|a| a.weight)
-                .sum();
-            let produced: u32 = outcomes[index]
+            let case_weight = |arcs: &[Arc]| -> u64 {
+                arcs.iter()
+                    .filter(|a| !places[a.place].shared)
+                    .map(|a| u64::from(a.weight))
+                    .sum()
+            };
+            let consumed = case_weight(inputs);
+            let produced = case_weight(&outcomes[index].outputs);
+            for arc in outcomes[index]
                 .outputs
                 .iter()
-                .filter(|a| !places[a.place].shared)
-                .map(|a| a.weight)
-                .sum();
+                .filter(|a| places[a.place].shared)
+            {
+                let from: u64 = inputs
+                    .iter()
+                    .filter(|i| i.place == arc.place)
+                    .map(|i| u64::from(i.weight))
+                    .sum();
+                if u64::from(arc.weight) > from {
+                    let place = &places[arc.place].name;
+                    return Err(cx.err(o.span(), of, format!(
+                        "outcome `{}` produces {} token(s) into shared place `{place}` but the transition consumes {from} from it (expected at most that: on timeout the host only moves the consumed tokens, shared ones back where they came from)",
+                        o.get_ref(), arc.weight
+                    )));
+                }
+            }
             if consumed != produced {
                 return Err(cx.err(o.span(), of, format!(
                     "outcome `{}` produces {produced} case token(s) but the transition consumes {consumed} (expected equal weights: on timeout the host moves the inputs unchanged)",

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Ctx, positive};
+use super::{Ctx, within};
 use crate::net::{FailureClass, NetError, OnExhausted, RetryPolicy};
 
 #[derive(Deserialize)]
@@ -25,13 +25,16 @@ pub(super) fn parse(
     field: &str,
 ) -> Result<RetryPolicy, NetError> {
     let mut policy = RetryPolicy::default();
+    let ceiling = cx.limits.max_attempts;
+    policy.max_attempts = policy.max_attempts.min(ceiling);
     let Some(raw) = raw else {
         return Ok(policy);
     };
     let f = format!("{field}.retry");
     let r = raw.get_ref();
     if let Some(v) = &r.max_attempts {
-        policy.max_attempts = positive(cx, v, &format!("{f}.max_attempts"))?;
+        let af = format!("{f}.max_attempts");
+        policy.max_attempts = within(cx, v, ceiling, &af, "max_attempts")?;
     }
     if let Some(v) = &r.initial_delay_ms {
         policy.initial_delay_ms = *v.get_ref();

@@ -1,5 +1,10 @@
 use super::*;
 
+/// Parses under the default ceilings, as a deploy does.
+fn parse(text: &str, file: &Path) -> Result<Net, NetError> {
+    super::parse(text, file, &HostLimits::default(), false)
+}
+
 const GOOD: &str = r#"
 [net]
 name = "mini"

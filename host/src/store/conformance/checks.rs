@@ -331,9 +331,23 @@ pub(crate) fn dead_letters_are_kept_listed_and_removed_once(backend: &dyn Backen
         dead_at_ms: 9,
     };
     for (id, case) in [(5, "c"), (6, "d"), (7, "c")] {
+        let logged = event(
+            case,
+            Event::FiringDeadLettered {
+                firing: id,
+                transition: "t".into(),
+                attempts: 3,
+                error: FiringError::Guest(GuestFailure::Trap {
+                    message: "x".into(),
+                }),
+                consumed: vec![],
+                compensating: None,
+            },
+        );
         store
             .apply(&mut [Change {
                 dead_letter: Some(letter(id, case)),
+                events: vec![logged],
                 ..Change::default()
             }])
             .unwrap();
@@ -347,12 +361,24 @@ pub(crate) fn dead_letters_are_kept_listed_and_removed_once(backend: &dyn Backen
         ..Change::default()
     };
     store.apply(&mut [remove()]).unwrap();
+    let mut retried = remove();
+    retried.remove_dead_letter = Some(5);
+    retried.events = vec![event(
+        "c",
+        Event::DeadLetterRetried {
+            dead_letter: 5,
+            transition: "t".into(),
+            restored: vec![],
+        },
+    )];
+    store.apply(&mut [retried]).unwrap();
+    assert_eq!(ids(store.case_dead_letters("c").unwrap()), [7]);
     assert!(matches!(
         store.apply(&mut [remove()]),
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.dead_letter(6).unwrap(), None);
-    assert_eq!(ids(store.dead_letters().unwrap()), [5, 7]);
+    assert_eq!(ids(store.dead_letters().unwrap()), [7]);
 }
 
 pub(crate) fn deploying_is_idempotent_and_keeps_components(backend: &dyn Backend) {
