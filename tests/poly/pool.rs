@@ -25,6 +25,7 @@ async fn two_pool_slots_hold_python_guests() {
         instance_slots: 2,
         // Kept between test runs, like a data dir's cache.
         cache_dir: Some(repo().join("target/petrel-test-cache/compiled")),
+        ..SandboxConfig::default()
     })
     .unwrap();
     let guest = sandbox.load(&net.transitions()[0]).unwrap();

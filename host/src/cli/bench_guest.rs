@@ -59,6 +59,7 @@ async fn measure(wasm: &Path, calls: usize, place: &str, payload: &str) -> anyho
         Sandbox::new(SandboxConfig {
             instance_slots: 16,
             cache_dir: Some(dir.path().join("cache")),
+            ..SandboxConfig::default()
         })
     };
     println!(
