@@ -472,7 +472,7 @@ async fn record_mode_writes_a_cassette_that_replays_offline() {
     assert!(file.exists());
 
     let replaying = CassetteProvider::open(
-        &petrel::llm::config::CassetteConfig {
+        &petrel::llm::CassetteConfig {
             file,
             mode: CassetteMode::Replay,
         },

@@ -380,7 +380,10 @@ async fn refuses_a_net_that_fails_its_check_unless_problems_are_allowed() {
         "{allowed:#?}"
     );
     let clean = api
-        .post("/v1/nets", json!({ "path": order_net() }))
+        .post(
+            "/v1/nets",
+            crate::server::upload(std::path::Path::new(&order_net())),
+        )
         .await
         .expect(201);
     assert_eq!(clean.body["warnings"], json!([]));

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::deployment::{self, Deployment};
 use super::{Engine, EngineError, encode_json};
 use crate::net::Net;
-use crate::verify::GateOptions;
 use crate::store::{Change, Event, EventRecord, Owner, StoredToken, TokenRecord};
+use crate::verify::GateOptions;
 
 /// The file name an uploaded net is known by (in errors and its record).
 pub const UPLOADED_NET: &str = "uploaded-net.toml";

@@ -29,11 +29,11 @@ use std::time::{Duration, Instant};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::config::{CassetteConfig, CassetteMode};
+use super::SetupError;
+use super::settings::{CassetteConfig, CassetteMode};
 use super::{
     Answer, BoxFuture, ChatRequest, ChatResponse, LlmProvider, OpenAiProvider, ProviderError,
 };
-use crate::config::ConfigError;
 
 /// Format version written and read.
 const FORMAT: u32 = 1;
@@ -76,21 +76,21 @@ impl std::fmt::Debug for CassetteProvider {
     }
 }
 
-fn read(file: &Path) -> Result<Vec<Interaction>, ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Provider {
+fn read(file: &Path) -> Result<Vec<Interaction>, SetupError> {
+    let text = std::fs::read_to_string(file).map_err(|e| SetupError::Provider {
         message: format!(
             "cannot read cassette `{}`: {e} (record one with `mode = \"record\"` under `[llm.cassette]`)",
             file.display()
         ),
     })?;
-    let parsed: File = serde_json::from_str(&text).map_err(|e| ConfigError::Provider {
+    let parsed: File = serde_json::from_str(&text).map_err(|e| SetupError::Provider {
         message: format!(
             "cassette `{}` is not a Petrel cassette: {e}",
             file.display()
         ),
     })?;
     if parsed.petrel_cassette != FORMAT {
-        return Err(ConfigError::Provider {
+        return Err(SetupError::Provider {
             message: format!(
                 "cassette `{}` has format {} (expected {FORMAT})",
                 file.display(),
@@ -107,7 +107,7 @@ impl CassetteProvider {
     pub fn open(
         config: &CassetteConfig,
         upstream: Option<OpenAiProvider>,
-    ) -> Result<CassetteProvider, ConfigError> {
+    ) -> Result<CassetteProvider, SetupError> {
         let recording = config.mode == CassetteMode::Record && upstream.is_some();
         let list = if recording && !config.file.exists() {
             Vec::new()

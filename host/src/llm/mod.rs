@@ -2,7 +2,7 @@
 //!
 //! A guest granted `llm` calls the WIT import `llm.complete`; it never holds
 //! a key, a socket or a URL. The host answers through an [`LlmProvider`]
-//! chosen in `petrel.toml` ([`crate::config`]) — an OpenAI-compatible
+//! chosen in `petrel.toml` (read by the `config` module) — an OpenAI-compatible
 //! endpoint ([`OpenAiProvider`]) or a recorded cassette
 //! ([`CassetteProvider`]) — under the transition's policy from the net file
 //! ([`crate::net::LlmPolicy`]): calls and tokens per firing, tokens per case,
@@ -14,7 +14,7 @@
 //! again and its guest gets the journaled answer instead of a new call
 //! (`journal`). Replaying the log never calls a provider.
 //!
-//! Layout: `config` (the `[llm]` table), `error` (provider text in errors), `retry` (backoff, `Retry-After`), `openai`, `cassette`, `secret`
+//! Layout: `settings` (what `[llm]` in `petrel.toml` configures), `error` (provider text in errors), `retry` (backoff, `Retry-After`), `openai`, `cassette`, `secret`
 //! (the API key, kept out of every message), `budget` (per-case token
 //! spend), `journal` (what earlier attempts of a firing were answered),
 //! `host` (the engine-wide part: exchanges go to the event log through the
@@ -22,7 +22,6 @@
 
 mod budget;
 mod cassette;
-pub mod config;
 mod error;
 mod host;
 mod journal;
@@ -30,6 +29,7 @@ mod openai;
 mod retry;
 mod secret;
 mod session;
+mod settings;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -42,15 +42,34 @@ pub use crate::store::{
     ChatMessage, ChatRequest, ChatResponse, ExchangeRecord, ProviderError, Usage,
 };
 pub use cassette::{CassetteProvider, Interaction};
-pub use config::{CassetteMode, LlmConfig, ProviderKind};
 pub use host::{Caller, JournalFn, LlmHost};
 pub use journal::JournalKey;
 pub use openai::OpenAiProvider;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::LlmSession;
+pub use settings::{
+    CassetteConfig, CassetteMode, DEFAULT_API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_CASSETTE_FILE,
+    DEFAULT_MODEL, DEFAULT_REQUEST_TIMEOUT_MS, LlmConfig, ProviderKind,
+};
 
-use crate::config::ConfigError;
+/// Why a provider could not be set up from its [`LlmConfig`]
+/// (`config` names the file and line).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The environment variable that should hold the API key is not set.
+    #[error("the environment variable `{var}` is not set")]
+    MissingKey {
+        /// The variable's name.
+        var: String,
+    },
+    /// The provider could not be built (an unreadable cassette, ...).
+    #[error("{message}")]
+    Provider {
+        /// What went wrong.
+        message: String,
+    },
+}
 
 /// A boxed future, for the object-safe [`LlmProvider`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -85,15 +104,12 @@ pub trait LlmProvider: Send + Sync + Debug {
 
 /// Builds the provider `config` describes, reading the API key from the
 /// environment variable it names (only when the real endpoint may be called).
-pub fn provider(config: &LlmConfig) -> Result<Arc<dyn LlmProvider>, ConfigError> {
+pub fn provider(config: &LlmConfig) -> Result<Arc<dyn LlmProvider>, SetupError> {
     let key = if config.needs_endpoint() && !config.api_key_env.is_empty() {
         match std::env::var(&config.api_key_env) {
             Ok(value) if !value.trim().is_empty() => Some(Secret::new(value.trim())),
             _ => {
-                let (file, line) = config.key_origin.clone();
-                return Err(ConfigError::MissingKey {
-                    file,
-                    line,
+                return Err(SetupError::MissingKey {
                     var: config.api_key_env.clone(),
                 });
             }

@@ -14,13 +14,13 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::SetupError;
 use super::error::preview;
 use super::retry::{AttemptError, RetryPolicy, parse_retry_after};
 use super::{
     Answer, BoxFuture, ChatRequest, ChatResponse, LlmConfig, LlmProvider, ProviderError, Secret,
     Usage,
 };
-use crate::config::ConfigError;
 
 /// Bytes of an error body kept in messages.
 const MAX_ERROR_BODY: usize = 300;
@@ -74,12 +74,12 @@ struct RawUsage {
 impl OpenAiProvider {
     /// A client for the endpoint `config` names, sending `key` (if any) as a
     /// bearer token.
-    pub fn new(config: &LlmConfig, key: Option<Secret>) -> Result<OpenAiProvider, ConfigError> {
+    pub fn new(config: &LlmConfig, key: Option<Secret>) -> Result<OpenAiProvider, SetupError> {
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("petrel/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ConfigError::Provider {
+            .map_err(|e| SetupError::Provider {
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
         Ok(OpenAiProvider {

@@ -50,10 +50,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::limits::HostLimits;
-use crate::llm::config::RawLlm;
-use crate::llm::{LlmConfig, LlmProvider};
+use crate::llm::{LlmConfig, LlmProvider, SetupError};
+use llm::RawLlm;
 
 mod limits;
+mod llm;
 
 /// The parsed `petrel.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -211,7 +212,7 @@ impl Config {
         let llm = raw
             .llm
             .as_ref()
-            .map(|raw| LlmConfig::from_raw(&cx, raw))
+            .map(|raw| llm::from_raw(&cx, raw))
             .transpose()?;
         let limits = match &raw.limits {
             Some(raw) => limits::parse(&cx, raw)?,
@@ -232,7 +233,17 @@ impl Config {
     /// The language model the `[llm]` table describes (`None` without one),
     /// with its API key read from the environment.
     pub fn llm_provider(&self) -> Result<Option<Arc<dyn LlmProvider>>, ConfigError> {
-        self.llm.as_ref().map(crate::llm::provider).transpose()
+        let Some(llm) = &self.llm else {
+            return Ok(None);
+        };
+        crate::llm::provider(llm).map(Some).map_err(|e| match e {
+            SetupError::MissingKey { var } => ConfigError::MissingKey {
+                file: llm.key_origin.0.clone(),
+                line: llm.key_origin.1,
+                var,
+            },
+            SetupError::Provider { message } => ConfigError::Provider { message },
+        })
     }
 }
 
