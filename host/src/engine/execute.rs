@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::core::{Launch, Work};
-use crate::llm::{Caller, JournalKey, LlmHost};
+use crate::llm::{Caller, JournalKey, LlmGateway};
 use crate::net::Capability;
 use crate::sandbox::{CallResult, Compensated, Determinism, Firing, Sandbox, Token};
 use crate::store::TokenRecord;
@@ -22,7 +22,7 @@ fn tokens(records: Vec<TokenRecord>) -> Vec<Token> {
 /// Runs `launch`'s guest; returns the launch with what the guest did.
 pub(super) async fn execute(
     sandbox: Arc<Sandbox>,
-    llm: Arc<LlmHost>,
+    llm: Arc<LlmGateway>,
     launch: Launch,
 ) -> (Launch, CallResult) {
     let net = &launch.dep.net;

@@ -113,7 +113,7 @@ pub struct Engine {
     committer: Committer,
     deployments: Mutex<HashMap<String, Arc<Deployment>>>,
     config: EngineConfig,
-    llm: Arc<crate::llm::LlmHost>,
+    llm: Arc<crate::llm::LlmGateway>,
     /// A daemon's driver fires this engine's cases.
     driven: std::sync::atomic::AtomicBool,
 }
@@ -146,7 +146,7 @@ impl Engine {
         .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
         let committer = Committer::start(store.clone(), config.observer.clone());
         let journal = committer.clone();
-        let llm = Arc::new(crate::llm::LlmHost::new(
+        let llm = Arc::new(crate::llm::LlmGateway::new(
             config.llm.clone(),
             store.clone(),
             Arc::new(move |event, durable| {
@@ -246,7 +246,7 @@ impl Engine {
     }
 
     /// The `llm` capability's engine-wide state (provider, case budgets).
-    pub fn llm(&self) -> &Arc<crate::llm::LlmHost> {
+    pub fn llm(&self) -> &Arc<crate::llm::LlmGateway> {
         &self.llm
     }
 }

@@ -2,12 +2,13 @@
 //! start, timers pass and workers finish external firings. `petrel serve`
 //! puts HTTP in front of it; a Rust service embeds it directly.
 
+mod views;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -16,85 +17,12 @@ pub use crate::engine::work::{
     ClaimRequest, Completion, DEFAULT_LEASE_MS, LeaseInfo, MAX_LEASE_MS, WorkFailure, WorkItem,
     WorkOutcome, WorkToken,
 };
+pub use views::{CaseView, DeadLetterPage, HistoryPage, MAX_PAGE, NetPage, NetVersion, TokenView};
 
 use crate::engine::driver::Command;
 use crate::engine::{Deployed, Engine, EngineConfig, EngineError, decode_payload};
-use crate::store::{CaseRecord, DeadLetter, EventRecord, Owner};
+use crate::store::{CaseRecord, DeadLetter, Owner};
 use crate::verify::GateOptions;
-
-/// A deployed net version, as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NetVersion {
-    /// Net name.
-    pub name: String,
-    /// Version (content hash).
-    pub version: String,
-    /// When it was first deployed (ms since the Unix epoch).
-    pub deployed_at_ms: u64,
-}
-
-impl From<crate::store::NetRecord> for NetVersion {
-    fn from(n: crate::store::NetRecord) -> NetVersion {
-        NetVersion {
-            name: n.name,
-            version: n.version,
-            deployed_at_ms: n.deployed_at_ms,
-        }
-    }
-}
-
-/// A token of a case's marking.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TokenView {
-    /// Place name.
-    pub place: String,
-    /// Token id.
-    pub seq: u64,
-    /// Payload as JSON.
-    pub payload: serde_json::Value,
-}
-
-/// A case: its record, tokens and dead letters.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CaseView {
-    /// The case record (id, net, version, status, times).
-    #[serde(flatten)]
-    pub record: CaseRecord,
-    /// Its tokens, by place then age.
-    pub tokens: Vec<TokenView>,
-    /// Ids of its dead letters.
-    pub dead_letters: Vec<u64>,
-}
-
-/// One page of a case's history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HistoryPage {
-    /// Events, oldest first.
-    pub events: Vec<EventRecord>,
-    /// Pass as `after` for the next page; `None` on the last page.
-    pub next_after: Option<u64>,
-}
-
-/// One page of the dead-letter queue.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DeadLetterPage {
-    /// Dead letters, oldest first.
-    pub dead_letters: Vec<DeadLetter>,
-    /// Pass as `after` for the next page; `None` on the last page.
-    pub next_after: Option<u64>,
-}
-
-/// One page of the deployed net versions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NetPage {
-    /// Versions, in version order.
-    pub nets: Vec<NetVersion>,
-    /// Pass as `after` for the next page; `None` on the last page.
-    pub next_after: Option<String>,
-}
-
-/// Most items one page of a list holds.
-pub const MAX_PAGE: usize = 1000;
 
 /// The engine plus its driver (see the module docs). Cheap to clone.
 ///

@@ -17,13 +17,13 @@
 //! Layout: `settings` (what `[llm]` in `petrel.toml` configures), `error` (provider text in errors), `retry` (backoff, `Retry-After`), `openai`, `cassette`, `secret`
 //! (the API key, kept out of every message), `budget` (per-case token
 //! spend), `journal` (what earlier attempts of a firing were answered),
-//! `host` (the engine-wide part: exchanges go to the event log through the
+//! `gateway` (the engine-wide part: exchanges go to the event log through the
 //! engine's commit path) and `session` (one firing's calls).
 
 mod budget;
 mod cassette;
 mod error;
-mod host;
+mod gateway;
 mod journal;
 mod openai;
 mod retry;
@@ -42,7 +42,7 @@ pub use crate::store::{
     ChatMessage, ChatRequest, ChatResponse, ExchangeRecord, ProviderError, Usage,
 };
 pub use cassette::{CassetteProvider, Interaction};
-pub use host::{Caller, JournalFn, LlmHost};
+pub use gateway::{Caller, JournalFn, LlmGateway};
 pub use journal::JournalKey;
 pub use openai::OpenAiProvider;
 pub use retry::RetryPolicy;

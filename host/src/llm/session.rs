@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use super::budget::{self, Hold};
-use super::host::{Caller, LlmHost};
+use super::gateway::{Caller, LlmGateway};
 use super::journal::CaseLog;
 use super::{Answer, ChatRequest, ChatResponse, ProviderError, Usage};
 use crate::net::LlmPolicy;
@@ -17,7 +17,7 @@ use crate::store::StoreError;
 /// the firing's deadline, answers from the journal what an abandoned
 /// attempt of the same firing was already answered, and logs every exchange.
 pub struct LlmSession {
-    host: Arc<LlmHost>,
+    host: Arc<LlmGateway>,
     caller: Caller,
     policy: LlmPolicy,
     deadline: Option<Instant>,
@@ -81,7 +81,7 @@ fn check(request: &ChatRequest) -> Result<(), ProviderError> {
 }
 
 impl LlmSession {
-    pub(crate) fn new(host: Arc<LlmHost>, caller: Caller, policy: LlmPolicy) -> LlmSession {
+    pub(crate) fn new(host: Arc<LlmGateway>, caller: Caller, policy: LlmPolicy) -> LlmSession {
         LlmSession {
             host,
             caller,

@@ -11,7 +11,12 @@ use toml::Spanned;
 use super::{Arc, Capability, Limits, Net, NetError, Outcome, Performer, Place, Transition};
 use crate::limits::HostLimits;
 
+mod bounds;
+mod places;
 mod saga;
+
+use bounds::{check_size, within};
+use places::parse_places;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -181,70 +186,6 @@ pub(super) fn parse(
     })
 }
 
-/// Refuses a net with more places, transitions or arcs than the host allows.
-fn check_size(cx: &Ctx<'_>, raw: &RawNet) -> Result<(), NetError> {
-    let l = cx.limits;
-    let count = |n: usize, limit: u32, what: &str, setting| {
-        if n as u64 > u64::from(limit) {
-            Err(cx.too_large(
-                format!("the net declares {n} {what}"),
-                u64::from(limit),
-                setting,
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    count(raw.places.len(), l.places, "places", "places")?;
-    count(
-        raw.transitions.len(),
-        l.transitions,
-        "transitions",
-        "transitions",
-    )?;
-    let arcs: usize = raw
-        .transitions
-        .values()
-        .map(|t| {
-            let t = t.get_ref();
-            t.inputs.as_ref().map_or(0, |i| i.get_ref().len())
-                + t.outcomes
-                    .as_ref()
-                    .map_or(0, |o| o.get_ref().values().map(|a| a.get_ref().len()).sum())
-        })
-        .sum();
-    count(arcs, l.arcs, "arcs", "arcs")
-}
-
-/// A per-call bound a transition declares, at most the host's ceiling
-/// (`[limits] setting`): above it a net being deployed is refused, a net
-/// the store kept is cut to it.
-fn within<T>(
-    cx: &Ctx<'_>,
-    v: &Spanned<T>,
-    ceiling: T,
-    field: &str,
-    setting: &str,
-) -> Result<T, NetError>
-where
-    T: Copy + PartialOrd + Default + std::fmt::Display,
-{
-    let value = positive(cx, v, field)?;
-    if value <= ceiling {
-        Ok(value)
-    } else if cx.stored {
-        Ok(ceiling)
-    } else {
-        Err(cx.err(
-            v.span(),
-            field,
-            format!(
-                "{value} is above the host's ceiling of {ceiling} (`[limits] {setting}` in petrel.toml; a net file may lower a ceiling, never raise it)"
-            ),
-        ))
-    }
-}
-
 fn check_name(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<(), NetError> {
     let n = name.get_ref();
     let ok = !n.is_empty()
@@ -259,123 +200,6 @@ fn check_name(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<(), N
             field,
             format!("invalid name `{n}` (expected 1 to 128 ASCII letters, digits, `_` or `-`)"),
         ))
-    }
-}
-
-fn parse_places(
-    cx: &Ctx<'_>,
-    raw: &IndexMap<Spanned<String>, Spanned<RawPlace>>,
-) -> Result<Vec<Place>, NetError> {
-    let mut places = Vec::with_capacity(raw.len());
-    // Initial tokens left to the whole net (a stored net was checked when deployed).
-    let mut budget = if cx.stored {
-        u64::MAX
-    } else {
-        cx.limits.initial_tokens
-    };
-    for (name, p) in raw {
-        let field = format!("places.{}", name.get_ref());
-        check_name(cx, name, &field)?;
-        let span = p.span();
-        let p = p.get_ref();
-        if let Some(c) = &p.capacity
-            && *c.get_ref() == 0
-        {
-            return Err(cx.err(
-                c.span(),
-                format!("{field}.capacity"),
-                "capacity 0 (expected at least 1, or no `capacity` for an unbounded place)",
-            ));
-        }
-        if p.shared && (p.start || p.is_final) {
-            return Err(cx.err(
-                span,
-                &field,
-                "a shared place cannot be `start` or `final` (those are per-case places)",
-            ));
-        }
-        let initial = match &p.initial {
-            None => Vec::new(),
-            Some(v) if !p.shared => {
-                return Err(cx.err(v.span(), format!("{field}.initial"), "`initial` tokens are only for `shared = true` places (a case's tokens come with `petrel start`)"));
-            }
-            Some(v) => initial_tokens(cx, v, &format!("{field}.initial"), &mut budget)?,
-        };
-        if let Some(c) = &p.capacity
-            && initial.len() > *c.get_ref() as usize
-        {
-            return Err(cx.err(
-                span,
-                format!("{field}.initial"),
-                format!(
-                    "{} initial tokens exceed the capacity {}",
-                    initial.len(),
-                    c.get_ref()
-                ),
-            ));
-        }
-        places.push(Place {
-            name: name.get_ref().clone(),
-            capacity: p.capacity.as_ref().map(|c| *c.get_ref()),
-            shared: p.shared,
-            is_final: p.is_final,
-            start: p.start,
-            initial,
-            line: cx.line(name.span()),
-        });
-    }
-    Ok(places)
-}
-
-/// `initial = 3` (three tokens with a nil payload) or `initial = [{..}, {..}]`
-/// (one token per element, the element as its payload), counted against
-/// what is left of the net's `budget` before any token is made.
-fn initial_tokens(
-    cx: &Ctx<'_>,
-    value: &Spanned<toml::Value>,
-    field: &str,
-    budget: &mut u64,
-) -> Result<Vec<serde_json::Value>, NetError> {
-    let count = match value.get_ref() {
-        toml::Value::Integer(n) => u64::try_from(*n).unwrap_or(0),
-        toml::Value::Array(items) => items.len() as u64,
-        _ => 0,
-    };
-    if count > *budget {
-        return Err(cx.err(
-            value.span(),
-            field,
-            format!(
-                "{count} initial tokens exceed what is left of the net's ceiling of {} initial tokens ({} left; `[limits] initial_tokens` in petrel.toml)",
-                cx.limits.initial_tokens, budget
-            ),
-        ));
-    }
-    *budget -= count;
-    match value.get_ref() {
-        toml::Value::Integer(n) if (0..=1_000_000).contains(n) => {
-            Ok(vec![serde_json::Value::Null; *n as usize])
-        }
-        toml::Value::Array(items) => items
-            .iter()
-            .map(|item| {
-                serde_json::to_value(item).map_err(|e| {
-                    cx.err(
-                        value.span(),
-                        field,
-                        format!("token payload is not representable: {e}"),
-                    )
-                })
-            })
-            .collect(),
-        other => Err(cx.err(
-            value.span(),
-            field,
-            format!(
-                "expected a token count (0..=1000000) or an array of payloads, found {}",
-                other.type_str()
-            ),
-        )),
     }
 }
 

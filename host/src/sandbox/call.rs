@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
 use super::bindings::{Decision, Firing};
-use super::state::{Determinism, HostState};
+use super::state::{Determinism, GuestState};
 use super::{Guest, GuestFailure, Sandbox};
 use crate::llm::LlmSession;
 use crate::store::LogLine;
@@ -65,7 +65,7 @@ impl Sandbox {
         let output_cap = limits.max_output_kb as usize * 1024;
         let request_cap = llm.as_ref().map_or(0, LlmSession::max_request_bytes);
         let budget = copy_budget(output_cap, request_cap);
-        let mut state = HostState::new(store_limits, det, &self.limits);
+        let mut state = GuestState::new(store_limits, det, &self.limits);
         state.llm = llm;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);

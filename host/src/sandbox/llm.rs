@@ -2,7 +2,7 @@
 //! answered by the firing's [`LlmSession`](crate::llm::LlmSession).
 
 use super::bindings::llm;
-use super::state::HostState;
+use super::state::GuestState;
 use crate::llm::{ChatMessage, ChatRequest, ChatResponse, ProviderError};
 
 fn request(r: llm::Request) -> ChatRequest {
@@ -49,7 +49,7 @@ fn error(e: ProviderError) -> llm::LlmError {
     }
 }
 
-impl llm::Host for HostState {
+impl llm::Host for GuestState {
     async fn complete(
         &mut self,
         r: llm::Request,

@@ -47,7 +47,7 @@ use crate::net::{Capability, Limits, Performer, Transition};
 use admission::Admission;
 use bindings::TransitionPre;
 use imports::ImportKind;
-use state::HostState;
+use state::GuestState;
 
 /// How often the epoch ticks; deadlines are precise to about this.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -78,8 +78,8 @@ impl Default for SandboxConfig {
 pub struct Sandbox {
     engine: Engine,
     /// Linker for guests granted only `log`, and for guests granted `llm` too.
-    linker_log: Linker<HostState>,
-    linker_llm: Linker<HostState>,
+    linker_log: Linker<GuestState>,
+    linker_llm: Linker<GuestState>,
     admission: Admission,
     /// Deploys reading and compiling at once.
     deploys: Arc<Semaphore>,
@@ -92,7 +92,7 @@ pub struct Sandbox {
 #[derive(Clone)]
 pub struct Guest {
     transition: String,
-    pre: TransitionPre<HostState>,
+    pre: TransitionPre<GuestState>,
     limits: Limits,
     hash: String,
     imports: Vec<String>,
@@ -170,28 +170,28 @@ fn engine_config(slots: u32) -> Config {
     config
 }
 
-fn linker(engine: &Engine, llm: bool) -> wasmtime::Result<Linker<HostState>> {
+fn linker(engine: &Engine, llm: bool) -> wasmtime::Result<Linker<GuestState>> {
     use wasmtime_wasi::p2::bindings::{cli, clocks, random};
     let mut l = Linker::new(engine);
     wasmtime_wasi_io::add_to_linker_async(&mut l)?;
-    cli::exit::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::environment::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::stdin::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::stdout::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::stderr::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::terminal_input::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::terminal_output::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    clocks::wall_clock::add_to_linker::<HostState, WasiClocks>(&mut l, HostState::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<HostState, WasiClocks>(&mut l, HostState::clocks)?;
-    random::random::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
-    random::insecure::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
-    random::insecure_seed::add_to_linker::<HostState, WasiRandom>(&mut l, HostState::random)?;
+    cli::exit::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::environment::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::stdin::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::stdout::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::stderr::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::terminal_input::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::terminal_output::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::terminal_stdin::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::terminal_stdout::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    cli::terminal_stderr::add_to_linker::<GuestState, WasiCli>(&mut l, GuestState::cli)?;
+    clocks::wall_clock::add_to_linker::<GuestState, WasiClocks>(&mut l, GuestState::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<GuestState, WasiClocks>(&mut l, GuestState::clocks)?;
+    random::random::add_to_linker::<GuestState, WasiRandom>(&mut l, GuestState::random)?;
+    random::insecure::add_to_linker::<GuestState, WasiRandom>(&mut l, GuestState::random)?;
+    random::insecure_seed::add_to_linker::<GuestState, WasiRandom>(&mut l, GuestState::random)?;
     state::add_log_to_linker(&mut l)?;
     if llm {
-        bindings::llm::add_to_linker::<HostState, HasSelf<HostState>>(&mut l, |s| s)?;
+        bindings::llm::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut l, |s| s)?;
     }
     Ok(l)
 }

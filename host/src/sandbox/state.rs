@@ -26,7 +26,7 @@ pub struct Determinism {
     pub seed: [u8; 32],
 }
 
-pub(crate) struct HostState {
+pub(crate) struct GuestState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
@@ -65,7 +65,7 @@ impl HostMonotonicClock for FrozenMonotonic {
     }
 }
 
-impl HostState {
+impl GuestState {
     pub(crate) fn new(limits: StoreLimits, det: Determinism, bounds: &HostLimits) -> Self {
         let stdout = MemoryOutputPipe::new(MAX_STDIO);
         let stderr = MemoryOutputPipe::new(MAX_STDIO);
@@ -86,7 +86,7 @@ impl HostState {
             .insecure_random_seed(insecure_seed)
             .allow_blocking_current_thread(false)
             .build();
-        HostState {
+        GuestState {
             wasi,
             table: ResourceTable::new(),
             limits,
@@ -111,7 +111,7 @@ impl HostState {
         }
     }
 
-    /// Keeps at most [`HostState::log_room`] bytes of `message`, copying
+    /// Keeps at most [`GuestState::log_room`] bytes of `message`, copying
     /// only those.
     fn push_log(&mut self, level: &str, message: &str) {
         match self.log_room() {
@@ -147,7 +147,7 @@ impl HostState {
     }
 }
 
-impl WasiView for HostState {
+impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
@@ -156,7 +156,7 @@ impl WasiView for HostState {
     }
 }
 
-impl wasmtime_wasi_io::IoView for HostState {
+impl wasmtime_wasi_io::IoView for GuestState {
     fn table(&mut self) -> &mut ResourceTable {
         &mut self.table
     }
@@ -176,11 +176,11 @@ fn level_name(level: log::Level) -> &'static str {
 /// bindings, which would copy each message into the host whole: the message
 /// is lifted as a [`WasmStr`] (a bounds-checked view of guest memory) and
 /// only what the firing's log keeps of it is copied.
-pub(crate) fn add_log_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+pub(crate) fn add_log_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     let mut log = linker.instance("petrel:transition/log@0.1.0")?;
     log.func_wrap(
         "log",
-        |mut store: StoreContextMut<'_, HostState>, (level, message): (log::Level, WasmStr)| {
+        |mut store: StoreContextMut<'_, GuestState>, (level, message): (log::Level, WasmStr)| {
             let Some(room) = store.data().log_room() else {
                 store.data_mut().drop_log();
                 return Ok(());
@@ -192,7 +192,7 @@ pub(crate) fn add_log_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Res
     )
 }
 
-impl HostState {
+impl GuestState {
     pub(crate) fn random(&mut self) -> &mut wasmtime_wasi::random::WasiRandomCtx {
         self.wasi.random()
     }

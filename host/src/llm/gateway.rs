@@ -16,16 +16,16 @@ pub type JournalFn =
     Arc<dyn Fn(EventRecord, bool) -> BoxFuture<'static, Result<(), StoreError>> + Send + Sync>;
 
 /// What every firing's language-model session shares.
-pub struct LlmHost {
+pub struct LlmGateway {
     pub(crate) provider: Option<Arc<dyn LlmProvider>>,
     store: Arc<dyn Store>,
     journal: JournalFn,
     pub(crate) budgets: Budgets,
 }
 
-impl std::fmt::Debug for LlmHost {
+impl std::fmt::Debug for LlmGateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LlmHost")
+        f.debug_struct("LlmGateway")
             .field("provider", &self.provider)
             .finish_non_exhaustive()
     }
@@ -44,7 +44,7 @@ pub struct Caller {
     pub key: JournalKey,
 }
 
-impl LlmHost {
+impl LlmGateway {
     /// A host answering through `provider` (none: every call gets
     /// `not-configured`), reading journals from `store`, appending
     /// exchanges through `journal`.
@@ -52,8 +52,8 @@ impl LlmHost {
         provider: Option<Arc<dyn LlmProvider>>,
         store: Arc<dyn Store>,
         journal: JournalFn,
-    ) -> LlmHost {
-        LlmHost {
+    ) -> LlmGateway {
+        LlmGateway {
             provider,
             store,
             journal,
