@@ -8,7 +8,7 @@ use std::time::Duration;
 use petrel::Host;
 use petrel::engine::{EngineConfig, EngineError, RunOptions};
 use petrel::host::{ClaimRequest, Completion, WorkFailure, WorkItem, WorkToken};
-use petrel::store::{CaseStatus, Event, replay};
+use petrel::store::{CaseStatus, Event, StoreError, replay};
 use serde_json::json;
 
 use crate::failure::flaky_net;
@@ -374,6 +374,91 @@ async fn claims_survive_a_restart_and_cut_off_firings_re_run() {
             .iter()
             .any(|e| matches!(e.event, Event::FiringAbandoned { .. }))
     );
+    host.shutdown(Duration::from_secs(1)).await.unwrap();
+    let report = replay(host.engine().store().as_ref()).unwrap();
+    assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+}
+
+/// Many callers at once: starts share transactions and flushes (a taken id
+/// is refused alone), completions queued behind each other commit together
+/// (a wrong lease among them is refused alone), and every acknowledged
+/// change is there after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_and_completions_commit_together_and_fail_alone() {
+    const CASES: usize = 64;
+    let dir = tempfile::tempdir().unwrap();
+    let net = write_net(dir.path(), "review.toml", &review_net(""));
+    let host = open(dir.path()).await;
+    host.deploy(&net).await.unwrap();
+    let flushes_before = host.engine().flushes();
+    // Every id twice, all at once: one start of each wins.
+    let starts: Vec<_> = (0..2 * CASES)
+        .map(|i| {
+            let host = host.clone();
+            tokio::spawn(async move {
+                let id = format!("c-{}", i % CASES);
+                host.start_case("review", &id, vec![("submitted".into(), json!(i))])
+                    .await
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for start in starts {
+        match start.await.unwrap() {
+            Ok(_) => {}
+            Err(EngineError::Store(StoreError::CaseExists(id))) => {
+                assert!(id.starts_with("c-"), "{id}");
+                refused += 1;
+            }
+            Err(e) => panic!("a start failed: {e}"),
+        }
+    }
+    assert_eq!(refused, CASES);
+    let flushes = host.engine().flushes() - flushes_before;
+    assert!(
+        flushes <= CASES as u64,
+        "{flushes} flushes for {CASES} starts"
+    );
+
+    let mut items = Vec::new();
+    for _ in 0..CASES {
+        items.push(claim(&host, 60_000).await);
+    }
+    let completions: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let host = host.clone();
+            let (firing, lease) = (item.firing, item.lease.clone());
+            tokio::spawn(async move {
+                let lease = if i == 7 {
+                    "not-the-lease".into()
+                } else {
+                    lease
+                };
+                host.complete(firing, &lease, approve(json!(i))).await
+            })
+        })
+        .collect();
+    for (i, done) in completions.into_iter().enumerate() {
+        match (i, done.await.unwrap()) {
+            (7, Err(EngineError::Conflict(_))) => {}
+            (7, other) => panic!("a wrong lease was not refused: {other:?}"),
+            (_, result) => result.unwrap(),
+        }
+    }
+    host.shutdown(Duration::from_secs(1)).await.unwrap();
+    drop(host);
+
+    let host = open(dir.path()).await;
+    let mut completed = 0;
+    for item in &items {
+        let case = host.case(&item.case).unwrap();
+        if case.record.status == CaseStatus::Completed {
+            completed += 1;
+        }
+    }
+    assert_eq!(completed, CASES - 1);
     host.shutdown(Duration::from_secs(1)).await.unwrap();
     let report = replay(host.engine().store().as_ref()).unwrap();
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);

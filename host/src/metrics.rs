@@ -11,6 +11,7 @@
 //! | `petrel_llm_tokens_total` | `kind` | tokens the provider counted, `input` or `output` |
 //! | `petrel_open_cases` | | cases not yet completed, aborted or compensated (read from the store at scrape time) |
 //! | `petrel_dead_letters` | | dead letters waiting (read from the store at scrape time) |
+//! | `petrel_store_flushes_total` | | durability flushes of the store; each acknowledges every change applied before it, for all the requests waiting on it (group commit) |
 
 use std::sync::Arc;
 
@@ -68,6 +69,7 @@ pub struct Metrics {
     llm_tokens: Family<KindLabels, Counter>,
     open_cases: Gauge,
     dead_letters: Gauge,
+    flushes: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -123,8 +125,15 @@ impl Metrics {
             "Dead letters waiting for retry or discard",
             dead_letters.clone(),
         );
+        let flushes = Counter::default();
+        registry.register(
+            "store_flushes",
+            "Durability flushes of the store; each acknowledges every change applied before it (group commit)",
+            flushes.clone(),
+        );
         Metrics {
             registry,
+            flushes,
             firings,
             firing_seconds,
             cases,
@@ -201,8 +210,10 @@ impl Metrics {
     }
 
     /// The metrics as OpenMetrics text ([`CONTENT_TYPE`]), with the gauges
-    /// read from `store` now.
-    pub fn render(&self, store: &dyn Store) -> Result<String, StoreError> {
+    /// read from `store` now and `flushes` the store's flushes so far.
+    pub fn render(&self, store: &dyn Store, flushes: u64) -> Result<String, StoreError> {
+        self.flushes
+            .inc_by(flushes.saturating_sub(self.flushes.get()));
         let open = store
             .cases()?
             .iter()

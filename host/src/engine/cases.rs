@@ -93,19 +93,16 @@ impl Engine {
                 tokens: records,
             },
         };
-        let mut change = Change {
+        let change = Change {
             produce,
             case: Some(record.clone()),
             events: vec![event],
+            starts_case: true,
             ..Change::default()
         };
-        self.store.start_case(&mut change)?;
-        if let Some(observer) = &self.config.observer {
-            for e in &change.events {
-                observer(e);
-            }
-        }
-        self.flush().await?;
+        // Through the commit path: concurrent starts share a transaction
+        // and a flush.
+        self.committer.commit(vec![change]).await?;
         Ok(record)
     }
 }

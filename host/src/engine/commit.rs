@@ -6,6 +6,7 @@
 //! commit). A commit never waits for a flush in progress.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,6 +31,7 @@ type Waiter = oneshot::Sender<Result<(), String>>;
 pub(crate) struct Committer {
     jobs: mpsc::UnboundedSender<Job>,
     flushes: mpsc::UnboundedSender<Waiter>,
+    flushed: Arc<AtomicU64>,
 }
 
 impl Committer {
@@ -39,8 +41,19 @@ impl Committer {
         let (jobs, receiver) = mpsc::unbounded_channel();
         tokio::spawn(apply_jobs(store.clone(), receiver, observer));
         let (flushes, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(flush_waiters(store, receiver));
-        Committer { jobs, flushes }
+        let flushed = Arc::new(AtomicU64::new(0));
+        tokio::spawn(flush_waiters(store, receiver, flushed.clone()));
+        Committer {
+            jobs,
+            flushes,
+            flushed,
+        }
+    }
+
+    /// Flushes of the store so far (each acknowledges every change applied
+    /// before it).
+    pub(crate) fn flushes(&self) -> u64 {
+        self.flushed.load(Ordering::Relaxed)
     }
 
     /// Applies `changes` in one transaction (all or nothing, possibly
@@ -155,7 +168,11 @@ fn apply_group(store: &dyn Store, group: Vec<Job>) -> Vec<(oneshot::Sender<Appli
     }
 }
 
-async fn flush_waiters(store: Arc<dyn Store>, mut waiters: mpsc::UnboundedReceiver<Waiter>) {
+async fn flush_waiters(
+    store: Arc<dyn Store>,
+    mut waiters: mpsc::UnboundedReceiver<Waiter>,
+    flushed: Arc<AtomicU64>,
+) {
     while let Some(first) = waiters.recv().await {
         let mut group = vec![first];
         while let Ok(w) = waiters.try_recv() {
@@ -166,6 +183,7 @@ async fn flush_waiters(store: Arc<dyn Store>, mut waiters: mpsc::UnboundedReceiv
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));
+        flushed.fetch_add(1, Ordering::Relaxed);
         for w in group {
             let _ = w.send(result.clone());
         }

@@ -199,11 +199,7 @@ impl<'e> Shell<'e> {
                     }
                 }
                 command = commands.recv(), if stopping.is_none() => match command {
-                    Some(Command::Shutdown { grace, reply }) => {
-                        tracing::info!(in_flight = self.tasks.len(), grace_ms = grace.as_millis() as u64, "shutting down");
-                        stopping = Some((tokio::time::Instant::now() + grace, Some(reply)));
-                    }
-                    Some(command) => self.command(command).await?,
+                    Some(command) => self.commands(command, commands, &mut stopping).await?,
                     None => stopping = Some((tokio::time::Instant::now(), None)),
                 },
                 () = timer, if stopping.is_none() => {}
@@ -272,8 +268,57 @@ impl<'e> Shell<'e> {
         Ok(())
     }
 
-    /// Carries out one command (its changes committed before it answers).
-    async fn command(&mut self, command: Command) -> Result<(), EngineError> {
+    /// Carries out `first` and the commands queued behind it (at most
+    /// [`MAX_BATCH`]), commits their changes in one transaction, then
+    /// answers them all: concurrent requests share a commit (and, as their
+    /// callers flush, a flush). A shutdown ends the batch.
+    async fn commands(
+        &mut self,
+        first: Command,
+        queue: &mut mpsc::Receiver<Command>,
+        stopping: &mut Option<Stopping>,
+    ) -> Result<(), EngineError> {
+        let mut answers = Vec::new();
+        let mut next = Some(first);
+        let mut done = Ok(());
+        let mut taken = 0;
+        while let Some(command) = next.take() {
+            taken += 1;
+            if let Command::Shutdown { grace, reply } = command {
+                tracing::info!(
+                    in_flight = self.tasks.len(),
+                    grace_ms = grace.as_millis() as u64,
+                    "shutting down"
+                );
+                *stopping = Some((tokio::time::Instant::now() + grace, Some(reply)));
+                break;
+            }
+            if let Err(e) = self.command(command, &mut answers).await {
+                done = Err(e);
+                break;
+            }
+            if taken < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        let committed = match done {
+            Ok(()) => self.commit().await,
+            Err(e) => Err(e),
+        };
+        for answer in answers {
+            answer(committed.as_ref().map(|_| ()));
+        }
+        committed
+    }
+
+    /// Carries out one command; its answer waits in `answers` for the
+    /// batch's commit. A store or sandbox failure stops the driver (the core
+    /// may no longer match the store).
+    async fn command(
+        &mut self,
+        command: Command,
+        answers: &mut Vec<Answer>,
+    ) -> Result<(), EngineError> {
         let now = self.engine.clock().now_ms();
         match command {
             Command::CaseStarted(id) => {
@@ -288,7 +333,7 @@ impl<'e> Shell<'e> {
                 reply,
             } => {
                 let result = self.core.claim(&request, lease_ms, now);
-                self.answer(reply, result).await
+                answer(answers, reply, result)
             }
             Command::Complete {
                 firing,
@@ -297,7 +342,7 @@ impl<'e> Shell<'e> {
                 reply,
             } => {
                 let result = self.core.complete(firing, &lease, completion, now);
-                self.answer(reply, result).await
+                answer(answers, reply, result)
             }
             Command::Fail {
                 firing,
@@ -306,7 +351,7 @@ impl<'e> Shell<'e> {
                 reply,
             } => {
                 let result = self.core.fail_work(firing, &lease, failure, now);
-                self.answer(reply, result).await
+                answer(answers, reply, result)
             }
             Command::Extend {
                 firing,
@@ -315,13 +360,13 @@ impl<'e> Shell<'e> {
                 reply,
             } => {
                 let result = self.core.extend(firing, &lease, lease_ms, now);
-                self.answer(reply, result).await
+                answer(answers, reply, result)
             }
             Command::RetryDeadLetter { id, reply } => {
                 let result = self
                     .close_letter(id, |letter, case| letters::retry(letter, case, now))
                     .await;
-                self.answer(reply, result).await
+                answer(answers, reply, result)
             }
             Command::DiscardDeadLetter { id, reason, reply } => {
                 let result = self
@@ -329,11 +374,14 @@ impl<'e> Shell<'e> {
                         letters::discard(letter, case, &reason, now)
                     })
                     .await;
-                self.answer(reply, result).await
+                answer(answers, reply, result)
             }
-            Command::Shutdown { .. } => Err(EngineError::Store(StoreError::Bug(
-                "shutdown reached the command handler".into(),
-            ))),
+            Command::Shutdown { reply, .. } => {
+                let _ = reply.send(ShutdownReport::default());
+                Err(EngineError::Store(StoreError::Bug(
+                    "shutdown reached the command handler".into(),
+                )))
+            }
         }
     }
 
@@ -357,32 +405,39 @@ impl<'e> Shell<'e> {
         }
         Ok(letter)
     }
+}
 
-    /// Commits what `result` changed, then sends it to the caller. A store
-    /// failure also stops the driver (the core may no longer match the
-    /// store); the caller is told so.
-    async fn answer<T>(
-        &mut self,
-        reply: Reply<T>,
-        result: Result<T, EngineError>,
-    ) -> Result<(), EngineError> {
-        let result = match self.commit().await {
-            Ok(()) => result,
-            Err(e) => Err(e),
-        };
-        match result {
-            Err(e @ (EngineError::Store(_) | EngineError::Sandbox(_))) => {
-                let _ = reply.send(Err(EngineError::Unavailable(format!(
-                    "the host's driver stopped: {e}"
-                ))));
-                Err(e)
-            }
-            other => {
-                let _ = reply.send(other);
-                Ok(())
-            }
+/// A command's answer, sent once the batch's changes are committed (given
+/// the commit's failure if it failed).
+type Answer = Box<dyn FnOnce(Result<(), &EngineError>) + Send>;
+
+/// Most commands carried out between two commits.
+const MAX_BATCH: usize = 1024;
+
+/// Queues `result` for `reply`. A store or sandbox failure also stops the
+/// driver: it is returned, and the caller is told the driver stopped.
+fn answer<T: Send + 'static>(
+    answers: &mut Vec<Answer>,
+    reply: Reply<T>,
+    result: Result<T, EngineError>,
+) -> Result<(), EngineError> {
+    let (result, fatal) = match result {
+        Err(e @ (EngineError::Store(_) | EngineError::Sandbox(_))) => {
+            let told = EngineError::Unavailable(format!("the host's driver stopped: {e}"));
+            (Err(told), Some(e))
         }
-    }
+        other => (other, None),
+    };
+    answers.push(Box::new(move |committed| {
+        let result = match committed {
+            Ok(()) => result,
+            Err(e) => Err(EngineError::Unavailable(format!(
+                "the host's driver stopped: {e}"
+            ))),
+        };
+        let _ = reply.send(result);
+    }));
+    fatal.map_or(Ok(()), Err)
 }
 
 impl Engine {

@@ -231,6 +231,12 @@ impl Engine {
         Ok(self.committer.flush().await?)
     }
 
+    /// Store flushes so far: each made every change applied before it
+    /// durable, for all the callers waiting on it (group commit).
+    pub fn flushes(&self) -> u64 {
+        self.committer.flushes()
+    }
+
     /// Marks the engine as fired by a daemon's driver (see [`Engine::run`]).
     pub(crate) fn set_driven(&self) {
         self.driven.store(true, std::sync::atomic::Ordering::SeqCst);

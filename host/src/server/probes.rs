@@ -31,7 +31,8 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
 /// off the async workers).
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let store = state.host.engine().store().clone();
-    let text = tokio::task::spawn_blocking(move || state.metrics.render(store.as_ref()))
+    let flushes = state.host.engine().flushes();
+    let text = tokio::task::spawn_blocking(move || state.metrics.render(store.as_ref(), flushes))
         .await
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("rendering metrics: {e}")))?
         .map_err(EngineError::from)?;

@@ -70,6 +70,10 @@ pub struct Change {
     pub dead_letter: Option<DeadLetter>,
     /// A dead letter removed (must exist).
     pub remove_dead_letter: Option<u64>,
+    /// The change starts its case ([`Change::case`]): the whole
+    /// transaction is refused with [`StoreError::CaseExists`] if that id is
+    /// stored already or started earlier in the same transaction.
+    pub starts_case: bool,
 }
 
 /// Storage the engine runs on. Implementations must apply a [`Change`]
@@ -100,10 +104,6 @@ pub trait Store: Send + Sync {
     /// Component bytes by hash.
     fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Creates a case (refused with [`StoreError::CaseExists`] if its id is
-    /// taken) with `change`'s tokens and events (numbered, see
-    /// [`Change::events`]).
-    fn start_case(&self, change: &mut Change) -> Result<(), StoreError>;
     /// A case.
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError>;
     /// Every case.

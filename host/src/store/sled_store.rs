@@ -151,9 +151,14 @@ impl SledStore {
     fn transact(
         &self,
         changes: &mut [Change],
-        new_case: Option<&str>,
         nets: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), StoreError> {
+        let new_cases: Vec<String> = changes
+            .iter()
+            .filter(|c| c.starts_case)
+            .map(|c| c.case.as_ref().map(|r| r.id.clone()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| StoreError::Bug("a case start without a case record".into()))?;
         let _commit = self
             .commit
             .lock()
@@ -183,10 +188,12 @@ impl SledStore {
         );
         unwrap_tx(trees.transaction(
             |(tokens, reservations, events, case_events, cases, dead_letters, net_tree)| {
-                if let Some(id) = new_case
-                    && cases.get(id.as_bytes())?.is_some()
-                {
-                    return Err(Abort::Abort(StoreError::CaseExists(id.to_string())));
+                let mut starting = std::collections::HashSet::new();
+                for id in &new_cases {
+                    // Taken if stored, or started earlier in this transaction.
+                    if !starting.insert(id) || cases.get(id.as_bytes())?.is_some() {
+                        return Err(Abort::Abort(StoreError::CaseExists(id.clone())));
+                    }
                 }
                 for (k, v) in nets {
                     net_tree.insert(k.as_slice(), v.as_slice())?;
@@ -278,7 +285,7 @@ impl Store for SledStore {
             (keys::net_version(&net.version), encode("net", net)?),
             (keys::net_name(&net.name), net.version.as_bytes().to_vec()),
         ];
-        self.transact(std::slice::from_mut(shared), None, &puts)?;
+        self.transact(std::slice::from_mut(shared), &puts)?;
         Ok(true)
     }
 
@@ -317,15 +324,6 @@ impl Store for SledStore {
 
     fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.components.get(hash.as_bytes())?.map(|v| v.to_vec()))
-    }
-
-    fn start_case(&self, change: &mut Change) -> Result<(), StoreError> {
-        let id = change
-            .case
-            .as_ref()
-            .map(|c| c.id.clone())
-            .ok_or_else(|| StoreError::Bug("start_case without a case record".into()))?;
-        self.transact(std::slice::from_mut(change), Some(&id), &[])
     }
 
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {
@@ -376,7 +374,7 @@ impl Store for SledStore {
         if changes.is_empty() {
             return Ok(());
         }
-        self.transact(changes, None, &[])
+        self.transact(changes, &[])
     }
 
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {

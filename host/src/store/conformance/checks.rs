@@ -51,12 +51,27 @@ pub(crate) fn case_ids_are_unique_and_a_refused_start_writes_nothing(backend: &d
         produce: vec![token("c", "a", 2)],
         case: Some(case("c")),
         events: vec![declined("c", 1)],
+        starts_case: true,
         ..Change::default()
     };
-    assert!(matches!(store.start_case(&mut again), Err(StoreError::CaseExists(id)) if id == "c"));
+    assert!(
+        matches!(store.apply(std::slice::from_mut(&mut again)), Err(StoreError::CaseExists(id)) if id == "c")
+    );
     assert_eq!(case_tokens(store.as_ref(), "c").len(), 1);
     assert_eq!(store.events(Some("c"), 0, 10).unwrap().len(), 1);
     assert_eq!(store.cases().unwrap(), vec![case("c")]);
+    // Two starts of one new id in one transaction: neither is written.
+    let start = |seq| Change {
+        produce: vec![token("d", "a", seq)],
+        case: Some(case("d")),
+        events: vec![declined("d", seq)],
+        starts_case: true,
+        ..Change::default()
+    };
+    let mut twice = [start(3), start(4)];
+    assert!(matches!(store.apply(&mut twice), Err(StoreError::CaseExists(id)) if id == "d"));
+    assert!(case_tokens(store.as_ref(), "d").is_empty());
+    assert_eq!(store.case("d").unwrap(), None);
 }
 
 pub(crate) fn events_page_per_case_and_round_trip(backend: &dyn Backend) {

@@ -108,12 +108,13 @@ pub(crate) fn started(store: &dyn Store, id: &str, tokens: Vec<StoredToken>) {
         },
     );
     store
-        .start_case(&mut Change {
+        .apply(&mut [Change {
             produce: tokens,
             case: Some(case(id)),
             events: vec![ev],
+            starts_case: true,
             ..Change::default()
-        })
+        }])
         .unwrap();
 }
 
