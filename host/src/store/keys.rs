@@ -86,6 +86,12 @@ pub(crate) fn case_event(case: &str, seq: u64) -> Vec<u8> {
     key
 }
 
+/// A `case_dead_letters` key: like [`case_event`]'s, with the dead
+/// letter's id for the seq (so [`case_events_prefix`] scans a case's).
+pub(crate) fn case_dead_letter(case: &str, id: u64) -> Vec<u8> {
+    case_event(case, id)
+}
+
 /// Prefix of one case's `case_events` entries.
 pub(crate) fn case_events_prefix(case: &str) -> Vec<u8> {
     let mut key = case.as_bytes().to_vec();

@@ -12,7 +12,7 @@ use super::transaction::{
     unwrap_tx, write_log_and_cases,
 };
 use super::{
-    CaseRecord, Change, DeadLetter, Event, EventRecord, NetRecord, Reservation, Store, StoreError,
+    CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
     StoredToken, TokenId, decode, encode,
 };
 use super::{case_entry, token_entry};
@@ -27,6 +27,8 @@ pub struct SledStore {
     pub(super) case_events: Tree,
     pub(super) cases: Tree,
     dead_letters: Tree,
+    /// Each case's live dead letters (keys only; see `keys::case_dead_letter`).
+    case_dead_letters: Tree,
     nets: Tree,
     components: Tree,
     /// Held while a transaction numbers its log entries and commits, so
@@ -124,13 +126,23 @@ impl SledStore {
             reservations.remove(token_entry::HOLDS_KEY)?;
             may_hold = false;
         }
+        let dead_letters = db.open_tree("dead_letters")?;
+        let case_dead_letters = db.open_tree("case_dead_letters")?;
+        if case_dead_letters.is_empty() {
+            // A store written before the index: index its letters once.
+            for kv in dead_letters.iter() {
+                let letter: DeadLetter = decode("dead letter", &kv?.1)?;
+                case_dead_letters.insert(keys::case_dead_letter(&letter.case, letter.id), &[])?;
+            }
+        }
         Ok(SledStore {
             tokens,
             reservations,
             events: db.open_tree("events")?,
             case_events: db.open_tree("case_events")?,
             cases: db.open_tree("cases")?,
-            dead_letters: db.open_tree("dead_letters")?,
+            dead_letters,
+            case_dead_letters,
             nets: db.open_tree("nets")?,
             components: db.open_tree("components")?,
             commit: std::sync::Arc::default(),
@@ -184,10 +196,20 @@ impl SledStore {
             &self.case_events,
             &self.cases,
             &self.dead_letters,
+            &self.case_dead_letters,
             &self.nets,
         );
         unwrap_tx(trees.transaction(
-            |(tokens, reservations, events, case_events, cases, dead_letters, net_tree)| {
+            |(
+                tokens,
+                reservations,
+                events,
+                case_events,
+                cases,
+                dead_letters,
+                case_dead_letters,
+                net_tree,
+            )| {
                 let mut starting = std::collections::HashSet::new();
                 for id in &new_cases {
                     // Taken if stored, or started earlier in this transaction.
@@ -208,6 +230,7 @@ impl SledStore {
                     case_events,
                     cases,
                     dead_letters,
+                    case_dead_letters,
                 };
                 for e in &encoded {
                     apply_one(&t, e)?;
@@ -385,29 +408,21 @@ impl Store for SledStore {
     }
 
     fn case_dead_letters(&self, case: &str) -> Result<Vec<DeadLetter>, StoreError> {
-        // The case's log says which letters it has: reading it costs the
-        // case's history, not the whole queue.
-        let mut live = std::collections::BTreeSet::new();
-        let mut after = 0;
-        loop {
-            let page = self.events(Some(case), after, 1024)?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for record in page {
-                match record.event {
-                    Event::FiringDeadLettered { firing, .. } => {
-                        live.insert(firing);
-                    }
-                    Event::DeadLetterRetried { dead_letter, .. }
-                    | Event::DeadLetterDiscarded { dead_letter, .. } => {
-                        live.remove(&dead_letter);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let mut letters = Vec::with_capacity(live.len());
-        for id in live {
+        // The index holds the case's live letters: reading it costs those,
+        // not the whole queue nor the case's log.
+        let mut letters = Vec::new();
+        for key in self
+            .case_dead_letters
+            .scan_prefix(keys::case_events_prefix(case))
+            .keys()
+        {
+            let key = key?;
+            let id = key
+                .len()
+                .checked_sub(8)
+                .and_then(|at| key[at..].try_into().ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| StoreError::Bug("a short case_dead_letters key".into()))?;
             letters.extend(self.dead_letter(id)?);
         }
         Ok(letters)

@@ -122,3 +122,38 @@ fn a_case_written_with_its_entries_indexes_them_in_its_own_value() {
         case_entry::MAX_LOG_KEYS + 10
     );
 }
+
+#[test]
+fn a_store_written_before_the_case_dead_letter_index_is_indexed_on_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let letter = DeadLetter {
+        id: 4,
+        case: "c".into(),
+        version: "v1".into(),
+        transition: "t".into(),
+        kind: DeadLetterKind::Firing,
+        tokens: vec![],
+        attempts: 1,
+        failures: vec![],
+        last_decision: None,
+        dead_at_ms: 1,
+    };
+    let store = SledStore::open(dir.path()).unwrap();
+    store
+        .apply(&mut [Change {
+            dead_letter: Some(letter.clone()),
+            ..Change::default()
+        }])
+        .unwrap();
+    store.flush().unwrap();
+    drop(store);
+    // As an earlier version left it: the letter, no index.
+    let db = SledStore::sled_config(&dir.path().join("db"))
+        .open()
+        .unwrap();
+    assert!(db.drop_tree("case_dead_letters").unwrap());
+    db.flush().unwrap();
+    drop(db);
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.case_dead_letters("c").unwrap(), vec![letter]);
+}

@@ -9,8 +9,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use super::keys;
 use super::{
-    Change, EventRecord, Release, Reservation, StoreError, TokenId, case_entry, decode, encode,
-    token_entry,
+    Change, DeadLetter, EventRecord, Release, Reservation, StoreError, TokenId, case_entry, decode,
+    encode, token_entry,
 };
 
 /// A change with its records encoded once, outside the transaction (sled may
@@ -19,7 +19,7 @@ pub(super) struct Encoded<'a> {
     change: &'a Change,
     case: Option<Vec<u8>>,
     reserve: Vec<(u64, Vec<u8>)>,
-    dead_letter: Option<(u64, Vec<u8>)>,
+    dead_letter: Option<(u64, &'a str, Vec<u8>)>,
 }
 
 pub(super) fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> {
@@ -36,7 +36,7 @@ pub(super) fn encode_change(change: &Change) -> Result<Encoded<'_>, StoreError> 
     let dead_letter = change
         .dead_letter
         .as_ref()
-        .map(|d| Ok::<_, StoreError>((d.id, encode("dead letter", d)?)))
+        .map(|d| Ok::<_, StoreError>((d.id, d.case.as_str(), encode("dead letter", d)?)))
         .transpose()?;
     Ok(Encoded {
         change,
@@ -91,6 +91,9 @@ pub(super) struct Trees<'a> {
     pub(super) case_events: &'a TransactionalTree,
     pub(super) cases: &'a TransactionalTree,
     pub(super) dead_letters: &'a TransactionalTree,
+    /// Each case's live dead letters (`keys::case_dead_letter`), so a
+    /// case's view reads only its own.
+    pub(super) case_dead_letters: &'a TransactionalTree,
 }
 
 pub(super) fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
@@ -101,13 +104,18 @@ pub(super) fn apply_one(t: &Trees<'_>, e: &Encoded<'_>) -> Result<(), Abort> {
     for ((id, bytes), (_, r)) in e.reserve.iter().zip(&ch.reserve) {
         reserve(t, *id, bytes, r)?;
     }
-    if let Some(id) = ch.remove_dead_letter
-        && t.dead_letters.remove(&id.to_be_bytes())?.is_none()
-    {
-        return Err(conflict(format!("dead letter {id} is gone")));
+    if let Some(id) = ch.remove_dead_letter {
+        let Some(gone) = t.dead_letters.remove(&id.to_be_bytes())? else {
+            return Err(conflict(format!("dead letter {id} is gone")));
+        };
+        let letter: DeadLetter = decode("dead letter", &gone).map_err(Abort::Abort)?;
+        t.case_dead_letters
+            .remove(keys::case_dead_letter(&letter.case, id))?;
     }
-    if let Some((id, bytes)) = &e.dead_letter {
+    if let Some((id, case, bytes)) = &e.dead_letter {
         t.dead_letters.insert(&id.to_be_bytes(), bytes.as_slice())?;
+        t.case_dead_letters
+            .insert(keys::case_dead_letter(case, *id), &[][..])?;
     }
     for id in &ch.consume {
         if t.tokens.remove(id.key())?.is_none() {

@@ -345,7 +345,7 @@ pub(crate) fn dead_letters_are_kept_listed_and_removed_once(backend: &dyn Backen
         last_decision: None,
         dead_at_ms: 9,
     };
-    for (id, case) in [(5, "c"), (6, "d"), (7, "c")] {
+    for (id, case) in [(5, "c"), (6, "d"), (7, "c"), (8, "cc")] {
         let logged = event(
             case,
             Event::FiringDeadLettered {
@@ -368,8 +368,10 @@ pub(crate) fn dead_letters_are_kept_listed_and_removed_once(backend: &dyn Backen
             .unwrap();
     }
     let ids = |letters: Vec<DeadLetter>| letters.iter().map(|d| d.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.dead_letters().unwrap()), [5, 6, 7]);
+    assert_eq!(ids(store.dead_letters().unwrap()), [5, 6, 7, 8]);
+    // Only the case's own: not those of a case whose id it begins.
     assert_eq!(ids(store.case_dead_letters("c").unwrap()), [5, 7]);
+    assert_eq!(ids(store.case_dead_letters("cc").unwrap()), [8]);
     assert_eq!(store.dead_letter(6).unwrap(), Some(letter(6, "d")));
     let remove = || Change {
         remove_dead_letter: Some(6),
@@ -393,7 +395,8 @@ pub(crate) fn dead_letters_are_kept_listed_and_removed_once(backend: &dyn Backen
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.dead_letter(6).unwrap(), None);
-    assert_eq!(ids(store.dead_letters().unwrap()), [7]);
+    assert_eq!(ids(store.dead_letters().unwrap()), [7, 8]);
+    assert!(store.case_dead_letters("d").unwrap().is_empty());
 }
 
 pub(crate) fn deploying_is_idempotent_and_keeps_components(backend: &dyn Backend) {
