@@ -61,3 +61,14 @@ impl NetError {
         }
     }
 }
+
+/// The 1-based line of byte `offset` in `source` (the last line past its
+/// end): how every parser here names a line.
+pub(crate) fn line_at(source: &str, offset: usize) -> usize {
+    let end = offset.min(source.len());
+    source.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}

@@ -42,6 +42,7 @@ mod retry_policy;
 use std::path::{Path, PathBuf};
 
 pub use error::NetError;
+pub(crate) use error::line_at;
 
 use crate::limits::HostLimits;
 pub use llm_policy::{

@@ -100,12 +100,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.source.len());
-        self.source.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        crate::net::line_at(self.source, offset)
     }
 
     fn invalid(
