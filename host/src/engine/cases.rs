@@ -16,6 +16,17 @@ impl Engine {
         case: &str,
         tokens: Vec<(String, serde_json::Value)>,
     ) -> Result<CaseRecord, EngineError> {
+        Ok(self.start(version, case, tokens).await?.0)
+    }
+
+    /// [`Engine::start_case`], also returning the tokens it stored (so a
+    /// driver can take the case on without reading it back).
+    pub(crate) async fn start(
+        &self,
+        version: &str,
+        case: &str,
+        tokens: Vec<(String, serde_json::Value)>,
+    ) -> Result<(CaseRecord, Vec<StoredToken>), EngineError> {
         check_case_id(case).map_err(EngineError::Invalid)?;
         let dep = self.deployment(version)?;
         let net = &dep.net;
@@ -102,7 +113,8 @@ impl Engine {
         };
         // Through the commit path: concurrent starts share a transaction
         // and a flush.
-        self.committer.commit(vec![change]).await?;
-        Ok(record)
+        let committed = self.committer.commit(vec![change]).await?;
+        let tokens = committed.into_iter().flat_map(|c| c.produce).collect();
+        Ok((record, tokens))
     }
 }

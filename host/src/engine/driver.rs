@@ -16,15 +16,18 @@ use super::core::{Core, Launch, letters};
 use super::work::{ClaimRequest, Completion, LeaseInfo, WorkFailure, WorkItem};
 use super::{Engine, EngineError, execute};
 use crate::sandbox::CallResult;
-use crate::store::{DeadLetter, StoreError};
+use crate::store::{CaseRecord, DeadLetter, StoreError, StoredToken};
 
 /// A reply channel.
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 /// What a daemon's driver is asked to do.
 pub(crate) enum Command {
-    /// Case `0` was started (it is durable); fire it.
-    CaseStarted(String),
+    /// A case was started (it is durable, as are its tokens); fire it.
+    CaseStarted {
+        record: CaseRecord,
+        tokens: Vec<StoredToken>,
+    },
     /// A worker claims an external firing.
     Claim {
         request: ClaimRequest,
@@ -321,9 +324,9 @@ impl<'e> Shell<'e> {
     ) -> Result<(), EngineError> {
         let now = self.engine.clock().now_ms();
         match command {
-            Command::CaseStarted(id) => {
-                if !self.core.has_case(&id) {
-                    self.engine.load_case(&mut self.core, &id, true)?;
+            Command::CaseStarted { record, tokens } => {
+                if !self.core.has_case(&record.id) {
+                    self.engine.add_case(&mut self.core, record, tokens, 0)?;
                 }
                 Ok(())
             }
@@ -401,7 +404,7 @@ impl<'e> Shell<'e> {
         let change = close(&letter, case)?;
         if self.core.close_letter(&letter, change)? {
             self.commit().await?;
-            self.engine.load_case(&mut self.core, &letter.case, false)?;
+            self.engine.load_case(&mut self.core, &letter.case)?;
         }
         Ok(letter)
     }

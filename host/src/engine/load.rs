@@ -1,12 +1,13 @@
 //! Reading what the core needs from the store: at start-up every running
 //! case with its tokens, its versions' shared tokens and the reservations
-//! left; later, one case (started, or changed by an operator).
+//! left; later, a case started (as it was stored) or changed by an
+//! operator.
 
 use std::collections::HashMap;
 
 use super::core::Core;
 use super::{Engine, EngineError};
-use crate::store::{DeadLetterKind, Owner, StoredToken};
+use crate::store::{CaseRecord, DeadLetterKind, Owner, StoredToken};
 
 impl Engine {
     /// Loads every case that is not finished, and takes over the stored
@@ -43,15 +44,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Loads case `id` (started, or changed by an operator, after the core
-    /// loaded). A case just `started` has no dead letters: the queue is not
-    /// read.
-    pub(super) fn load_case(
-        &self,
-        core: &mut Core,
-        id: &str,
-        started: bool,
-    ) -> Result<(), EngineError> {
+    /// Loads case `id` again (changed by an operator after the core
+    /// loaded).
+    pub(super) fn load_case(&self, core: &mut Core, id: &str) -> Result<(), EngineError> {
         let store = self.store();
         let Some(record) = store.case(id)? else {
             return Err(EngineError::NotFound(format!("no case `{id}`")));
@@ -59,23 +54,31 @@ impl Engine {
         if record.status.is_terminal() {
             return Ok(());
         }
+        let tokens = store.tokens(&Owner::Case(id.to_string()))?;
+        let dead_letters = store
+            .case_dead_letters(id)?
+            .iter()
+            .filter(|d| d.kind == DeadLetterKind::Firing)
+            .count();
+        self.add_case(core, record, tokens, dead_letters)
+    }
+
+    /// Hands the core a case it does not hold, as stored (with its
+    /// version's shared tokens, read once per version).
+    pub(super) fn add_case(
+        &self,
+        core: &mut Core,
+        record: CaseRecord,
+        tokens: Vec<StoredToken>,
+        dead_letters: usize,
+    ) -> Result<(), EngineError> {
         let dep = self.deployment(&record.version)?;
         if !core.has_version(dep.version()) {
-            core.add_version(
-                &dep,
-                store.tokens(&Owner::Shared(dep.version().to_string()))?,
-            );
+            let shared = self
+                .store()
+                .tokens(&Owner::Shared(dep.version().to_string()))?;
+            core.add_version(&dep, shared);
         }
-        let tokens = store.tokens(&Owner::Case(id.to_string()))?;
-        let dead_letters = if started {
-            0
-        } else {
-            store
-                .case_dead_letters(id)?
-                .iter()
-                .filter(|d| d.kind == DeadLetterKind::Firing)
-                .count()
-        };
         core.add_case(record, dep, tokens, dead_letters);
         Ok(())
     }

@@ -190,12 +190,12 @@ impl Host {
         tokens: Vec<(String, serde_json::Value)>,
     ) -> Result<CaseRecord, EngineError> {
         let version = self.resolve(net)?;
-        let record = self.engine().start_case(&version, case, tokens).await?;
-        if self
-            .send(Command::CaseStarted(record.id.clone()))
-            .await
-            .is_err()
-        {
+        let (record, tokens) = self.engine().start(&version, case, tokens).await?;
+        let started = Command::CaseStarted {
+            record: record.clone(),
+            tokens,
+        };
+        if self.send(started).await.is_err() {
             tracing::warn!(case = %record.id, "case stored while the host shuts down; it runs on the next start");
         }
         Ok(record)
