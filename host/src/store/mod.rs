@@ -14,6 +14,7 @@ mod event;
 mod exchange;
 mod failure;
 mod keys;
+mod letter_index;
 mod record;
 mod replay;
 mod sled_store;

@@ -15,7 +15,7 @@ use super::{
     CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
     StoredToken, TokenId, decode, encode,
 };
-use super::{case_entry, token_entry};
+use super::{case_entry, letter_index, token_entry};
 
 /// The sled-backed store.
 #[derive(Clone)]
@@ -128,13 +128,7 @@ impl SledStore {
         }
         let dead_letters = db.open_tree("dead_letters")?;
         let case_dead_letters = db.open_tree("case_dead_letters")?;
-        if case_dead_letters.is_empty() {
-            // A store written before the index: index its letters once.
-            for kv in dead_letters.iter() {
-                let letter: DeadLetter = decode("dead letter", &kv?.1)?;
-                case_dead_letters.insert(keys::case_dead_letter(&letter.case, letter.id), &[])?;
-            }
-        }
+        letter_index::fill_if_empty(&dead_letters, &case_dead_letters)?;
         Ok(SledStore {
             tokens,
             reservations,
@@ -408,21 +402,8 @@ impl Store for SledStore {
     }
 
     fn case_dead_letters(&self, case: &str) -> Result<Vec<DeadLetter>, StoreError> {
-        // The index holds the case's live letters: reading it costs those,
-        // not the whole queue nor the case's log.
         let mut letters = Vec::new();
-        for key in self
-            .case_dead_letters
-            .scan_prefix(keys::case_events_prefix(case))
-            .keys()
-        {
-            let key = key?;
-            let id = key
-                .len()
-                .checked_sub(8)
-                .and_then(|at| key[at..].try_into().ok())
-                .map(u64::from_be_bytes)
-                .ok_or_else(|| StoreError::Bug("a short case_dead_letters key".into()))?;
+        for id in letter_index::ids(&self.case_dead_letters, case)? {
             letters.extend(self.dead_letter(id)?);
         }
         Ok(letters)
