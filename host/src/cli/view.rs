@@ -174,6 +174,15 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
         Event::LlmExchange(x) => llm_line(x),
         Event::CaseCompleted => "case completed".to_string(),
         Event::CaseStuck { places } => format!("case stuck with tokens in {}", places.join(", ")),
+        Event::LogCompacted {
+            cases,
+            produced,
+            consumed,
+        } => format!(
+            "{cases} finished case(s) compacted; their entries took {} and left {} shared token(s)",
+            consumed.len(),
+            produced.len()
+        ),
     };
     let mut line = format!("{:>6}  {what}", e.seq);
     if let Event::FiringCompleted { log, .. }

@@ -91,6 +91,7 @@ impl Engine {
             status: CaseStatus::Running,
             started_at_ms: now,
             updated_at_ms: now,
+            archived: None,
             compensable: Vec::new(),
             saga: None,
         };

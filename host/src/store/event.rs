@@ -252,11 +252,78 @@ pub enum Event {
         /// Places holding the non-final tokens.
         places: Vec<String>,
     },
+    /// Finished cases' entries left the log for an archive (see
+    /// `petrel::retention`); each case's record says where, and holds a
+    /// digest of the tokens they left it. This entry keeps what those
+    /// entries did to the shared tokens (net of each other), so replaying
+    /// the live log still rebuilds the marking.
+    LogCompacted {
+        /// Cases compacted with this entry.
+        cases: u64,
+        /// Shared tokens the archived entries produced and did not consume,
+        /// with their net version.
+        produced: Vec<(String, TokenRecord)>,
+        /// Shared tokens the archived entries consumed and did not produce,
+        /// with their net version.
+        consumed: Vec<(String, TokenRef)>,
+    },
 }
 
-/// Payload bytes as a MessagePack `bin` (and a JSON array of numbers).
+impl Event {
+    /// The entry's type as it is written (`type` in JSON), e.g.
+    /// `firing_completed`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::NetDeployed { .. } => "net_deployed",
+            Event::SharedTokensAdded { .. } => "shared_tokens_added",
+            Event::CaseStarted { .. } => "case_started",
+            Event::FiringCompleted { .. } => "firing_completed",
+            Event::FiringDeclined { .. } => "firing_declined",
+            Event::FiringFailed { .. } => "firing_failed",
+            Event::FiringDeadLettered { .. } => "firing_dead_lettered",
+            Event::DeadLetterRetried { .. } => "dead_letter_retried",
+            Event::DeadLetterDiscarded { .. } => "dead_letter_discarded",
+            Event::CompensationCompleted { .. } => "compensation_completed",
+            Event::FiringClaimed { .. } => "firing_claimed",
+            Event::FiringAbandoned { .. } => "firing_abandoned",
+            Event::FiringDiscarded { .. } => "firing_discarded",
+            Event::CaseAborted { .. } => "case_aborted",
+            Event::LlmExchange(_) => "llm_exchange",
+            Event::CaseCompleted => "case_completed",
+            Event::CaseStuck { .. } => "case_stuck",
+            Event::LogCompacted { .. } => "log_compacted",
+        }
+    }
+
+    /// Every [`Event::kind`], in declaration order.
+    pub const KINDS: [&'static str; 18] = [
+        "net_deployed",
+        "shared_tokens_added",
+        "case_started",
+        "firing_completed",
+        "firing_declined",
+        "firing_failed",
+        "firing_dead_lettered",
+        "dead_letter_retried",
+        "dead_letter_discarded",
+        "compensation_completed",
+        "firing_claimed",
+        "firing_abandoned",
+        "firing_discarded",
+        "case_aborted",
+        "llm_exchange",
+        "case_completed",
+        "case_stuck",
+        "log_compacted",
+    ];
+}
+
+/// Payload bytes as a MessagePack `bin`; in JSON, the decoded value.
 mod serde_bytes_compat {
-    use serde::{Deserializer, Serialize, Serializer};
+    use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+    use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
 
     /// Bytes in the store; the decoded value in JSON (history, dead letters
     /// over the API and `--format json`).
@@ -268,21 +335,56 @@ mod serde_bytes_compat {
         }
     }
 
-    /// Bytes.
+    /// Bytes (MessagePack `bin`); from a format that holds the payload
+    /// decoded (an archive's JSON lines), the value encoded again as
+    /// MessagePack.
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("bytes")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
+        d.deserialize_any(V)
+    }
+
+    struct V;
+
+    fn encoded<E: Error>(value: Value) -> Result<Vec<u8>, E> {
+        rmp_serde::to_vec(&value).map_err(E::custom)
+    }
+
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("bytes, or a decoded payload")
         }
-        d.deserialize_bytes(V)
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Vec<u8>, E> {
+            encoded(Value::Null)
+        }
+        fn visit_none<E: Error>(self) -> Result<Vec<u8>, E> {
+            encoded(Value::Null)
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<Vec<u8>, E> {
+            encoded(Value::Bool(v))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Vec<u8>, E> {
+            encoded(Value::from(v))
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Vec<u8>, E> {
+            encoded(Value::from(v))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<Vec<u8>, E> {
+            encoded(Value::from(v))
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Vec<u8>, E> {
+            encoded(Value::from(v))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<u8>, A::Error> {
+            encoded(Value::deserialize(SeqAccessDeserializer::new(seq))?)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<u8>, A::Error> {
+            encoded(Value::deserialize(MapAccessDeserializer::new(map))?)
+        }
     }
 }

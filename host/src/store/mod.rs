@@ -8,9 +8,12 @@
 //! [`Store::flush`] returned after it.
 
 mod case_entry;
+mod compaction;
 mod dead_letter;
+mod directory;
 mod error;
 mod event;
+mod event_filter;
 mod exchange;
 mod failure;
 mod keys;
@@ -25,10 +28,14 @@ mod transaction;
 pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
 pub use error::StoreError;
 pub use event::{Event, EventRecord, TokenRecord, TokenRef, decode_payload};
+pub use event_filter::EventFilter;
 pub use exchange::{ChatMessage, ChatRequest, ChatResponse, ExchangeRecord, ProviderError, Usage};
 pub use failure::{AttemptFailure, FiringError, GuestFailure, LogLine};
 pub(crate) use record::is_zero;
-pub use record::{CaseRecord, CaseStatus, Lease, NetRecord, Reservation, Saga, SagaStep};
+pub use record::{
+    Archived, CaseRecord, CaseStatus, Lease, NetRecord, Reservation, Saga, SagaStep, tokens_digest,
+};
+pub(crate) use replay::Rebuild;
 pub use replay::{ReplayReport, replay};
 pub use sled_store::SledStore;
 pub use token::{Owner, StoredToken, TokenId};
@@ -75,6 +82,12 @@ pub struct Change {
     /// transaction is refused with [`StoreError::CaseExists`] if that id is
     /// stored already or started earlier in the same transaction.
     pub starts_case: bool,
+    /// The change compacts its case ([`Change::case`], which must be stored
+    /// with the same status and `updated_at_ms`, else the transaction is
+    /// refused with a conflict): every log entry of the case written before
+    /// this transaction leaves the log (only this change's own entries
+    /// stay). Other cases' entries stay.
+    pub compacts_case: bool,
 }
 
 /// Storage the engine runs on. Implementations must apply a [`Change`]

@@ -85,6 +85,10 @@ pub struct CaseRecord {
     pub started_at_ms: u64,
     /// When its status last changed.
     pub updated_at_ms: u64,
+    /// Set once its log entries moved to an archive (see
+    /// `petrel::retention`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<Archived>,
     /// Completed firings of transitions that name a `compensate`, oldest
     /// first: what an abort compensates, newest first. Kept with the case
     /// (written by the firing's own commit), so an abort never reads the log.
@@ -93,6 +97,38 @@ pub struct CaseRecord {
     /// Compensations still to run after an abort (the saga's durable cursor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saga: Option<Saga>,
+}
+
+/// Where a compacted case's log entries went, and the marking they left:
+/// the snapshot `replay` checks the case's stored tokens against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archived {
+    /// When it was compacted (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// The archive file holding its entries (relative to the archive
+    /// directory).
+    pub file: String,
+    /// Entries archived.
+    pub events: u64,
+    /// Seq of the last entry archived.
+    pub last_seq: u64,
+    /// BLAKE3 (first 16 bytes, hex) of the case's tokens as its entries
+    /// left them (see [`tokens_digest`]).
+    pub tokens: String,
+}
+
+/// The digest [`Archived::tokens`] holds: of each token's place, seq and
+/// payload, in key order.
+pub fn tokens_digest<'a>(tokens: impl IntoIterator<Item = (&'a str, u64, &'a [u8])>) -> String {
+    let mut hash = blake3::Hasher::new();
+    for (place, seq, payload) in tokens {
+        hash.update(&(place.len() as u64).to_be_bytes());
+        hash.update(place.as_bytes());
+        hash.update(&seq.to_be_bytes());
+        hash.update(&(payload.len() as u64).to_be_bytes());
+        hash.update(payload);
+    }
+    hash.finalize().to_hex()[..32].to_string()
 }
 
 /// An aborted case's compensations still to run. Kept in the case record, so

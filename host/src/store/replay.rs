@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Event, Owner, Store, StoreError, TokenId, TokenRecord, TokenRef};
+use super::{
+    Event, EventRecord, Owner, Store, StoreError, TokenId, TokenRecord, TokenRef, tokens_digest,
+};
 
 /// What replaying the log found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,12 +21,22 @@ pub struct ReplayReport {
     pub mismatches: Vec<String>,
 }
 
-struct Rebuild {
-    marking: BTreeMap<TokenId, Vec<u8>>,
+/// The marking and the dead letters as a run of log entries leaves them.
+/// A token consumed before the run produced it is owed: a later entry may
+/// produce it (a `log_compacted` entry stands for entries that came
+/// before some that consume its tokens), else it is a problem.
+#[derive(Debug, Default)]
+pub(crate) struct Rebuild {
+    /// Tokens present: key → payload.
+    pub(crate) marking: BTreeMap<TokenId, Vec<u8>>,
     /// Dead letter id → the tokens it holds (key → payload).
-    dead: BTreeMap<u64, BTreeMap<TokenId, Vec<u8>>>,
-    versions: HashMap<String, String>,
-    problems: Vec<String>,
+    pub(crate) dead: BTreeMap<u64, BTreeMap<TokenId, Vec<u8>>>,
+    /// Tokens consumed and not (yet) produced → the seq that consumed them.
+    pub(crate) owed: BTreeMap<TokenId, u64>,
+    /// Case id → its net version.
+    pub(crate) versions: HashMap<String, String>,
+    /// What cannot be: a token produced twice, an unknown dead letter.
+    pub(crate) problems: Vec<String>,
 }
 
 impl Rebuild {
@@ -38,6 +50,9 @@ impl Rebuild {
     fn add(&mut self, seq: u64, owner: Owner, tokens: &[TokenRecord]) {
         for t in tokens {
             let key = TokenId::new(owner.clone(), t.place.clone(), t.seq);
+            if self.owed.remove(&key).is_some() {
+                continue;
+            }
             if self.marking.insert(key, t.payload.clone()).is_some() {
                 self.problems.push(format!(
                     "event {seq} produces token {}#{} twice",
@@ -55,10 +70,9 @@ impl Rebuild {
                 Some(payload) => {
                     removed.insert(key, payload);
                 }
-                None => self.problems.push(format!(
-                    "event {seq} consumes token {}#{} of case `{case}` that the log never produced",
-                    r.place, r.seq
-                )),
+                None => {
+                    self.owed.insert(key, seq);
+                }
             }
         }
         removed
@@ -70,84 +84,137 @@ impl Rebuild {
         self.add(seq, shared_owner, &shared);
         self.add(seq, Owner::Case(case.to_string()), &own);
     }
+
+    /// Applies one log entry.
+    pub(crate) fn apply(&mut self, rec: &EventRecord) {
+        let case = rec.case.as_deref().unwrap_or("");
+        match &rec.event {
+            Event::SharedTokensAdded { version, tokens } => {
+                self.add(rec.seq, Owner::Shared(version.clone()), tokens);
+            }
+            Event::CaseStarted {
+                version, tokens, ..
+            } => {
+                self.versions.insert(case.to_string(), version.clone());
+                self.add(rec.seq, Owner::Case(case.to_string()), tokens);
+            }
+            Event::LogCompacted {
+                produced, consumed, ..
+            } => {
+                for (version, r) in consumed {
+                    let key = TokenId::new(Owner::Shared(version.clone()), r.place.clone(), r.seq);
+                    if self.marking.remove(&key).is_none() {
+                        self.owed.insert(key, rec.seq);
+                    }
+                }
+                for (version, t) in produced {
+                    self.add(
+                        rec.seq,
+                        Owner::Shared(version.clone()),
+                        std::slice::from_ref(t),
+                    );
+                }
+            }
+            Event::FiringCompleted {
+                consumed, produced, ..
+            } => {
+                self.remove(rec.seq, case, consumed);
+                self.produce(rec.seq, case, produced);
+            }
+            Event::CompensationCompleted { produced, .. } => self.produce(rec.seq, case, produced),
+            Event::CaseAborted { consumed, .. } | Event::FiringDiscarded { consumed, .. } => {
+                self.remove(rec.seq, case, consumed);
+            }
+            Event::FiringDeadLettered {
+                firing, consumed, ..
+            } => {
+                let held = self.remove(rec.seq, case, consumed);
+                self.dead.insert(*firing, held);
+            }
+            Event::DeadLetterRetried {
+                dead_letter,
+                restored,
+                ..
+            } => {
+                if self.dead.remove(dead_letter).is_none() {
+                    self.problems.push(format!(
+                        "event {} retries dead letter {dead_letter}, which the log never created",
+                        rec.seq
+                    ));
+                }
+                self.add(rec.seq, Owner::Case(case.to_string()), restored);
+            }
+            Event::DeadLetterDiscarded { dead_letter, .. }
+                if self.dead.remove(dead_letter).is_none() =>
+            {
+                self.problems.push(format!(
+                    "event {} discards dead letter {dead_letter}, which the log never created",
+                    rec.seq
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// The problems, owed tokens included (at the end of the log nothing
+    /// can pay them any more).
+    pub(crate) fn into_problems(mut self) -> Vec<String> {
+        for (key, seq) in std::mem::take(&mut self.owed) {
+            self.problems.push(format!(
+                "event {seq} consumes token {key} that the log never produced"
+            ));
+        }
+        self.problems
+    }
 }
 
 /// Rebuilds the marking from the log and compares it with the stored one.
 pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
-    let mut rb = Rebuild {
-        marking: BTreeMap::new(),
-        dead: BTreeMap::new(),
-        versions: HashMap::new(),
-        problems: Vec::new(),
-    };
+    let mut rb = Rebuild::default();
     let mut after = 0;
     let mut events = 0u64;
     loop {
         let page = store.events(None, after, 4096)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        for rec in page {
+        for rec in &page {
             events += 1;
-            let case = rec.case.as_deref().unwrap_or("");
-            match &rec.event {
-                Event::SharedTokensAdded { version, tokens } => {
-                    rb.add(rec.seq, Owner::Shared(version.clone()), tokens);
-                }
-                Event::CaseStarted {
-                    version, tokens, ..
-                } => {
-                    rb.versions.insert(case.to_string(), version.clone());
-                    rb.add(rec.seq, Owner::Case(case.to_string()), tokens);
-                }
-                Event::FiringCompleted {
-                    consumed, produced, ..
-                } => {
-                    rb.remove(rec.seq, case, consumed);
-                    rb.produce(rec.seq, case, produced);
-                }
-                Event::CompensationCompleted { produced, .. } => {
-                    rb.produce(rec.seq, case, produced)
-                }
-                Event::CaseAborted { consumed, .. } | Event::FiringDiscarded { consumed, .. } => {
-                    rb.remove(rec.seq, case, consumed);
-                }
-                Event::FiringDeadLettered {
-                    firing, consumed, ..
-                } => {
-                    let held = rb.remove(rec.seq, case, consumed);
-                    rb.dead.insert(*firing, held);
-                }
-                Event::DeadLetterRetried {
-                    dead_letter,
-                    restored,
-                    ..
-                } => {
-                    if rb.dead.remove(dead_letter).is_none() {
-                        rb.problems.push(format!(
-                            "event {} retries dead letter {dead_letter}, which the log never created",
-                            rec.seq
-                        ));
-                    }
-                    rb.add(rec.seq, Owner::Case(case.to_string()), restored);
-                }
-                Event::DeadLetterDiscarded { dead_letter, .. }
-                    if rb.dead.remove(dead_letter).is_none() =>
-                {
-                    rb.problems.push(format!(
-                        "event {} discards dead letter {dead_letter}, which the log never created",
-                        rec.seq
-                    ));
-                }
-                _ => {}
-            }
+            rb.apply(rec);
         }
     }
+    // Compacted cases: their tokens as their archived entries left them,
+    // checked against the digest their record keeps.
+    for case in store.cases()? {
+        let Some(archived) = &case.archived else {
+            continue;
+        };
+        let tokens = store.tokens(&Owner::Case(case.id.clone()))?;
+        let digest = tokens_digest(
+            tokens
+                .iter()
+                .map(|t| (t.place.as_str(), t.seq, t.payload.as_slice())),
+        );
+        if digest != archived.tokens {
+            rb.problems.push(format!(
+                "case `{}`: its stored tokens differ from those its archived entries left",
+                case.id
+            ));
+            continue;
+        }
+        for t in tokens {
+            rb.marking.insert(t.id(), t.payload);
+        }
+    }
+    let marking = std::mem::take(&mut rb.marking);
+    let dead = std::mem::take(&mut rb.dead);
+    let problems = rb.into_problems();
+    let rb = Rebuilt { marking, dead };
     let stored: BTreeMap<TokenId, Vec<u8>> = store
         .all_tokens()?
         .into_iter()
         .map(|t| (t.id(), t.payload))
         .collect();
-    let mut mismatches = rb.problems;
+    let mut mismatches = problems;
     for (key, payload) in &rb.marking {
         match stored.get(key) {
             None => mismatches.push(format!("log has token {} that the store lacks", key)),
@@ -201,4 +268,10 @@ pub fn replay(store: &dyn Store) -> Result<ReplayReport, StoreError> {
         dead_tokens: rb.dead.values().map(BTreeMap::len).sum(),
         mismatches,
     })
+}
+
+/// The rebuilt state `replay` compares with the store.
+struct Rebuilt {
+    marking: BTreeMap<TokenId, Vec<u8>>,
+    dead: BTreeMap<u64, BTreeMap<TokenId, Vec<u8>>>,
 }

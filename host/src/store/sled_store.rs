@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sled::{Transactional, Tree};
 
+use super::directory::{lock, remove_unfinished_snapshots};
 use super::keys::{self, Owner};
 use super::transaction::{
     Abort, Trees, apply_one, case_writes, decode_log, encode_change, encode_log, kept_on_token,
@@ -15,7 +16,7 @@ use super::{
     CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
     StoredToken, TokenId, decode, encode,
 };
-use super::{case_entry, letter_index, token_entry};
+use super::{case_entry, compaction, letter_index, token_entry};
 
 /// The sled-backed store.
 #[derive(Clone)]
@@ -44,61 +45,6 @@ pub struct SledStore {
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SledStore").finish_non_exhaustive()
-    }
-}
-
-/// Deletes `snap.*.generating` files: snapshots a crash cut off while sled
-/// wrote them. sled 0.34 renames a snapshot once it is complete, but on
-/// start-up it reads the newest `snap.*` file, an unfinished one included,
-/// and then refuses to open with a checksum error (sled issue #1527, found
-/// here by the SIGKILL test). The complete snapshot before it and the log
-/// hold everything, so dropping the unfinished one loses nothing.
-fn remove_unfinished_snapshots(db: &Path) -> Result<(), StoreError> {
-    let Ok(entries) = std::fs::read_dir(db) else {
-        return Ok(()); // a new store
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("snap.") && name.ends_with(".generating") {
-            tracing::info!(file = %name, "removing a snapshot a crash left unfinished");
-            std::fs::remove_file(entry.path()).map_err(|e| {
-                StoreError::Bug(format!(
-                    "cannot remove unfinished snapshot {}: {e}",
-                    entry.path().display()
-                ))
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// Takes the exclusive lock on `dir/lock`, waiting up to 2 s.
-fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
-    let path = dir.join("lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| StoreError::Bug(format!("cannot open {}: {e}", path.display())))?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked(dir.display().to_string()));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::Bug(format!(
-                    "cannot lock {}: {e}",
-                    path.display()
-                )));
-            }
-        }
     }
 }
 
@@ -169,6 +115,21 @@ impl SledStore {
             .commit
             .lock()
             .map_err(|_| StoreError::Bug("a commit panicked".into()))?;
+        let compactions = changes
+            .iter()
+            .filter(|c| c.compacts_case)
+            .map(|c| {
+                let record = c
+                    .case
+                    .as_ref()
+                    .ok_or_else(|| StoreError::Bug("a compaction without a case record".into()))?;
+                Ok((compaction::plan(self, &record.id)?, record.clone()))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let fresh: Vec<&str> = compactions
+            .iter()
+            .map(|(p, _)| compaction::case(p))
+            .collect();
         for event in changes.iter_mut().flat_map(|c| c.events.iter_mut()) {
             event.seq = self.next_id()?;
         }
@@ -229,7 +190,10 @@ impl SledStore {
                 for e in &encoded {
                     apply_one(&t, e)?;
                 }
-                write_log_and_cases(&t, &log, &case_writes)
+                for (plan, expected) in &compactions {
+                    compaction::apply(&t, plan, expected)?;
+                }
+                write_log_and_cases(&t, &log, &case_writes, &fresh)
             },
         ))?;
         if first_hold {
@@ -241,7 +205,7 @@ impl SledStore {
     /// Keys of the `events` records holding entries of `case`, from the
     /// first keyed at or after `start`, ascending: those its value holds and
     /// those `case_events` indexes.
-    fn case_log_keys(&self, case: &str, start: u64) -> Result<Vec<u64>, StoreError> {
+    pub(super) fn case_log_keys(&self, case: &str, start: u64) -> Result<Vec<u64>, StoreError> {
         let mut keys = match self.cases.get(case.as_bytes())? {
             Some(value) => case_entry::log_keys(&value)?,
             None => Vec::new(),

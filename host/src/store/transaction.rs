@@ -215,11 +215,13 @@ pub(super) fn case_writes<'a>(encoded: &'a [Encoded<'a>]) -> BTreeMap<&'a str, &
 
 /// Writes the log records and each case's record. A record's entries of a
 /// case whose record the transaction writes are indexed in the case's value
-/// (it keeps the keys it held), other cases' in `case_events`.
+/// (it keeps the keys it held, but for the `fresh` cases, compacted by this
+/// transaction), other cases' in `case_events`.
 pub(super) fn write_log_and_cases(
     t: &Trees<'_>,
     log: &[LogRecord<'_>],
     cases: &BTreeMap<&str, &[u8]>,
+    fresh: &[&str],
 ) -> Result<(), Abort> {
     let mut inline: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     for record in log {
@@ -236,8 +238,10 @@ pub(super) fn write_log_and_cases(
     }
     for (&id, &bytes) in cases {
         let mut keys = match t.cases.get(id.as_bytes())? {
-            Some(old) => case_entry::log_keys(&old).map_err(Abort::Abort)?,
-            None => Vec::new(),
+            Some(old) if !fresh.contains(&id) => {
+                case_entry::log_keys(&old).map_err(Abort::Abort)?
+            }
+            _ => Vec::new(),
         };
         for key in inline.remove(id).unwrap_or_default() {
             if keys.len() < case_entry::MAX_LOG_KEYS {

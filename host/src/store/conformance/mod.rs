@@ -4,8 +4,10 @@
 //! these before the engine runs on it. This module holds the fixtures.
 
 mod checks;
+mod compaction;
 
 pub(crate) use checks::*;
+pub(crate) use compaction::*;
 
 use super::*;
 
@@ -31,6 +33,7 @@ macro_rules! conformance_tests {
             dead_letters_are_kept_listed_and_removed_once,
             deploying_is_idempotent_and_keeps_components,
             ids_increase_across_reopening,
+            compacting_a_case_removes_its_entries_and_only_them,
         );
     };
     (@each $backend:expr; $($name:ident,)*) => {
@@ -52,6 +55,7 @@ pub(crate) fn case(id: &str) -> CaseRecord {
         status: CaseStatus::Running,
         started_at_ms: 1,
         updated_at_ms: 1,
+        archived: None,
         compensable: vec![],
         saga: None,
     }

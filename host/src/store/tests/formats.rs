@@ -324,6 +324,7 @@ fn records_encode_as_pinned() {
         status: CaseStatus::Compensating,
         started_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_000_900,
+        archived: None,
         compensable: vec![step()],
         saga: Some(Saga {
             reason: "fraud".into(),

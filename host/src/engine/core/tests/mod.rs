@@ -168,6 +168,7 @@ fn record(id: &str) -> CaseRecord {
         status: CaseStatus::Running,
         started_at_ms: T0,
         updated_at_ms: T0,
+        archived: None,
         compensable: vec![],
         saga: None,
     }
