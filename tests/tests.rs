@@ -13,6 +13,7 @@ mod host;
 mod llm;
 mod mcc;
 mod poly;
+mod retention;
 mod sandbox;
 mod server;
 mod util;

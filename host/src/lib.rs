@@ -73,7 +73,8 @@
 //! - [`host`]: the engine with its daemon driver and external work;
 //!   [`server`]: its HTTP API (`petrel serve`); [`config`]: `petrel.toml`;
 //!   [`metrics`]: Prometheus metrics fed from the event log; [`limits`]:
-//!   the host's ceilings on everything that comes from outside.
+//!   the host's ceilings on everything that comes from outside;
+//!   [`retention`]: finished cases' log entries moved to archive files.
 //!
 //! One firing, start to commit:
 //!
@@ -99,6 +100,7 @@ pub mod llm;
 pub mod metrics;
 pub mod net;
 mod random;
+pub mod retention;
 pub mod sandbox;
 pub mod server;
 pub mod store;

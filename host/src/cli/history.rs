@@ -1,7 +1,12 @@
-//! `petrel history`: a case's event log.
+//! `petrel history`: a case's event log, filtered by type and time, with
+//! the entries compaction moved to the archive when asked (`--archive`).
+
+use std::path::PathBuf;
+
+use petrel::store::{EventFilter, EventRecord};
 
 use super::view::event_line;
-use super::{DataArgs, Format, OK, Outcome, bad_input, open};
+use super::{DataArgs, Format, OK, Outcome, bad_input, engine_config, open};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -10,11 +15,70 @@ pub(crate) struct Args {
     /// The case.
     #[arg(long)]
     case: String,
+    /// Only these event types, comma-separated (e.g.
+    /// `firing_completed,llm_exchange`).
+    #[arg(long = "type", value_name = "TYPES")]
+    kinds: Option<String>,
+    /// Only events written at or after this time: RFC 3339
+    /// (`2026-12-05T10:00:00Z`), ms since the epoch, or a duration ago (`2h`).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only events written before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Also read the events compaction moved to the archive (see `petrel
+    /// compact`).
+    #[arg(long)]
+    archive: bool,
+    /// The archive directory (default: the config file's `[retention]
+    /// archive_dir`, else DATA/archive).
+    #[arg(long, value_name = "DIR")]
+    archive_dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
+fn filter(args: &Args) -> Result<EventFilter, super::Failure> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let time = |flag: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|t| {
+                EventFilter::parse_time(t, now)
+                    .map_err(|m| bad_input(anyhow::anyhow!("--{flag}: {m}")))
+            })
+            .transpose()
+    };
+    Ok(EventFilter {
+        kinds: match &args.kinds {
+            Some(k) => EventFilter::parse_kinds(k)
+                .map_err(|m| bad_input(anyhow::anyhow!("--type: {m}")))?,
+            None => Vec::new(),
+        },
+        since_ms: time("since", &args.since)?,
+        until_ms: time("until", &args.until)?,
+    })
+}
+
+/// The archive directory: `--archive-dir`, else `[retention] archive_dir`,
+/// else DATA/archive.
+pub(crate) fn archive_dir(
+    data: &DataArgs,
+    flag: Option<&PathBuf>,
+) -> Result<PathBuf, super::Failure> {
+    if let Some(dir) = flag {
+        return Ok(dir.clone());
+    }
+    let (_, config) = engine_config(data)?;
+    Ok(config
+        .retention
+        .and_then(|r| r.archive_dir)
+        .unwrap_or_else(|| data.data.join("archive")))
+}
+
 pub(crate) async fn run(args: Args) -> Outcome {
+    let filter = filter(&args)?;
     let engine = open(&args.data).await?;
     let store = engine.store().as_ref();
     let case = store.case(&args.case)?.ok_or_else(|| {
@@ -24,14 +88,14 @@ pub(crate) async fn run(args: Args) -> Outcome {
             args.data.data.display()
         ))
     })?;
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.events(Some(&case.id), after, 1024)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        events.extend(page);
+    let mut events: Vec<EventRecord> = Vec::new();
+    if let (true, Some(archived)) = (args.archive, &case.archived) {
+        let dir = archive_dir(&args.data, args.archive_dir.as_ref())?;
+        let read = petrel::retention::archive::read(&dir, &archived.file, &case.id);
+        events = read.map_err(bad_input)?;
     }
+    events.extend(petrel::retention::live_events(store, &case.id)?);
+    events.retain(|e| filter.matches(e));
     match args.format {
         Format::Json => {
             // Token payloads come out decoded (see `TokenRecord`).
@@ -45,6 +109,12 @@ pub(crate) async fn run(args: Args) -> Outcome {
                 case.version,
                 case.status.as_str()
             );
+            if let (false, Some(a)) = (args.archive, &case.archived) {
+                println!(
+                    "{} event(s), up to {}, archived in {} (read them with --archive)",
+                    a.events, a.last_seq, a.file
+                );
+            }
             for e in &events {
                 println!("{}", event_line(e));
             }

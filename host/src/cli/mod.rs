@@ -6,6 +6,7 @@ mod bench_http;
 mod bench_llm;
 mod build;
 mod check;
+mod compact;
 mod demo;
 mod dlq;
 mod embedded;
@@ -55,6 +56,9 @@ enum Command {
     Dlq(dlq::Args),
     /// Rebuild the marking from the event log and compare it with the store.
     Replay(replay::Args),
+    /// Move the event log of finished cases to an archive file, keeping
+    /// each case's record and final tokens (retention).
+    Compact(compact::Args),
     /// Run an example end to end in a temp dir (the refund flow, offline on
     /// its cassette; `--example order-approval`).
     Demo(demo::Args),
@@ -119,6 +123,7 @@ impl From<EngineError> for Failure {
             EngineError::Check(_)
             | EngineError::Store(_)
             | EngineError::Sandbox(_)
+            | EngineError::Retention(_)
             | EngineError::Unavailable(_) => PROBLEM,
         };
         Failure {
@@ -192,6 +197,7 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::Marking(a) => marking::run(a).await,
             Command::History(a) => history::run(a).await,
             Command::Replay(a) => replay::run(a).await,
+            Command::Compact(a) => compact::run(a).await,
             Command::Dlq(a) => dlq::run(a).await,
             Command::Demo(a) => demo::run(a).await,
             Command::Bench(a) => bench::run(a).await,

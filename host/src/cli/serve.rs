@@ -3,11 +3,13 @@
 //! within the grace period, exit 0).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use petrel::Host;
+use petrel::config::RetentionSettings;
 use petrel::metrics::Metrics;
 use petrel::server::{DEFAULT_MAX_BODY_BYTES, ServerConfig, serve};
 use tokio::net::TcpListener;
@@ -97,6 +99,31 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Applies the `[retention]` policy every `interval`, the first time at
+/// start-up. A failed run is logged and tried again at the next interval.
+async fn compact_every(host: Host, retention: RetentionSettings, archive: PathBuf) {
+    let mut tick = tokio::time::interval(retention.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match host
+            .compact(retention.policy.clone(), archive.clone())
+            .await
+        {
+            Ok(report) if report.cases > 0 => tracing::info!(
+                cases = report.cases,
+                events = report.events,
+                archive = ?report.archive,
+                "compacted finished cases"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "compaction failed; trying again at the next interval")
+            }
+        }
+    }
+}
+
 pub(crate) async fn run(args: Args) -> Outcome {
     let (mut engine, host_config) = engine_config(&args.data)?;
     let named = args
@@ -134,6 +161,13 @@ pub(crate) async fn run(args: Args) -> Outcome {
     }
     if let Some(token) = &token {
         config = config.with_token(token);
+    }
+    if let Some(retention) = host_config.retention.clone() {
+        let archive = retention
+            .archive_dir
+            .clone()
+            .unwrap_or_else(|| args.data.data.join("archive"));
+        tokio::spawn(compact_every(host.clone(), retention, archive));
     }
     println!("listening on http://{bound}");
     use std::io::Write as _;

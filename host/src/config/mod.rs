@@ -36,6 +36,13 @@
 //!
 //! [limits]                                # the host's ceilings: see `petrel::limits`
 //! timeout_ms = 60000                      # e.g. the longest guest deadline a net may ask
+//!
+//! [retention]                             # absent: `petrel serve` compacts nothing
+//! keep_last = 1000                        # finished cases kept whole, the newest (default 0)
+//! finished_before = "7d"                  # only cases finished this long ago (default "0s")
+//! interval = "1h"                         # how often `petrel serve` compacts (at least 1s)
+//! max_cases = 10000                       # most cases one run compacts (1 to 1000000)
+//! archive_dir = "archive"                 # relative to petrel.toml; absent: DATA/archive
 //! ```
 //!
 //! Retries, backoff and every attempt stay inside the firing's deadline and
@@ -55,6 +62,10 @@ use llm::RawLlm;
 
 mod limits;
 mod llm;
+mod retention;
+
+pub use retention::RetentionSettings;
+pub use retention::parse_duration;
 
 /// The parsed `petrel.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,6 +76,8 @@ pub struct Config {
     pub server: ServerSettings,
     /// The `[limits]` table: the host's ceilings (defaults when absent).
     pub limits: HostLimits,
+    /// The `[retention]` table; `None` when the file has none.
+    pub retention: Option<RetentionSettings>,
 }
 
 /// The `[server]` table: settings of `petrel serve`.
@@ -155,6 +168,7 @@ struct RawConfig {
     #[serde(default)]
     server: ServerSettings,
     limits: Option<limits::RawLimits>,
+    retention: Option<retention::RawRetention>,
 }
 
 /// Turns byte spans into errors that name the file, line and field.
@@ -218,10 +232,16 @@ impl Config {
             let base = file.parent().unwrap_or(Path::new("."));
             server.nets_dir = Some(base.join(dir));
         }
+        let retention = raw
+            .retention
+            .as_ref()
+            .map(|raw| retention::parse(&cx, raw))
+            .transpose()?;
         Ok(Config {
             llm,
             server,
             limits,
+            retention,
         })
     }
 

@@ -35,4 +35,7 @@ pub enum EngineError {
     /// The host is shutting down (or its driver stopped).
     #[error("{0}")]
     Unavailable(String),
+    /// Compacting the log failed (an archive file could not be written).
+    #[error(transparent)]
+    Retention(#[from] crate::retention::RetentionError),
 }

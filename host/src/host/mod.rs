@@ -17,11 +17,14 @@ pub use crate::engine::work::{
     ClaimRequest, Completion, DEFAULT_LEASE_MS, LeaseInfo, MAX_LEASE_MS, WorkFailure, WorkItem,
     WorkOutcome, WorkToken,
 };
-pub use views::{CaseView, DeadLetterPage, HistoryPage, MAX_PAGE, NetPage, NetVersion, TokenView};
+pub use views::{
+    CaseView, DeadLetterPage, HistoryPage, MAX_PAGE, MAX_SCAN, NetPage, NetVersion, TokenView,
+};
 
 use crate::engine::driver::Command;
 use crate::engine::{Deployed, Engine, EngineConfig, EngineError, decode_payload};
-use crate::store::{CaseRecord, DeadLetter, Owner};
+use crate::retention::{Policy, Report as RetentionReport};
+use crate::store::{CaseRecord, DeadLetter, EventFilter, Owner};
 use crate::verify::GateOptions;
 
 /// The engine plus its driver (see the module docs). Cheap to clone.
@@ -242,16 +245,71 @@ impl Host {
     /// Up to `limit` (1 to 1000) events of case `id` after seq `after` (0:
     /// from the start).
     pub fn history(&self, id: &str, after: u64, limit: usize) -> Result<HistoryPage, EngineError> {
+        self.history_matching(id, after, limit, &EventFilter::default())
+    }
+
+    /// Like [`Host::history`], only the events `filter` asks for. A page
+    /// reads at most [`MAX_SCAN`] entries of the log, so it may hold fewer
+    /// than `limit` events and still have a `next_after`.
+    pub fn history_matching(
+        &self,
+        id: &str,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<HistoryPage, EngineError> {
         let store = self.engine().store();
         if store.case(id)?.is_none() {
             return Err(EngineError::NotFound(format!("no case `{id}`")));
         }
         let limit = limit.clamp(1, MAX_PAGE);
-        let events = store.events(Some(id), after, limit)?;
-        let next_after = (events.len() == limit)
-            .then(|| events.last().map(|e| e.seq))
-            .flatten();
-        Ok(HistoryPage { events, next_after })
+        let mut events = Vec::new();
+        let (mut cursor, mut scanned) = (after, 0);
+        loop {
+            let page = store.events(Some(id), cursor, limit)?;
+            let Some(last) = page.last() else {
+                return Ok(HistoryPage {
+                    events,
+                    next_after: None,
+                });
+            };
+            cursor = last.seq;
+            scanned += page.len();
+            for e in page {
+                if filter.matches(&e) {
+                    events.push(e);
+                    if events.len() == limit {
+                        let next_after = events.last().map(|e| e.seq);
+                        return Ok(HistoryPage { events, next_after });
+                    }
+                }
+            }
+            if scanned >= MAX_SCAN {
+                return Ok(HistoryPage {
+                    events,
+                    next_after: Some(cursor),
+                });
+            }
+        }
+    }
+
+    /// Moves the log entries of the finished cases `policy` chooses into an
+    /// archive file under `archive_dir` (see [`crate::retention`]), off the
+    /// async threads. Safe while the host runs: a case that changes
+    /// meanwhile is left for the next run.
+    pub async fn compact(
+        &self,
+        policy: Policy,
+        archive_dir: std::path::PathBuf,
+    ) -> Result<RetentionReport, EngineError> {
+        let store = self.engine().store().clone();
+        let now = self.engine().clock().now_ms();
+        tokio::task::spawn_blocking(move || {
+            crate::retention::compact(store.as_ref(), &archive_dir, &policy, now)
+        })
+        .await
+        .map_err(|e| EngineError::Unavailable(format!("compaction stopped: {e}")))?
+        .map_err(EngineError::from)
     }
 
     /// Every dead letter, oldest first (reads the whole queue: prefer

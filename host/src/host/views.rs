@@ -77,3 +77,6 @@ pub struct NetPage {
 
 /// Most items one page of a list holds.
 pub const MAX_PAGE: usize = 1000;
+
+/// Most log entries one filtered history page reads.
+pub const MAX_SCAN: usize = 10_000;

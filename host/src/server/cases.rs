@@ -8,7 +8,9 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path, Query};
+use crate::engine::EngineError;
 use crate::host::{CaseView, HistoryPage, WorkToken};
+use crate::store::EventFilter;
 
 /// Events per history page unless `limit` says otherwise.
 const DEFAULT_HISTORY_LIMIT: usize = 100;
@@ -73,6 +75,36 @@ pub(crate) struct HistoryQuery {
     /// Events per page (1 to 1000).
     #[serde(default)]
     limit: Option<usize>,
+    /// Only these event types, comma-separated (`firing_completed,llm_exchange`).
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    /// Only events written at or after this time (RFC 3339, ms since the
+    /// epoch, or a duration ago such as `90m`).
+    #[serde(default)]
+    since: Option<String>,
+    /// Only events written before this time (same forms as `since`).
+    #[serde(default)]
+    until: Option<String>,
+}
+
+impl HistoryQuery {
+    /// The filter the query asks for, or which parameter is wrong and why.
+    fn filter(&self, now_ms: u64) -> Result<EventFilter, EngineError> {
+        let invalid = |name: &str, m: String| EngineError::Invalid(format!("`{name}`: {m}"));
+        let time = |name: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(|t| EventFilter::parse_time(t, now_ms).map_err(|m| invalid(name, m)))
+                .transpose()
+        };
+        Ok(EventFilter {
+            kinds: match &self.kind {
+                Some(k) => EventFilter::parse_kinds(k).map_err(|m| invalid("type", m))?,
+                None => Vec::new(),
+            },
+            since_ms: time("since", &self.since)?,
+            until_ms: time("until", &self.until)?,
+        })
+    }
 }
 
 /// One page of a case's event log.
@@ -82,7 +114,13 @@ pub(crate) async fn history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<axum::Json<HistoryPage>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
-    Ok(axum::Json(state.host.history(&id, query.after, limit)?))
+    let filter = query.filter(crate::store::now_ms())?;
+    Ok(axum::Json(state.host.history_matching(
+        &id,
+        query.after,
+        limit,
+        &filter,
+    )?))
 }
 
 #[cfg(test)]

@@ -181,7 +181,9 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::Store(StoreError::CaseExists(_)) => ErrorCode::CaseExists,
             EngineError::Unavailable(_) => ErrorCode::Unavailable,
-            EngineError::Store(_) | EngineError::Sandbox(_) => ErrorCode::Internal,
+            EngineError::Store(_) | EngineError::Sandbox(_) | EngineError::Retention(_) => {
+                ErrorCode::Internal
+            }
         };
         if code == ErrorCode::Internal {
             tracing::error!(cause = %e, "request failed inside the host");

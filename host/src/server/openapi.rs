@@ -133,6 +133,18 @@ mod tests {
     }
 
     #[test]
+    fn lists_every_event_type() {
+        let kinds = &document()["components"]["schemas"]["Event"]["properties"]["type"]["enum"];
+        let kinds: Vec<&str> = kinds
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, crate::store::Event::KINDS);
+    }
+
+    #[test]
     fn every_reference_resolves() {
         fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
             match value {

@@ -1,0 +1,116 @@
+//! `petrel compact`: moves the log entries of finished cases into an
+//! archive file, keeping each case's record, final tokens and one summary
+//! entry (see `petrel::retention`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use petrel::retention::Policy;
+use serde_json::json;
+
+use super::history::archive_dir;
+use super::{DataArgs, Format, OK, Outcome, engine_config, open};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Keep this many most recently finished cases whole (default: the
+    /// config file's `[retention] keep_last`, else 0).
+    #[arg(long, value_name = "N")]
+    keep_last: Option<usize>,
+    /// Only cases finished at least this long ago, e.g. `7d`, `12h`
+    /// (default: `[retention] finished_before`, else 0s).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    finished_before: Option<Duration>,
+    /// Most cases this run compacts (default: `[retention] max_cases`, else 10000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_cases: Option<u64>,
+    /// Where the archive file goes (default: `[retention] archive_dir`,
+    /// else DATA/archive).
+    #[arg(long, value_name = "DIR")]
+    archive_dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    petrel::config::parse_duration(text)
+}
+
+/// Bytes of the files under `dir` (the store's sled files).
+fn bytes_under(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => bytes_under(&entry.path()),
+            _ => entry.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
+pub(crate) async fn run(args: Args) -> Outcome {
+    let (_, config) = engine_config(&args.data)?;
+    let mut policy = config
+        .retention
+        .map(|r| r.policy)
+        .unwrap_or_else(Policy::default);
+    if let Some(n) = args.keep_last {
+        policy.keep_last = n;
+    }
+    if let Some(d) = args.finished_before {
+        policy.finished_before_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    }
+    if let Some(n) = args.max_cases {
+        policy.max_cases = n as usize;
+    }
+    let archive = archive_dir(&args.data, args.archive_dir.as_ref())?;
+    let db = args.data.data.join("db");
+    let before = bytes_under(&db);
+    let engine = open(&args.data).await?;
+    let now = engine.clock().now_ms();
+    let store = engine.store().clone();
+    let report = tokio::task::spawn_blocking(move || {
+        petrel::retention::compact(store.as_ref(), &archive, &policy, now)
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(petrel::engine::EngineError::from)?;
+    drop(engine);
+    let after = bytes_under(&db);
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            json!({
+                "cases": report.cases,
+                "events": report.events,
+                "archive": report.archive,
+                "skipped": report.skipped,
+                "store_bytes_before": before,
+                "store_bytes_after": after,
+            })
+        ),
+        Format::Text => {
+            match &report.archive {
+                Some(file) => println!(
+                    "compacted {} case(s): {} event(s) moved to {}",
+                    report.cases,
+                    report.events,
+                    file.display()
+                ),
+                None => println!("nothing to compact"),
+            }
+            for (case, why) in &report.skipped {
+                println!("left case {case} as it was: {why}");
+            }
+            println!(
+                "store: {:.1} MiB before, {:.1} MiB after (sled reuses freed space as it writes)",
+                before as f64 / 1048576.0,
+                after as f64 / 1048576.0
+            );
+        }
+    }
+    Ok(OK)
+}
