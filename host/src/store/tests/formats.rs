@@ -219,6 +219,11 @@ fn events() -> Vec<Event> {
         Event::CaseStuck {
             places: vec!["human_handoff".into()],
         },
+        Event::LogCompacted {
+            cases: 2,
+            produced: vec![("3f2a".into(), token("reviewer", 9, true))],
+            consumed: vec![("3f2a".into(), refs()[1].clone())],
+        },
     ]
 }
 
@@ -376,8 +381,22 @@ fn records_encode_as_pinned() {
             lease_ms: 30_000,
         }),
     };
+    let compacted = CaseRecord {
+        status: CaseStatus::Completed,
+        archived: Some(Archived {
+            at_ms: 1_700_000_009_000,
+            file: "2023-11-14/batch-77.jsonl.gz".into(),
+            events: 7,
+            last_seq: 98,
+            tokens: "8d1f0c6e2a9b4d3f5e7a1c0b2d4f6e8a".into(),
+        }),
+        compensable: vec![],
+        saga: None,
+        ..case.clone()
+    };
     let all = [
         forms(&case),
+        forms(&compacted),
         forms(&letter),
         forms(&net),
         forms(&reservation),
