@@ -239,8 +239,20 @@ pub fn compact(
 ) -> Result<Report, RetentionError> {
     let mut report = Report::default();
     let mut ready = Vec::new();
+    // A firing an abort cut short may still settle for a finished case.
+    let busy: std::collections::HashSet<String> = store
+        .reservations()?
+        .into_iter()
+        .map(|(_, r)| r.case)
+        .collect();
     for record in chosen(store, policy, now_ms)? {
         let id = record.id.clone();
+        if busy.contains(&id) {
+            report
+                .skipped
+                .push((id, "a firing of the case is in flight or waiting".into()));
+            continue;
+        }
         match candidate(store, record)? {
             Ok(c) => ready.push(c),
             Err(why) => report.skipped.push((id, why)),

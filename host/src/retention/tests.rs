@@ -238,4 +238,13 @@ fn finished_before_and_changed_cases_are_left_alone() {
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     assert_eq!(live_events(&store, "a").unwrap().len(), 3);
     assert!(archive.read_dir().is_err(), "nothing archived");
+
+    // A finished case a firing still holds tokens of waits for it.
+    let mut hold = crate::store::conformance::first_attempt(&[&token("a", "done", 101)]);
+    hold.case = "a".into();
+    crate::store::conformance::reserve(&store, 7, &hold).unwrap();
+    let report = compact(&store, &archive, &Policy::default(), 1_000).unwrap();
+    assert_eq!(report.cases, 1, "only `b`: {report:?}");
+    assert_eq!(report.skipped.len(), 1, "{report:?}");
+    assert!(report.skipped[0].1.contains("in flight"), "{report:?}");
 }
