@@ -44,10 +44,11 @@ async fn compaction_keeps_the_store_bounded_and_the_log_replayable() {
     let data = dir.path().join("data");
     let archive = dir.path().join("archive");
     let (data_s, archive_s) = (data.to_str().unwrap(), archive.to_str().unwrap());
-    let mut sizes = Vec::new();
+    // Data dir bytes after each round's cases ran, and after its compaction.
+    let (mut ran, mut compacted) = (Vec::new(), Vec::new());
     for round in 0..5 {
         run_round(&data, round, 1_000).await;
-        let before = dir_bytes(&data.join("db"));
+        ran.push(dir_bytes(&data));
         let report = petrel(&[
             "compact",
             "--data",
@@ -66,25 +67,32 @@ async fn compaction_keeps_the_store_bounded_and_the_log_replayable() {
         let expected = if round == 0 { 950 } else { 1_000 };
         assert_eq!(report["cases"], expected, "round {round}: {report}");
         assert_eq!(report["skipped"], json!([]), "{report}");
-        let after = dir_bytes(&data.join("db"));
+        compacted.push(dir_bytes(&data));
+        let (before, after) = (&report["store_bytes_before"], &report["store_bytes_after"]);
+        assert!(
+            after.as_u64() < before.as_u64(),
+            "compacting shrinks the store's files at once: {report}"
+        );
         println!(
-            "round {round}: store {:.2} MiB before compaction, {:.2} MiB after; data dir {:.2} MiB; archive {:.2} MiB",
-            mib(before),
-            mib(after),
-            mib(dir_bytes(&data)),
+            "round {round}: data dir {:.2} MiB after 1,000 more cases, {:.2} MiB after compacting (store {:.2} -> {:.2} MiB); archive {:.2} MiB",
+            mib(ran[round]),
+            mib(compacted[round]),
+            mib(report["store_bytes_before"].as_u64().unwrap()),
+            mib(report["store_bytes_after"].as_u64().unwrap()),
             mib(dir_bytes(&archive)),
         );
-        sizes.push(dir_bytes(&data));
     }
-    // Without compaction the store grows by about 7 MiB per 1,000 cases
-    // (5x from 1,000 to 5,000). A compacted case keeps its record (with
-    // where its entries went) and its final token, about 0.5 KiB, and sled
-    // reclaims the space compaction frees only as later writes relocate
-    // pages, so the sizes move from run to run: 1.26x to 1.64x measured
-    // here (the issue asks at most 1.5x; see README "Retention").
-    let ratio = sizes[4] as f64 / sizes[0] as f64;
-    println!("data dir after 5,000 cases / after 1,000: {ratio:.2}");
-    assert!(ratio <= 2.0, "the data dir grew {ratio:.2}x: {sizes:?}");
+    // Without compaction the data dir grows by about 7 MiB per 1,000 cases
+    // (5x from 1,000 to 5,000). With it, what a compacted case keeps (its
+    // record, with where its entries went, and its final token: about 330
+    // bytes of keys and values, 1.2 KiB in sled's files) is all that adds up.
+    let ratio = ran[4] as f64 / ran[0] as f64;
+    println!("data dir after 5,000 cases / after 1,000 (each before its compaction): {ratio:.2}");
+    // The issue asks 1.5x; sled's file sizes move by up to a third from
+    // run to run for the same work, hence the margin.
+    assert!(ratio <= 1.7, "the data dir grew {ratio:.2}x: {ran:?}");
+    let after = compacted[4] as f64 / compacted[0] as f64;
+    println!("data dir after 5,000 cases / after 1,000 (each compacted): {after:.2}");
 
     // The live log (summaries plus the kept cases) still replays to the
     // stored marking, the shared reviewer included.

@@ -2,7 +2,7 @@
 //! archive file, keeping each case's record, final tokens and one summary
 //! entry (see `petrel::retention`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use petrel::retention::Policy;
@@ -30,25 +30,19 @@ pub(crate) struct Args {
     /// else DATA/archive).
     #[arg(long, value_name = "DIR")]
     archive_dir: Option<PathBuf>,
+    /// Leave the store's files as they are. By default, after compacting,
+    /// the store is rewritten into fresh files (`petrel::store::vacuum`),
+    /// so the space freed goes back to the filesystem now rather than as
+    /// later writes let sled reclaim it; that needs free disk for one copy
+    /// of what the store keeps.
+    #[arg(long)]
+    no_vacuum: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
     petrel::config::parse_duration(text)
-}
-
-/// Bytes of the files under `dir` (the store's sled files).
-fn bytes_under(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| match entry.file_type() {
-            Ok(t) if t.is_dir() => bytes_under(&entry.path()),
-            _ => entry.metadata().map_or(0, |m| m.len()),
-        })
-        .sum()
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
@@ -68,7 +62,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
     }
     let archive = archive_dir(&args.data, args.archive_dir.as_ref())?;
     let db = args.data.data.join("db");
-    let before = bytes_under(&db);
+    let before = petrel::store::bytes_under(&db);
     let engine = open(&args.data).await?;
     let now = engine.clock().now_ms();
     let store = engine.store().clone();
@@ -79,7 +73,13 @@ pub(crate) async fn run(args: Args) -> Outcome {
     .map_err(anyhow::Error::from)?
     .map_err(petrel::engine::EngineError::from)?;
     drop(engine);
-    let after = bytes_under(&db);
+    if !args.no_vacuum && report.cases > 0 {
+        let data = args.data.data.clone();
+        tokio::task::spawn_blocking(move || petrel::store::vacuum(&data))
+            .await
+            .map_err(anyhow::Error::from)??;
+    }
+    let after = petrel::store::bytes_under(&db);
     match args.format {
         Format::Json => println!(
             "{}",
@@ -106,7 +106,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
                 println!("left case {case} as it was: {why}");
             }
             println!(
-                "store: {:.1} MiB before, {:.1} MiB after (sled reuses freed space as it writes)",
+                "store: {:.1} MiB before, {:.1} MiB after",
                 before as f64 / 1048576.0,
                 after as f64 / 1048576.0
             );

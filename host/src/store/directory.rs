@@ -32,7 +32,7 @@ pub(super) fn remove_unfinished_snapshots(db: &Path) -> Result<(), StoreError> {
 }
 
 /// Takes the exclusive lock on `dir/lock`, waiting up to 2 s.
-pub(super) fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
+pub(crate) fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
     let path = dir.join("lock");
     let file = std::fs::OpenOptions::new()
         .create(true)

@@ -24,6 +24,7 @@ mod sled_store;
 mod token;
 mod token_entry;
 mod transaction;
+mod vacuum;
 
 pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
 pub use error::StoreError;
@@ -39,6 +40,7 @@ pub(crate) use replay::Rebuild;
 pub use replay::{ReplayReport, replay};
 pub use sled_store::SledStore;
 pub use token::{Owner, StoredToken, TokenId};
+pub use vacuum::{bytes_under, vacuum};
 
 pub(crate) use error::{decode, encode};
 

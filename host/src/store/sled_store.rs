@@ -16,7 +16,7 @@ use super::{
     CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
     StoredToken, TokenId, decode, encode,
 };
-use super::{case_entry, compaction, letter_index, token_entry};
+use super::{case_entry, compaction, letter_index, token_entry, vacuum};
 
 /// The sled-backed store.
 #[derive(Clone)]
@@ -35,6 +35,9 @@ pub struct SledStore {
     /// Held while a transaction numbers its log entries and commits, so
     /// that seqs increase in commit order.
     commit: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Added to sled's ids: the next id of the store this one was
+    /// vacuumed from (see `vacuum`).
+    id_base: u64,
     /// Whether `HOLDS_KEY` is stored: tokens may be held (`token_entry`).
     may_hold: std::sync::Arc<AtomicBool>,
     /// Held (locked) while the store is open: one opener at a time.
@@ -56,6 +59,7 @@ impl SledStore {
         // Our own lock, taken before anything in `db` is touched: the
         // clean-up below must never run beside a live store.
         let lock = lock(dir)?;
+        vacuum::recover(dir)?;
         remove_unfinished_snapshots(&dir.join("db"))?;
         let db = Self::sled_config(&dir.join("db"))
             .open()
@@ -86,6 +90,7 @@ impl SledStore {
             nets: db.open_tree("nets")?,
             components: db.open_tree("components")?,
             commit: std::sync::Arc::default(),
+            id_base: vacuum::id_base(&db)?,
             may_hold: std::sync::Arc::new(AtomicBool::new(may_hold)),
             db,
             _lock: std::sync::Arc::new(lock),
@@ -247,7 +252,7 @@ impl SledStore {
 impl Store for SledStore {
     fn next_id(&self) -> Result<u64, StoreError> {
         // sled ids start at 0; keep 0 free as "before everything".
-        Ok(self.db.generate_id()? + 1)
+        Ok(self.id_base + self.db.generate_id()? + 1)
     }
 
     fn deploy(
