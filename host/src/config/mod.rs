@@ -36,6 +36,15 @@
 //!
 //! [limits]                                # the host's ceilings: see `petrel::limits`
 //! timeout_ms = 60000                      # e.g. the longest guest deadline a net may ask
+//!
+//! [telemetry]                             # OpenTelemetry traces (`petrel serve`, `run`, `start`)
+//! otlp_endpoint = "http://127.0.0.1:4318" # base URL of an OTLP/HTTP receiver (protobuf);
+//!                                         # spans go to {otlp_endpoint}/v1/traces. Absent:
+//!                                         # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+//!                                         # (the environment wins over this field);
+//!                                         # OTEL_SERVICE_NAME names the service (default petrel)
+//! record_llm_bodies = false               # put prompts and answers on LLM spans (the API key,
+//!                                         # never)
 //! ```
 //!
 //! Retries, backoff and every attempt stay inside the firing's deadline and
@@ -52,9 +61,11 @@ use toml::Spanned;
 use crate::limits::HostLimits;
 use crate::llm::{LlmConfig, LlmProvider, SetupError};
 use llm::RawLlm;
+pub use telemetry::TelemetrySettings;
 
 mod limits;
 mod llm;
+mod telemetry;
 
 /// The parsed `petrel.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,6 +76,8 @@ pub struct Config {
     pub server: ServerSettings,
     /// The `[limits]` table: the host's ceilings (defaults when absent).
     pub limits: HostLimits,
+    /// The `[telemetry]` table: where traces go (defaults when absent).
+    pub telemetry: TelemetrySettings,
 }
 
 /// The `[server]` table: settings of `petrel serve`.
@@ -155,6 +168,7 @@ struct RawConfig {
     #[serde(default)]
     server: ServerSettings,
     limits: Option<limits::RawLimits>,
+    telemetry: Option<telemetry::RawTelemetry>,
 }
 
 /// Turns byte spans into errors that name the file, line and field.
@@ -179,6 +193,40 @@ impl Ctx<'_> {
             line: self.line(span),
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// `u` as an http(s) URL without credentials and without a trailing
+    /// `/`; `example` shows a good one, `secret` says where credentials go.
+    pub(crate) fn http_url(
+        &self,
+        u: &Spanned<String>,
+        field: &str,
+        example: &str,
+        secret: &str,
+    ) -> Result<String, ConfigError> {
+        let text = u.get_ref().trim_end_matches('/');
+        match reqwest::Url::parse(text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err(self.err(
+                        u.span(),
+                        field,
+                        format!("the URL carries credentials (put {secret} instead)"),
+                    ));
+                }
+                Ok(text.to_string())
+            }
+            Ok(_) => Err(self.err(
+                u.span(),
+                field,
+                format!("`{text}` is not an http(s) URL (expected e.g. `{example}`)"),
+            )),
+            Err(e) => Err(self.err(
+                u.span(),
+                field,
+                format!("`{text}` is not a URL: {e} (expected e.g. `{example}`)"),
+            )),
         }
     }
 }
@@ -213,6 +261,10 @@ impl Config {
             Some(raw) => limits::parse(&cx, raw)?,
             None => HostLimits::default(),
         };
+        let telemetry = match &raw.telemetry {
+            Some(raw) => telemetry::parse(&cx, raw)?,
+            None => TelemetrySettings::default(),
+        };
         let mut server = raw.server;
         if let Some(dir) = &server.nets_dir {
             let base = file.parent().unwrap_or(Path::new("."));
@@ -222,6 +274,7 @@ impl Config {
             llm,
             server,
             limits,
+            telemetry,
         })
     }
 
