@@ -4,6 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
+use tracing::field::Empty;
+
 use super::budget::{self, Hold};
 use super::gateway::{Caller, LlmGateway};
 use super::journal::CaseLog;
@@ -121,9 +124,37 @@ impl LlmSession {
     /// call is refused unjournaled (the first refusal is journaled, once),
     /// so a guest looping on refused calls writes nothing more. A request
     /// over `max_request_kb` is refused and journaled cut to that size.
+    ///
+    /// Each call is a `petrel.llm` span (see [`crate::telemetry`]): model,
+    /// tokens, latency and result; the prompt and answer only when the
+    /// host opted in (`[telemetry] record_llm_bodies`); never the key.
     pub async fn complete(
         &mut self,
         request: ChatRequest,
+    ) -> Result<Result<ChatResponse, ProviderError>, StoreError> {
+        let span = tracing::info_span!(
+            "petrel.llm",
+            case = %self.caller.case,
+            transition = %self.caller.transition,
+            call = self.calls,
+            model = Empty,
+            provider = Empty,
+            input_tokens = Empty,
+            output_tokens = Empty,
+            latency_ms = Empty,
+            attempts = Empty,
+            journaled = Empty,
+            result = Empty,
+            llm.request = Empty,
+            llm.response = Empty,
+        );
+        self.exchange(request, &span).instrument(span.clone()).await
+    }
+
+    async fn exchange(
+        &mut self,
+        request: ChatRequest,
+        span: &tracing::Span,
     ) -> Result<Result<ChatResponse, ProviderError>, StoreError> {
         let index = self.calls;
         self.calls = self.calls.saturating_add(1);
@@ -172,6 +203,7 @@ impl LlmSession {
             }
             Err(e) => record.error = Some(e.clone()),
         }
+        trace(span, &record, &answer, self.host.record_bodies);
         tracing::info!(
             target: "petrel.llm",
             case = %self.caller.case,
@@ -260,6 +292,47 @@ impl LlmSession {
             "the firing made its {} call(s) (llm.max_calls of transition `{}`)",
             self.policy.max_calls, self.caller.transition
         ))
+    }
+}
+
+/// Puts what an exchange did on its span (its bodies only if `bodies`).
+fn trace(
+    span: &tracing::Span,
+    record: &ExchangeRecord,
+    answer: &Result<ChatResponse, ProviderError>,
+    bodies: bool,
+) {
+    if span.is_disabled() {
+        return;
+    }
+    span.record("model", record.model.as_str());
+    span.record("provider", record.provider.as_str());
+    span.record("input_tokens", record.usage.input_tokens);
+    span.record("output_tokens", record.usage.output_tokens);
+    span.record("latency_ms", record.latency_ms);
+    span.record("attempts", record.attempts);
+    span.record("journaled", record.replayed_from.is_some());
+    span.record(
+        "result",
+        answer.as_ref().map_or_else(|e| e.kind(), |_| "ok"),
+    );
+    if let Err(e) = answer {
+        // A provider's error text may quote the request: only its kind,
+        // unless bodies are wanted.
+        let message = if bodies {
+            e.to_string()
+        } else {
+            e.kind().to_string()
+        };
+        crate::telemetry::fail(span, message);
+    }
+    if bodies {
+        if let Ok(request) = serde_json::to_string(&record.request) {
+            span.record("llm.request", request);
+        }
+        if let Ok(r) = answer {
+            span.record("llm.response", r.text.as_str());
+        }
     }
 }
 
