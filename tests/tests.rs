@@ -15,4 +15,5 @@ mod mcc;
 mod poly;
 mod sandbox;
 mod server;
+mod telemetry;
 mod util;
