@@ -5,11 +5,11 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
-use tracing::field::Empty;
 
 use super::budget::{self, Hold};
 use super::gateway::{Caller, LlmGateway};
 use super::journal::CaseLog;
+use super::trace::{llm_span, trace};
 use super::{Answer, ChatRequest, ChatResponse, ProviderError, Usage};
 use crate::net::LlmPolicy;
 use crate::store::ExchangeRecord;
@@ -132,22 +132,7 @@ impl LlmSession {
         &mut self,
         request: ChatRequest,
     ) -> Result<Result<ChatResponse, ProviderError>, StoreError> {
-        let span = tracing::info_span!(
-            "petrel.llm",
-            case = %self.caller.case,
-            transition = %self.caller.transition,
-            call = self.calls,
-            model = Empty,
-            provider = Empty,
-            input_tokens = Empty,
-            output_tokens = Empty,
-            latency_ms = Empty,
-            attempts = Empty,
-            journaled = Empty,
-            result = Empty,
-            llm.request = Empty,
-            llm.response = Empty,
-        );
+        let span = llm_span(&self.caller, self.calls);
         self.exchange(request, &span).instrument(span.clone()).await
     }
 
@@ -292,47 +277,6 @@ impl LlmSession {
             "the firing made its {} call(s) (llm.max_calls of transition `{}`)",
             self.policy.max_calls, self.caller.transition
         ))
-    }
-}
-
-/// Puts what an exchange did on its span (its bodies only if `bodies`).
-fn trace(
-    span: &tracing::Span,
-    record: &ExchangeRecord,
-    answer: &Result<ChatResponse, ProviderError>,
-    bodies: bool,
-) {
-    if span.is_disabled() {
-        return;
-    }
-    span.record("model", record.model.as_str());
-    span.record("provider", record.provider.as_str());
-    span.record("input_tokens", record.usage.input_tokens);
-    span.record("output_tokens", record.usage.output_tokens);
-    span.record("latency_ms", record.latency_ms);
-    span.record("attempts", record.attempts);
-    span.record("journaled", record.replayed_from.is_some());
-    span.record(
-        "result",
-        answer.as_ref().map_or_else(|e| e.kind(), |_| "ok"),
-    );
-    if let Err(e) = answer {
-        // A provider's error text may quote the request: only its kind,
-        // unless bodies are wanted.
-        let message = if bodies {
-            e.to_string()
-        } else {
-            e.kind().to_string()
-        };
-        crate::telemetry::fail(span, message);
-    }
-    if bodies {
-        if let Ok(request) = serde_json::to_string(&record.request) {
-            span.record("llm.request", request);
-        }
-        if let Ok(r) = answer {
-            span.record("llm.response", r.text.as_str());
-        }
     }
 }
 
