@@ -4,7 +4,7 @@
 //! (crash, key hygiene, config errors, demo) in `llm/binary.rs`.
 
 mod binary;
-mod server;
+pub(crate) mod server;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -16,4 +16,5 @@ mod poly;
 mod retention;
 mod sandbox;
 mod server;
+mod telemetry;
 mod util;

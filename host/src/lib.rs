@@ -72,9 +72,11 @@
 //!   (`engine::driver`) for batch runs and the daemon alike.
 //! - [`host`]: the engine with its daemon driver and external work;
 //!   [`server`]: its HTTP API (`petrel serve`); [`config`]: `petrel.toml`;
-//!   [`metrics`]: Prometheus metrics fed from the event log; [`limits`]:
-//!   the host's ceilings on everything that comes from outside;
-//!   [`retention`]: finished cases' log entries moved to archive files.
+//!   [`metrics`]: Prometheus metrics fed from the event log;
+//!   [`telemetry`]: the spans of firings, LLM calls, HTTP requests and
+//!   store commits (one case, one trace); [`limits`]: the host's ceilings
+//!   on everything that comes from outside; [`retention`]: finished
+//!   cases' log entries moved to archive files.
 //!
 //! One firing, start to commit:
 //!
@@ -104,6 +106,7 @@ pub mod retention;
 pub mod sandbox;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod verify;
 
 pub use host::Host;

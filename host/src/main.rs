@@ -1,5 +1,6 @@
 //! The `petrel` binary: parses the command line, installs the tracing
-//! subscriber and calls the library.
+//! subscriber (with an OTLP exporter when one is configured, see
+//! `cli/telemetry.rs`) and calls the library.
 
 mod cli;
 
@@ -15,14 +16,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PETREL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match cli::dispatch(args) {
+    let outcome = cli::telemetry(&args).and_then(|telemetry| {
+        let outcome = cli::dispatch(args);
+        // Spans not yet exported go out before the process ends.
+        telemetry.shutdown();
+        outcome
+    });
+    match outcome {
         Ok(code) => code.into(),
         Err(failure) => {
             eprintln!("error: {:#}", failure.error);

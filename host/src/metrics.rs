@@ -1,19 +1,27 @@
 //! Prometheus metrics of a running host, fed from the event log as the
 //! engine writes it ([`Metrics::observe`]) and rendered in the OpenMetrics
-//! text format for `GET /metrics`.
+//! text format for `GET /metrics`. The README's "Metrics and traces"
+//! table is this one.
 //!
-//! | metric | labels | what |
-//! | --- | --- | --- |
-//! | `petrel_firings_total` | `transition`, `result` | firing events: `completed`, `declined`, `failed` (one per failed attempt), `dead_lettered`, `aborted` (the guest aborted its case), `abandoned` (cut off by a crash), `compensated` |
-//! | `petrel_firing_duration_seconds` | `transition` | histogram of completed firings' guest (or worker) time |
-//! | `petrel_cases_total` | `event` | cases `started`, `completed`, `stuck`, `aborted` |
-//! | `petrel_llm_calls_total` | `result` | language-model calls, `ok` or `error` (answers replayed from the journal are not calls) |
-//! | `petrel_llm_tokens_total` | `kind` | tokens the provider counted, `input` or `output` |
-//! | `petrel_open_cases` | | cases not yet completed, aborted or compensated (read from the store at scrape time) |
-//! | `petrel_dead_letters` | | dead letters waiting (read from the store at scrape time) |
-//! | `petrel_store_flushes_total` | | durability flushes of the store; each acknowledges every change applied before it, for all the requests waiting on it (group commit) |
+//! | metric | type | labels | what |
+//! | --- | --- | --- | --- |
+//! | `petrel_firings_total` | counter | `transition`, `result` | firing events: `completed`, `declined`, `failed` (one per failed attempt), `dead_lettered`, `aborted` (the guest aborted its case), `abandoned` (cut off by a crash), `compensated` |
+//! | `petrel_firing_duration_seconds` | histogram | `transition` | guest (or worker) time of completed firings; buckets 100 µs to 52 s |
+//! | `petrel_cases_total` | counter | `event` | cases `started`, `completed`, `stuck`, `aborted` |
+//! | `petrel_llm_calls_total` | counter | `model`, `result` | language-model calls, `ok` or `error` (answers replayed from the journal are not calls) |
+//! | `petrel_llm_tokens_total` | counter | `model`, `kind` | tokens the provider counted, `input` or `output` |
+//! | `petrel_llm_call_duration_seconds` | histogram | `model` | latency of language-model calls (retries and backoff included, replays excluded); buckets 100 µs to 52 s |
+//! | `petrel_open_cases` | gauge | | cases not yet completed, aborted or compensated (read from the store at scrape time) |
+//! | `petrel_dead_letters` | gauge | | dead letters waiting (read from the store at scrape time) |
+//! | `petrel_store_flushes_total` | counter | | durability flushes of the store; each acknowledges every change applied before it, for all the requests waiting on it (group commit) |
+//!
+//! Cardinality is bounded: `transition` takes the names of deployed
+//! transitions, `model` the models of the host's `[llm]` config (`none`
+//! for calls refused before reaching one), and past [`MAX_MODELS`]
+//! distinct models every other one counts as `other`; every other label
+//! is a fixed set. No label holds a case id, a prompt or a key.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -44,14 +52,24 @@ struct CaseLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ResultLabels {
+struct LlmCallLabels {
+    model: String,
     result: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct KindLabels {
+struct LlmTokenLabels {
+    model: String,
     kind: &'static str,
 }
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    model: String,
+}
+
+/// Most distinct `model` label values; later models count as `other`.
+pub const MAX_MODELS: usize = 16;
 
 fn latency_histogram() -> Histogram {
     // 100 µs to about 52 s.
@@ -65,8 +83,11 @@ pub struct Metrics {
     firings: Family<FiringLabels, Counter>,
     firing_seconds: Family<TransitionLabels, Histogram, fn() -> Histogram>,
     cases: Family<CaseLabels, Counter>,
-    llm_calls: Family<ResultLabels, Counter>,
-    llm_tokens: Family<KindLabels, Counter>,
+    llm_calls: Family<LlmCallLabels, Counter>,
+    llm_tokens: Family<LlmTokenLabels, Counter>,
+    llm_seconds: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    /// The `model` label values given out so far (at most [`MAX_MODELS`]).
+    models: Mutex<Vec<String>>,
     open_cases: Gauge,
     dead_letters: Gauge,
     flushes: Counter,
@@ -105,13 +126,25 @@ impl Metrics {
         );
         let cases = Family::<CaseLabels, Counter>::default();
         registry.register("cases", "Case lifecycle events", cases.clone());
-        let llm_calls = Family::<ResultLabels, Counter>::default();
-        registry.register("llm_calls", "Language-model calls", llm_calls.clone());
-        let llm_tokens = Family::<KindLabels, Counter>::default();
+        let llm_calls = Family::<LlmCallLabels, Counter>::default();
+        registry.register(
+            "llm_calls",
+            "Language-model calls by model and result",
+            llm_calls.clone(),
+        );
+        let llm_tokens = Family::<LlmTokenLabels, Counter>::default();
         registry.register(
             "llm_tokens",
-            "Language-model tokens as the provider counted them",
+            "Language-model tokens as the provider counted them, by model",
             llm_tokens.clone(),
+        );
+        let llm_seconds = Family::<ModelLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register(
+            "llm_call_duration_seconds",
+            "Latency of language-model calls by model (retries included)",
+            llm_seconds.clone(),
         );
         let open_cases = Gauge::default();
         registry.register(
@@ -139,6 +172,8 @@ impl Metrics {
             cases,
             llm_calls,
             llm_tokens,
+            llm_seconds,
+            models: Mutex::new(Vec::new()),
             open_cases,
             dead_letters,
         }
@@ -195,18 +230,47 @@ impl Metrics {
                 } else {
                     "error"
                 };
-                self.llm_calls.get_or_create(&ResultLabels { result }).inc();
+                let model = self.model_label(&exchange.model);
+                self.llm_calls
+                    .get_or_create(&LlmCallLabels {
+                        model: model.clone(),
+                        result,
+                    })
+                    .inc();
                 for (kind, n) in [
                     ("input", exchange.usage.input_tokens),
                     ("output", exchange.usage.output_tokens),
                 ] {
                     self.llm_tokens
-                        .get_or_create(&KindLabels { kind })
+                        .get_or_create(&LlmTokenLabels {
+                            model: model.clone(),
+                            kind,
+                        })
                         .inc_by(u64::from(n));
                 }
+                self.llm_seconds
+                    .get_or_create(&ModelLabels { model })
+                    .observe(exchange.latency_ms as f64 / 1e3);
             }
             _ => {}
         }
+    }
+
+    /// The `model` label of `model`: itself while fewer than
+    /// [`MAX_MODELS`] were seen, `none` when empty, else `other`.
+    fn model_label(&self, model: &str) -> String {
+        if model.is_empty() {
+            return "none".into();
+        }
+        let mut models = self.models.lock().unwrap_or_else(|e| e.into_inner());
+        if models.iter().any(|m| m == model) {
+            return model.to_string();
+        }
+        if models.len() < MAX_MODELS {
+            models.push(model.to_string());
+            return model.to_string();
+        }
+        "other".into()
     }
 
     /// The metrics as OpenMetrics text ([`CONTENT_TYPE`]), with the gauges
@@ -310,11 +374,23 @@ mod tests {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &metrics.registry).unwrap();
         for line in [
-            "petrel_llm_calls_total{result=\"ok\"} 1",
-            "petrel_llm_tokens_total{kind=\"input\"} 12",
-            "petrel_llm_tokens_total{kind=\"output\"} 5",
+            "petrel_llm_calls_total{model=\"m\",result=\"ok\"} 1",
+            "petrel_llm_tokens_total{model=\"m\",kind=\"input\"} 12",
+            "petrel_llm_tokens_total{model=\"m\",kind=\"output\"} 5",
+            "petrel_llm_call_duration_seconds_count{model=\"m\"} 1",
         ] {
             assert!(out.contains(line), "missing {line} in\n{out}");
         }
+    }
+
+    #[test]
+    fn model_labels_are_bounded() {
+        let metrics = Metrics::new();
+        assert_eq!(metrics.model_label(""), "none");
+        for i in 0..MAX_MODELS {
+            assert_eq!(metrics.model_label(&format!("m{i}")), format!("m{i}"));
+        }
+        assert_eq!(metrics.model_label("one-too-many"), "other");
+        assert_eq!(metrics.model_label("m0"), "m0");
     }
 }

@@ -19,6 +19,7 @@ mod replay;
 mod run;
 mod serve;
 mod start;
+mod telemetry;
 mod view;
 
 use std::path::PathBuf;
@@ -179,7 +180,29 @@ pub(crate) fn engine_config(
     let host = petrel::config::Config::load(file).map_err(bad_input)?;
     config.llm = host.llm_provider().map_err(bad_input)?;
     config.limits = host.limits;
+    config.record_llm_bodies = host.telemetry.record_llm_bodies;
     Ok((config, host))
+}
+
+/// Installs the tracing subscriber, with an OTLP exporter when the
+/// `[telemetry]` table of the command's config file (`start`, `run` and
+/// `serve` fire guests) or the environment names an endpoint.
+pub(crate) fn telemetry(cli: &Cli) -> Result<telemetry::Telemetry, Failure> {
+    let data = match &cli.command {
+        Command::Start(a) => Some(&a.data),
+        Command::Run(a) => Some(&a.data),
+        Command::Serve(a) => Some(&a.data),
+        _ => None,
+    };
+    let settings = match data.and_then(|d| d.config.as_ref()) {
+        Some(file) => {
+            petrel::config::Config::load(file)
+                .map_err(bad_input)?
+                .telemetry
+        }
+        None => petrel::config::TelemetrySettings::default(),
+    };
+    telemetry::install(&settings)
 }
 
 pub(crate) async fn open(data: &DataArgs) -> Result<Engine, Failure> {

@@ -7,7 +7,7 @@ use super::{DataArgs, Format, OK, Outcome, PROBLEM, open};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
-    data: DataArgs,
+    pub(super) data: DataArgs,
     /// Start at most this many firings.
     #[arg(long, value_name = "N")]
     max_firings: Option<u64>,

@@ -22,7 +22,7 @@ const DEFAULT_TOKEN_ENV: &str = "PETREL_API_TOKEN";
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
-    data: DataArgs,
+    pub(super) data: DataArgs,
     /// Address to listen on; port 0 picks a free one. The bound address is
     /// the first line on stdout (`listening on http://ADDR`).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]

@@ -11,7 +11,7 @@ pub(crate) struct Args {
     /// The net file (TOML).
     net: PathBuf,
     #[command(flatten)]
-    data: DataArgs,
+    pub(super) data: DataArgs,
     /// Case id (default: generated).
     #[arg(long)]
     case: Option<String>,

@@ -62,29 +62,12 @@ pub(super) fn from_raw(cx: &Ctx<'_>, raw: &Spanned<RawLlm>) -> Result<LlmConfig,
     };
     let base_url = match &r.base_url {
         None => DEFAULT_BASE_URL.to_string(),
-        Some(u) => {
-            let text = u.get_ref().trim_end_matches('/');
-            match reqwest::Url::parse(text) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
-                    if !url.username().is_empty() || url.password().is_some() {
-                        return Err(cx.err(u.span(), "llm.base_url", "the URL carries credentials (put the key in the environment variable named by `api_key_env` instead)"));
-                    }
-                    text.to_string()
-                }
-                Ok(_) => {
-                    return Err(cx.err(u.span(), "llm.base_url", format!("`{text}` is not an http(s) URL (expected e.g. `http://127.0.0.1:11434/v1`)")));
-                }
-                Err(e) => {
-                    return Err(cx.err(
-                        u.span(),
-                        "llm.base_url",
-                        format!(
-                            "`{text}` is not a URL: {e} (expected e.g. `https://api.openai.com/v1`)"
-                        ),
-                    ));
-                }
-            }
-        }
+        Some(u) => cx.http_url(
+            u,
+            "llm.base_url",
+            "https://api.openai.com/v1",
+            "the key in the environment variable named by `api_key_env`",
+        )?,
     };
     let model = match &r.model {
         None => DEFAULT_MODEL.to_string(),

@@ -43,6 +43,14 @@
 //! interval = "1h"                         # how often `petrel serve` compacts (at least 1s)
 //! max_cases = 10000                       # most cases one run compacts (1 to 1000000)
 //! archive_dir = "archive"                 # relative to petrel.toml; absent: DATA/archive
+//! [telemetry]                             # OpenTelemetry traces (`petrel serve`, `run`, `start`)
+//! otlp_endpoint = "http://127.0.0.1:4318" # base URL of an OTLP/HTTP receiver (protobuf);
+//!                                         # spans go to {otlp_endpoint}/v1/traces. Absent:
+//!                                         # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+//!                                         # (the environment wins over this field);
+//!                                         # OTEL_SERVICE_NAME names the service (default petrel)
+//! record_llm_bodies = false               # put prompts and answers on LLM spans (the API key,
+//!                                         # never)
 //! ```
 //!
 //! Retries, backoff and every attempt stay inside the firing's deadline and
@@ -59,6 +67,7 @@ use toml::Spanned;
 use crate::limits::HostLimits;
 use crate::llm::{LlmConfig, LlmProvider, SetupError};
 use llm::RawLlm;
+pub use telemetry::TelemetrySettings;
 
 mod limits;
 mod llm;
@@ -66,6 +75,7 @@ mod retention;
 
 pub use retention::RetentionSettings;
 pub use retention::parse_duration;
+mod telemetry;
 
 /// The parsed `petrel.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,6 +88,8 @@ pub struct Config {
     pub limits: HostLimits,
     /// The `[retention]` table; `None` when the file has none.
     pub retention: Option<RetentionSettings>,
+    /// The `[telemetry]` table: where traces go (defaults when absent).
+    pub telemetry: TelemetrySettings,
 }
 
 /// The `[server]` table: settings of `petrel serve`.
@@ -169,6 +181,7 @@ struct RawConfig {
     server: ServerSettings,
     limits: Option<limits::RawLimits>,
     retention: Option<retention::RawRetention>,
+    telemetry: Option<telemetry::RawTelemetry>,
 }
 
 /// Turns byte spans into errors that name the file, line and field.
@@ -193,6 +206,40 @@ impl Ctx<'_> {
             line: self.line(span),
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// `u` as an http(s) URL without credentials and without a trailing
+    /// `/`; `example` shows a good one, `secret` says where credentials go.
+    pub(crate) fn http_url(
+        &self,
+        u: &Spanned<String>,
+        field: &str,
+        example: &str,
+        secret: &str,
+    ) -> Result<String, ConfigError> {
+        let text = u.get_ref().trim_end_matches('/');
+        match reqwest::Url::parse(text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err(self.err(
+                        u.span(),
+                        field,
+                        format!("the URL carries credentials (put {secret} instead)"),
+                    ));
+                }
+                Ok(text.to_string())
+            }
+            Ok(_) => Err(self.err(
+                u.span(),
+                field,
+                format!("`{text}` is not an http(s) URL (expected e.g. `{example}`)"),
+            )),
+            Err(e) => Err(self.err(
+                u.span(),
+                field,
+                format!("`{text}` is not a URL: {e} (expected e.g. `{example}`)"),
+            )),
         }
     }
 }
@@ -227,6 +274,10 @@ impl Config {
             Some(raw) => limits::parse(&cx, raw)?,
             None => HostLimits::default(),
         };
+        let telemetry = match &raw.telemetry {
+            Some(raw) => telemetry::parse(&cx, raw)?,
+            None => TelemetrySettings::default(),
+        };
         let mut server = raw.server;
         if let Some(dir) = &server.nets_dir {
             let base = file.parent().unwrap_or(Path::new("."));
@@ -242,6 +293,7 @@ impl Config {
             server,
             limits,
             retention,
+            telemetry,
         })
     }
 

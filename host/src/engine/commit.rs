@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 use super::EventObserver;
 use crate::store::{Change, Store, StoreError};
@@ -111,16 +112,19 @@ async fn apply_jobs(
                 Err(_) => break,
             }
         }
+        let span = commit_span(&group, size);
         let store = store.clone();
-        let applied =
-            match tokio::task::spawn_blocking(move || apply_group(store.as_ref(), group)).await {
-                Ok(applied) => applied,
-                Err(e) => {
-                    // The group's senders are gone with it: they learn it failed.
-                    tracing::error!(error = %e, "applying changes panicked");
-                    continue;
-                }
-            };
+        let applied = match tokio::task::spawn_blocking(move || apply_group(store.as_ref(), group))
+            .instrument(span)
+            .await
+        {
+            Ok(applied) => applied,
+            Err(e) => {
+                // The group's senders are gone with it: they learn it failed.
+                tracing::error!(error = %e, "applying changes panicked");
+                continue;
+            }
+        };
         for (job, result) in applied {
             if let (Ok(changes), Some(observer)) = (&result, &observer) {
                 for event in changes.iter().flat_map(|c| &c.events) {
@@ -130,6 +134,25 @@ async fn apply_jobs(
             let _ = job.send(result);
         }
     }
+}
+
+/// The `petrel.store.commit` span of a group: its own trace, linked to the
+/// traces of the cases it changes (see [`crate::telemetry`]).
+fn commit_span(group: &[Job], changes: usize) -> tracing::Span {
+    let span = tracing::info_span!(
+        "petrel.store.commit",
+        jobs = group.len(),
+        changes,
+        cases = tracing::field::Empty,
+    );
+    let cases = group.iter().flat_map(|job| &job.changes).flat_map(|c| {
+        c.events
+            .iter()
+            .filter_map(|e| e.case.as_deref())
+            .chain(c.case.as_ref().map(|r| r.id.as_str()))
+    });
+    crate::telemetry::link_cases(&span, cases);
+    span
 }
 
 /// Applies a group's jobs in one transaction; if that fails, each on its
@@ -179,7 +202,9 @@ async fn flush_waiters(
             group.push(w);
         }
         let store = store.clone();
+        let span = tracing::info_span!("petrel.store.flush", waiters = group.len());
         let result = tokio::task::spawn_blocking(move || store.flush())
+            .instrument(span)
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));

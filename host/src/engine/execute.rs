@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+use tracing::field::Empty;
+
 use super::core::{Launch, Work};
 use crate::llm::{Caller, JournalKey, LlmGateway};
 use crate::net::Capability;
-use crate::sandbox::{CallResult, Compensated, Determinism, Firing, Sandbox, Token};
+use crate::sandbox::{CallResult, Compensated, Decision, Determinism, Firing, Sandbox, Token};
 use crate::store::TokenRecord;
 
 fn tokens(records: Vec<TokenRecord>) -> Vec<Token> {
@@ -19,12 +22,47 @@ fn tokens(records: Vec<TokenRecord>) -> Vec<Token> {
         .collect()
 }
 
-/// Runs `launch`'s guest; returns the launch with what the guest did.
+/// Runs `launch`'s guest in a `petrel.firing` span in its case's trace
+/// (see [`crate::telemetry`]); returns the launch with what the guest did.
 pub(super) async fn execute(
     sandbox: Arc<Sandbox>,
     llm: Arc<LlmGateway>,
     launch: Launch,
 ) -> (Launch, CallResult) {
+    let span = tracing::info_span!(
+        "petrel.firing",
+        net = %launch.dep.net.name(),
+        version = %launch.dep.version(),
+        transition = %launch.transition().name,
+        case = %launch.case,
+        firing = launch.firing,
+        attempt = launch.attempt,
+        compensation = matches!(launch.work, Work::Compensation(_)),
+        result = Empty,
+        outcome = Empty,
+    );
+    crate::telemetry::join_case(&span, &launch.case);
+    let (launch, result) = run(sandbox, llm, launch).instrument(span.clone()).await;
+    match &result.decision {
+        Ok(Decision::Fire(fire)) => {
+            span.record("result", "fired");
+            span.record("outcome", fire.outcome.as_str());
+        }
+        Ok(Decision::Decline) => {
+            span.record("result", "declined");
+        }
+        Ok(Decision::Abort(_)) => {
+            span.record("result", "aborted");
+        }
+        Err(failure) => {
+            span.record("result", "failed");
+            crate::telemetry::fail(&span, failure.to_string());
+        }
+    }
+    (launch, result)
+}
+
+async fn run(sandbox: Arc<Sandbox>, llm: Arc<LlmGateway>, launch: Launch) -> (Launch, CallResult) {
     let net = &launch.dep.net;
     let t = launch.transition();
     // The seed hashes case, transition and input seqs: the same on every

@@ -75,6 +75,9 @@ pub struct EngineConfig {
     pub observer: Option<EventObserver>,
     /// The host's ceilings (`[limits]` in `petrel.toml`).
     pub limits: crate::limits::HostLimits,
+    /// Put language-model prompts and answers on `petrel.llm` spans
+    /// (`[telemetry] record_llm_bodies`; default false).
+    pub record_llm_bodies: bool,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -87,6 +90,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("clock", &self.clock)
             .field("observer", &self.observer.is_some())
             .field("limits", &self.limits)
+            .field("record_llm_bodies", &self.record_llm_bodies)
             .finish()
     }
 }
@@ -102,6 +106,7 @@ impl EngineConfig {
             clock: Arc::new(SystemClock),
             observer: None,
             limits: crate::limits::HostLimits::default(),
+            record_llm_bodies: false,
         }
     }
 }
@@ -146,7 +151,7 @@ impl Engine {
         .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
         let committer = Committer::start(store.clone(), config.observer.clone());
         let journal = committer.clone();
-        let llm = Arc::new(crate::llm::LlmGateway::new(
+        let mut llm = crate::llm::LlmGateway::new(
             config.llm.clone(),
             store.clone(),
             Arc::new(move |event, durable| {
@@ -163,7 +168,9 @@ impl Engine {
                     Ok(())
                 })
             }),
-        ));
+        );
+        llm.record_bodies = config.record_llm_bodies;
+        let llm = Arc::new(llm);
         let engine = Engine {
             committer,
             llm,

@@ -21,6 +21,8 @@ pub struct LlmGateway {
     store: Arc<dyn Store>,
     journal: JournalFn,
     pub(crate) budgets: Budgets,
+    /// Put prompts and answers on `petrel.llm` spans.
+    pub(crate) record_bodies: bool,
 }
 
 impl std::fmt::Debug for LlmGateway {
@@ -58,6 +60,7 @@ impl LlmGateway {
             store,
             journal,
             budgets: Budgets::default(),
+            record_bodies: false,
         }
     }
 

@@ -30,6 +30,7 @@ mod retry;
 mod secret;
 mod session;
 mod settings;
+mod trace;
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -4,9 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
+
 use super::budget::{self, Hold};
 use super::gateway::{Caller, LlmGateway};
 use super::journal::CaseLog;
+use super::trace::{llm_span, trace};
 use super::{Answer, ChatRequest, ChatResponse, ProviderError, Usage};
 use crate::net::LlmPolicy;
 use crate::store::ExchangeRecord;
@@ -121,9 +124,22 @@ impl LlmSession {
     /// call is refused unjournaled (the first refusal is journaled, once),
     /// so a guest looping on refused calls writes nothing more. A request
     /// over `max_request_kb` is refused and journaled cut to that size.
+    ///
+    /// Each call is a `petrel.llm` span (see [`crate::telemetry`]): model,
+    /// tokens, latency and result; the prompt and answer only when the
+    /// host opted in (`[telemetry] record_llm_bodies`); never the key.
     pub async fn complete(
         &mut self,
         request: ChatRequest,
+    ) -> Result<Result<ChatResponse, ProviderError>, StoreError> {
+        let span = llm_span(&self.caller, self.calls);
+        self.exchange(request, &span).instrument(span.clone()).await
+    }
+
+    async fn exchange(
+        &mut self,
+        request: ChatRequest,
+        span: &tracing::Span,
     ) -> Result<Result<ChatResponse, ProviderError>, StoreError> {
         let index = self.calls;
         self.calls = self.calls.saturating_add(1);
@@ -172,6 +188,7 @@ impl LlmSession {
             }
             Err(e) => record.error = Some(e.clone()),
         }
+        trace(span, &record, &answer, self.host.record_bodies);
         tracing::info!(
             target: "petrel.llm",
             case = %self.caller.case,

@@ -39,6 +39,7 @@ mod nets;
 mod openapi;
 mod probes;
 mod routes;
+mod trace;
 mod work;
 
 use std::future::Future;
@@ -48,7 +49,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
@@ -160,8 +161,9 @@ pub(crate) struct AppState {
     pub(crate) nets_dir: Option<PathBuf>,
 }
 
-/// The application: every route, the JSON fallbacks, auth, the body limit
-/// and the guard (`Host` check, in-flight cap, deadline).
+/// The application: every route, the JSON fallbacks, auth, the body limit,
+/// the guard (`Host` check, in-flight cap, deadline) and, around it all,
+/// each request's span.
 fn app(state: AppState, config: &ServerConfig) -> Router {
     let guard = guard::Guard {
         loopback_only: config.token.is_none(),
@@ -173,6 +175,7 @@ fn app(state: AppState, config: &ServerConfig) -> Router {
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state)
         .layer(from_fn_with_state(guard, guard::guard))
+        .layer(from_fn(trace::span))
 }
 
 /// The API as a router, for an embedder to serve (or mount) itself, with
