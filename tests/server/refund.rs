@@ -84,8 +84,9 @@ async fn the_refund_example_runs_through_the_daemon_with_a_payment_worker() {
     for needle in [
         "petrel_firings_total{transition=\"pay_refund\",result=\"completed\"} 1",
         "petrel_firings_total{transition=\"classify_intent\",result=\"completed\"} 3",
-        "petrel_llm_calls_total{result=\"ok\"} 3",
-        "petrel_llm_tokens_total{kind=\"input\"}",
+        "petrel_llm_calls_total{model=\"gpt-4o-mini\",result=\"ok\"} 3",
+        "petrel_llm_tokens_total{model=\"gpt-4o-mini\",kind=\"input\"}",
+        "petrel_llm_call_duration_seconds_count{model=\"gpt-4o-mini\"} 3",
     ] {
         assert!(metrics.contains(needle), "no `{needle}` in\n{metrics}");
     }
