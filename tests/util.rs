@@ -73,19 +73,7 @@ pub fn vm_hwm(pid: u32) -> u64 {
 
 /// Bytes of every file under `dir`.
 pub fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                dir_bytes(&path)
-            } else {
-                entry.metadata().map_or(0, |m| m.len())
-            }
-        })
-        .sum()
+    petrel::store::bytes_under(dir)
 }
 
 /// An example program of the `petrel` package (`host/examples/NAME.rs`), built.

@@ -47,6 +47,7 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 pub(crate) async fn run(args: Args) -> Outcome {
     let (_, config) = engine_config(&args.data)?;
+    let archive = archive_dir(&args.data.data, args.archive_dir.as_ref(), &config);
     let mut policy = config
         .retention
         .map(|r| r.policy)
@@ -60,7 +61,6 @@ pub(crate) async fn run(args: Args) -> Outcome {
     if let Some(n) = args.max_cases {
         policy.max_cases = n as usize;
     }
-    let archive = archive_dir(&args.data, args.archive_dir.as_ref())?;
     let db = args.data.data.join("db");
     let before = petrel::store::bytes_under(&db);
     let engine = open(&args.data).await?;

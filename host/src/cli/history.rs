@@ -1,7 +1,9 @@
 //! `petrel history`: a case's event log, filtered by type and time, with
 //! the entries compaction moved to the archive when asked (`--archive`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use petrel::config::Config;
 
 use petrel::store::{EventFilter, EventRecord};
 
@@ -42,39 +44,22 @@ fn filter(args: &Args) -> Result<EventFilter, super::Failure> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let time = |flag: &str, v: &Option<String>| {
-        v.as_deref()
-            .map(|t| {
-                EventFilter::parse_time(t, now)
-                    .map_err(|m| bad_input(anyhow::anyhow!("--{flag}: {m}")))
-            })
-            .transpose()
-    };
-    Ok(EventFilter {
-        kinds: match &args.kinds {
-            Some(k) => EventFilter::parse_kinds(k)
-                .map_err(|m| bad_input(anyhow::anyhow!("--type: {m}")))?,
-            None => Vec::new(),
-        },
-        since_ms: time("since", &args.since)?,
-        until_ms: time("until", &args.until)?,
-    })
+    let (kinds, since, until) = (&args.kinds, &args.since, &args.until);
+    EventFilter::parse(kinds.as_deref(), since.as_deref(), until.as_deref(), now)
+        .map_err(|(name, m)| bad_input(anyhow::anyhow!("--{name}: {m}")))
 }
 
-/// The archive directory: `--archive-dir`, else `[retention] archive_dir`,
-/// else DATA/archive.
-pub(crate) fn archive_dir(
-    data: &DataArgs,
-    flag: Option<&PathBuf>,
-) -> Result<PathBuf, super::Failure> {
-    if let Some(dir) = flag {
-        return Ok(dir.clone());
-    }
-    let (_, config) = engine_config(data)?;
-    Ok(config
-        .retention
-        .and_then(|r| r.archive_dir)
-        .unwrap_or_else(|| data.data.join("archive")))
+/// The archive directory: `flag` (`--archive-dir`), else the config's
+/// `[retention] archive_dir`, else DATA/archive.
+pub(crate) fn archive_dir(data: &Path, flag: Option<&PathBuf>, config: &Config) -> PathBuf {
+    flag.cloned()
+        .or_else(|| {
+            config
+                .retention
+                .as_ref()
+                .and_then(|r| r.archive_dir.clone())
+        })
+        .unwrap_or_else(|| data.join("archive"))
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
@@ -90,7 +75,8 @@ pub(crate) async fn run(args: Args) -> Outcome {
     })?;
     let mut events: Vec<EventRecord> = Vec::new();
     if let (true, Some(archived)) = (args.archive, &case.archived) {
-        let dir = archive_dir(&args.data, args.archive_dir.as_ref())?;
+        let (_, config) = engine_config(&args.data)?;
+        let dir = archive_dir(&args.data.data, args.archive_dir.as_ref(), &config);
         let read = petrel::retention::archive::read(&dir, &archived.file, &case.id);
         events = read.map_err(bad_input)?;
     }

@@ -163,10 +163,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
         config = config.with_token(token);
     }
     if let Some(retention) = host_config.retention.clone() {
-        let archive = retention
-            .archive_dir
-            .clone()
-            .unwrap_or_else(|| args.data.data.join("archive"));
+        let archive = super::history::archive_dir(&args.data.data, None, &host_config);
         tokio::spawn(compact_every(host.clone(), retention, archive));
     }
     println!("listening on http://{bound}");

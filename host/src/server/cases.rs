@@ -90,20 +90,9 @@ pub(crate) struct HistoryQuery {
 impl HistoryQuery {
     /// The filter the query asks for, or which parameter is wrong and why.
     fn filter(&self, now_ms: u64) -> Result<EventFilter, EngineError> {
-        let invalid = |name: &str, m: String| EngineError::Invalid(format!("`{name}`: {m}"));
-        let time = |name: &str, v: &Option<String>| {
-            v.as_deref()
-                .map(|t| EventFilter::parse_time(t, now_ms).map_err(|m| invalid(name, m)))
-                .transpose()
-        };
-        Ok(EventFilter {
-            kinds: match &self.kind {
-                Some(k) => EventFilter::parse_kinds(k).map_err(|m| invalid("type", m))?,
-                None => Vec::new(),
-            },
-            since_ms: time("since", &self.since)?,
-            until_ms: time("until", &self.until)?,
-        })
+        let (kind, since, until) = (&self.kind, &self.since, &self.until);
+        EventFilter::parse(kind.as_deref(), since.as_deref(), until.as_deref(), now_ms)
+            .map_err(|(name, m)| EngineError::Invalid(format!("`{name}`: {m}")))
     }
 }
 

@@ -21,6 +21,30 @@ impl EventFilter {
             && self.until_ms.is_none_or(|t| e.at_ms < t)
     }
 
+    /// The filter three optional query values ask for (types as
+    /// [`EventFilter::parse_kinds`] reads them, times as
+    /// [`EventFilter::parse_time`]); a bad one is named (`type`, `since`,
+    /// `until`) with what is wrong.
+    pub fn parse(
+        kinds: Option<&str>,
+        since: Option<&str>,
+        until: Option<&str>,
+        now_ms: u64,
+    ) -> Result<EventFilter, (&'static str, String)> {
+        let time = |name: &'static str, v: Option<&str>| {
+            v.map(|t| EventFilter::parse_time(t, now_ms).map_err(|m| (name, m)))
+                .transpose()
+        };
+        Ok(EventFilter {
+            kinds: match kinds {
+                Some(k) => EventFilter::parse_kinds(k).map_err(|m| ("type", m))?,
+                None => Vec::new(),
+            },
+            since_ms: time("since", since)?,
+            until_ms: time("until", until)?,
+        })
+    }
+
     /// Reads a comma-separated list of entry types (`firing_completed,
     /// llm_exchange`), naming an unknown one and the known ones.
     pub fn parse_kinds(text: &str) -> Result<Vec<&'static str>, String> {
