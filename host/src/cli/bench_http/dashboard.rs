@@ -50,7 +50,10 @@ pub(super) async fn run(
         .context("a newest case")?
         .to_string();
     let pages = [
-        ("cases, first page".to_string(), "/v1/cases?limit=50".to_string()),
+        (
+            "cases, first page".to_string(),
+            "/v1/cases?limit=50".to_string(),
+        ),
         (
             "cases, page after 10,000".into(),
             format!("/v1/cases?limit=50&after={deep}"),
@@ -128,7 +131,10 @@ async fn fill(
                         .await?;
                     if !reply.status().is_success() {
                         let status = reply.status();
-                        return Err(anyhow!("starting a case: {status}: {}", reply.text().await?));
+                        return Err(anyhow!(
+                            "starting a case: {status}: {}",
+                            reply.text().await?
+                        ));
                     }
                 }
             })
