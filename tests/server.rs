@@ -8,6 +8,7 @@ mod crash;
 mod errors;
 mod load;
 mod refund;
+mod remote_cli;
 mod shutdown;
 mod work;
 
