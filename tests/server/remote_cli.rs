@@ -2,7 +2,7 @@
 //! for the same store, and `--data` on a store the daemon holds points at
 //! `--url`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -48,13 +48,41 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn url_commands_print_what_data_commands_print_for_the_same_store() {
+/// `petrel serve` on a fresh data dir, the payments net file beside it:
+/// the temp dir, data dir, net file, daemon and its URL.
+type Serving = (tempfile::TempDir, PathBuf, PathBuf, Daemon, String);
+
+fn serving(env: &[(&str, &str)], token: Option<&str>) -> Serving {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let net = write_net(dir.path(), "payments.toml", PAYMENTS_NET);
-    let daemon = Daemon::start(&data, &[], &[], None);
+    let daemon = Daemon::start(&data, &[], env, token);
     let url = daemon.api.base.clone();
+    (dir, data, net, daemon, url)
+}
+
+/// What each command prints with `source`; each must succeed.
+fn outputs(commands: &[&[&str]], source: &[&str]) -> Vec<String> {
+    commands
+        .iter()
+        .map(|c| cli(c, source, &[]).expect_code(0).stdout())
+        .collect()
+}
+
+/// Stops the daemon, then checks that each command prints with `--data`
+/// exactly what it printed with `--url`.
+fn same_over_data(daemon: Daemon, data: &Path, commands: &[&[&str]], over_http: &[String]) {
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, 0, "{stderr}");
+    let here = outputs(commands, &["--data", s(data)]);
+    for ((command, local), remote) in commands.iter().zip(&here).zip(over_http) {
+        assert_eq!(local, remote, "petrel {}", command.join(" "));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_commands_print_what_data_commands_print_for_the_same_store() {
+    let (_dir, data, net, daemon, url) = serving(&[], None);
     let remote = ["--url", url.as_str()];
 
     let first = start(&net, "p-2", &[], &remote, &[]);
@@ -77,23 +105,20 @@ async fn url_commands_print_what_data_commands_print_for_the_same_store() {
     );
 
     let letter_id = letter.to_string();
-    let commands: Vec<Vec<&str>> = vec![
-        vec!["marking", "--case", "p-1"],
-        vec!["marking", "--case", "p-2"],
-        vec!["marking", "--case", "p-2", "--format", "json"],
-        vec!["history", "--case", "p-2"],
-        vec!["history", "--case", "p-2", "--format", "json"],
-        vec!["history", "--case", "p-2", "--type", "firing_dead_lettered"],
-        vec!["dlq", "list"],
-        vec!["dlq", "list", "--format", "json"],
-        vec!["dlq", "show", &letter_id],
-        vec!["dlq", "show", &letter_id, "--format", "json"],
-        vec!["graph", s(&net), "--case", "p-1"],
+    let commands: [&[&str]; 11] = [
+        &["marking", "--case", "p-1"],
+        &["marking", "--case", "p-2"],
+        &["marking", "--case", "p-2", "--format", "json"],
+        &["history", "--case", "p-2"],
+        &["history", "--case", "p-2", "--format", "json"],
+        &["history", "--case", "p-2", "--type", "firing_dead_lettered"],
+        &["dlq", "list"],
+        &["dlq", "list", "--format", "json"],
+        &["dlq", "show", &letter_id],
+        &["dlq", "show", &letter_id, "--format", "json"],
+        &["graph", s(&net), "--case", "p-1"],
     ];
-    let over_http: Vec<String> = commands
-        .iter()
-        .map(|c| cli(c, &remote, &[]).expect_code(0).stdout())
-        .collect();
+    let over_http = outputs(&commands, &remote);
     // What they say, not only that both paths agree.
     assert!(
         over_http[0].starts_with(&format!("case p-1 (payments@{v}, running)\n  due  ")),
@@ -153,23 +178,13 @@ async fn url_commands_print_what_data_commands_print_for_the_same_store() {
         named.stderr()
     );
 
-    let (code, stderr) = daemon.terminate();
-    assert_eq!(code, 0, "{stderr}");
-    let local = ["--data", s(&data)];
-    for (command, remote_out) in commands.iter().zip(&over_http) {
-        let here = cli(command, &local, &[]).expect_code(0).stdout();
-        assert_eq!(&here, remote_out, "petrel {}", command.join(" "));
-    }
+    same_over_data(daemon, &data, &commands, &over_http);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_are_retried_and_discarded_over_url_with_the_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let net = write_net(dir.path(), "payments.toml", PAYMENTS_NET);
     let token = "cli-t0ken";
-    let daemon = Daemon::start(&data, &[], &[("PETREL_API_TOKEN", token)], Some(token));
-    let url = daemon.api.base.clone();
+    let (_dir, data, net, daemon, url) = serving(&[("PETREL_API_TOKEN", token)], Some(token));
     let remote = ["--url", url.as_str()];
     let with_token = [("PETREL_API_TOKEN", token)];
 
@@ -257,4 +272,117 @@ async fn dead_letters_are_retried_and_discarded_over_url_with_the_token() {
         "{}",
         down.stderr()
     );
+}
+
+/// The ids of a `cases --format json` listing, and whether more match.
+fn listed(run: Run) -> (Vec<String>, bool) {
+    let json = run.expect_code(0).json();
+    let ids = json["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    (ids, json["more"].as_bool().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_are_listed_and_cancelled_over_url_as_over_data() {
+    let (_dir, data, net, daemon, url) = serving(&[], None);
+    let remote = ["--url", url.as_str()];
+    for case in ["p-1", "p-2", "p-3"] {
+        start(&net, case, &[], &remote, &[]);
+    }
+    let v = version(&daemon.api.get("/v1/nets").await.expect(200).body);
+    let json = ["--format", "json"];
+    let page = |more: &[&str]| {
+        let mut args = vec!["cases"];
+        args.extend_from_slice(more);
+        args.extend_from_slice(&json);
+        listed(cli(&args, &remote, &[]))
+    };
+    assert_eq!(
+        page(&["--limit", "2"]),
+        (vec!["p-3".into(), "p-2".into()], true)
+    );
+    assert_eq!(page(&["--limit", "3"]).1, false, "exactly three cases");
+
+    let cancelled = cli(
+        &["cancel", "p-2", "--reason", "customer withdrew"],
+        &remote,
+        &[],
+    )
+    .expect_code(0);
+    assert_eq!(
+        cancelled.stdout(),
+        format!("cancelled case p-2 on payments@{v}: aborted\n")
+    );
+    let again = cli(&["cancel", "p-2"], &remote, &[]).expect_code(2);
+    assert!(
+        again
+            .stderr()
+            .contains("case `p-2` is aborted already (conflict)"),
+        "{}",
+        again.stderr()
+    );
+    let history = cli(&["history", "--case", "p-2"], &remote, &[]).expect_code(0);
+    assert!(
+        history
+            .stdout()
+            .contains("case cancelled by cli: customer withdrew"),
+        "{}",
+        history.stdout()
+    );
+    assert_eq!(page(&["--status", "aborted"]), (vec!["p-2".into()], false));
+    assert_eq!(
+        page(&[
+            "--status",
+            "running",
+            "--started-after",
+            "1h",
+            "--net",
+            "payments"
+        ]),
+        (vec!["p-3".into(), "p-1".into()], false)
+    );
+    let bad = cli(&["cases", "--status", "bogus"], &remote, &[]).expect_code(2);
+    assert!(
+        bad.stderr()
+            .starts_with("error: --status: unknown status `bogus`"),
+        "{}",
+        bad.stderr()
+    );
+
+    let commands: [&[&str]; 4] = [
+        &["cases"],
+        &["cases", "--limit", "1"],
+        &["cases", "--net", "other"],
+        &["cases", "--status", "aborted,running", "--format", "json"],
+    ];
+    let over_http = outputs(&commands, &remote);
+    assert_eq!(over_http[0].lines().count(), 4, "{}", over_http[0]);
+    assert!(
+        over_http[0].starts_with("CASE  NET       STATUS   STARTED"),
+        "{}",
+        over_http[0]
+    );
+    assert!(
+        over_http[1].ends_with("(more cases match: raise --limit or narrow the filters)\n"),
+        "{}",
+        over_http[1]
+    );
+    assert_eq!(over_http[2], "no cases\n");
+    same_over_data(daemon, &data, &commands, &over_http);
+    let local = ["--data", s(&data)];
+    let cancelled = cli(&["cancel", "p-3"], &local, &[]).expect_code(0);
+    assert_eq!(
+        cancelled.stdout(),
+        format!("cancelled case p-3 on payments@{v}: aborted\n")
+    );
+    let aborted = listed(cli(
+        &["cases", "--status", "aborted", "--format", "json"],
+        &local,
+        &[],
+    ));
+    assert_eq!(aborted, (vec!["p-3".into(), "p-2".into()], false));
 }

@@ -5,6 +5,8 @@ mod bench_guest;
 mod bench_http;
 mod bench_llm;
 mod build;
+mod cancel;
+mod cases;
 mod check;
 mod compact;
 mod demo;
@@ -50,6 +52,15 @@ enum Command {
     Start(start::Args),
     /// Fire until nothing is enabled; print a summary.
     Run(run::Args),
+    /// List cases, newest started first, by net, status and start time.
+    Cases(cases::Args),
+    /// Cancel a case: it aborts and its compensations run, as when a guest
+    /// aborts it.
+    ///
+    /// With `--data`, the host runs while it cancels, as `petrel run` does
+    /// (one firing at a time), and stops at once after: the compensations
+    /// run with the next `petrel run`. With `--url`, the server runs them.
+    Cancel(cancel::Args),
     /// Show the tokens of one case or of all.
     Marking(marking::Args),
     /// Show a case's event log.
@@ -293,6 +304,8 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::Build(a) => build::run(a),
             Command::Start(a) => start::run(a).await,
             Command::Run(a) => run::run(a).await,
+            Command::Cases(a) => cases::run(a).await,
+            Command::Cancel(a) => cancel::run(a).await,
             Command::Marking(a) => marking::run(a).await,
             Command::History(a) => history::run(a).await,
             Command::Replay(a) => replay::run(a).await,
