@@ -7,6 +7,7 @@ mod auth;
 mod crash;
 mod errors;
 mod load;
+mod operate;
 mod refund;
 mod remote_cli;
 mod shutdown;

@@ -33,6 +33,8 @@ pub(crate) struct Committer {
     jobs: mpsc::UnboundedSender<Job>,
     flushes: mpsc::UnboundedSender<Waiter>,
     flushed: Arc<AtomicU64>,
+    /// The greatest log seq applied (see [`Committer::applied_seq`]).
+    applied: Arc<watch::Sender<u64>>,
     /// The greatest log seq known durable (see [`Committer::durable_seq`]).
     durable: watch::Receiver<u64>,
 }
@@ -46,7 +48,7 @@ impl Committer {
         observer: Option<EventObserver>,
         log_seq: u64,
     ) -> Committer {
-        let applied = Arc::new(AtomicU64::new(log_seq));
+        let applied = Arc::new(watch::Sender::new(log_seq));
         let (jobs, receiver) = mpsc::unbounded_channel();
         tokio::spawn(apply_jobs(
             store.clone(),
@@ -57,14 +59,30 @@ impl Committer {
         let (flushes, receiver) = mpsc::unbounded_channel();
         let flushed = Arc::new(AtomicU64::new(0));
         let (tell, durable) = watch::channel(log_seq);
-        let seqs = Seqs { applied, tell };
+        let seqs = Seqs {
+            applied: applied.clone(),
+            tell,
+        };
         tokio::spawn(flush_waiters(store, receiver, flushed.clone(), seqs));
         Committer {
             jobs,
             flushes,
             flushed,
+            applied,
             durable,
         }
+    }
+
+    /// The greatest seq of a log entry applied (every entry up to it is
+    /// readable), durable or not yet.
+    pub(crate) fn applied_seq(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    /// Notes log entries up to `seq` written to the store by another way
+    /// than this committer (a deploy's), so the next flush counts them.
+    pub(crate) fn note_applied(&self, seq: u64) {
+        note(&self.applied, seq);
     }
 
     /// The greatest seq of a log entry known durable, changed after each
@@ -121,7 +139,7 @@ async fn apply_jobs(
     store: Arc<dyn Store>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     observer: Option<EventObserver>,
-    applied_seq: Arc<AtomicU64>,
+    applied_seq: Arc<watch::Sender<u64>>,
 ) {
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
@@ -152,7 +170,7 @@ async fn apply_jobs(
             if let Ok(changes) = &result {
                 let events = changes.iter().flat_map(|c| &c.events);
                 if let Some(last) = events.clone().map(|e| e.seq).max() {
-                    applied_seq.fetch_max(last, Ordering::AcqRel);
+                    note(&applied_seq, last);
                 }
                 if let Some(observer) = &observer {
                     events.for_each(|e| observer(e));
@@ -221,8 +239,17 @@ fn apply_group(store: &dyn Store, group: Vec<Job>) -> Vec<(oneshot::Sender<Appli
 /// What the flushing task tells of log seqs: the greatest applied, read
 /// before a flush, is durable after it.
 struct Seqs {
-    applied: Arc<AtomicU64>,
+    applied: Arc<watch::Sender<u64>>,
     tell: watch::Sender<u64>,
+}
+
+/// Raises `seqs` to `seq`, telling its watchers.
+fn note(seqs: &watch::Sender<u64>, seq: u64) {
+    seqs.send_if_modified(|at| {
+        let newer = seq > *at;
+        *at = (*at).max(seq);
+        newer
+    });
 }
 
 async fn flush_waiters(
@@ -236,7 +263,7 @@ async fn flush_waiters(
         while let Ok(w) = waiters.try_recv() {
             group.push(w);
         }
-        let upto = seqs.applied.load(Ordering::Acquire);
+        let upto = *seqs.applied.borrow();
         let store = store.clone();
         let span = tracing::info_span!("petrel.store.flush", waiters = group.len());
         let result = tokio::task::spawn_blocking(move || store.flush())
@@ -246,11 +273,7 @@ async fn flush_waiters(
             .and_then(|r| r.map_err(|e| e.to_string()));
         flushed.fetch_add(1, Ordering::Relaxed);
         if result.is_ok() {
-            seqs.tell.send_if_modified(|durable| {
-                let newer = upto > *durable;
-                *durable = (*durable).max(upto);
-                newer
-            });
+            note(&seqs.tell, upto);
         }
         for w in group {
             let _ = w.send(result.clone());

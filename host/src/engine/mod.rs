@@ -247,6 +247,12 @@ impl Engine {
         self.committer.durable_seq()
     }
 
+    /// The greatest seq of a log entry applied, durable or not yet (a log
+    /// reader waiting on [`Engine::durable_seq`] flushes when it is ahead).
+    pub fn applied_seq(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committer.applied_seq()
+    }
+
     /// Store flushes so far: each made every change applied before it
     /// durable, for all the callers waiting on it (group commit).
     pub fn flushes(&self) -> u64 {

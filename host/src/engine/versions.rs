@@ -142,6 +142,9 @@ impl Engine {
         let new = self
             .store
             .deploy(&deployment.record, &components, &mut change)?;
+        if let Some(last) = change.events.iter().map(|e| e.seq).max() {
+            self.committer.note_applied(last);
+        }
         if new && let Some(observer) = &self.config.observer {
             for e in &change.events {
                 observer(e);

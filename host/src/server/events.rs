@@ -46,6 +46,7 @@ struct Cursor {
     case: Option<String>,
     after: u64,
     durable: watch::Receiver<u64>,
+    applied: watch::Receiver<u64>,
     stopping: watch::Receiver<bool>,
     /// Entries read but not sent yet.
     pending: std::collections::VecDeque<EventRecord>,
@@ -90,6 +91,7 @@ pub(crate) async fn stream(
         case: query.case,
         after,
         durable,
+        applied: state.host.engine().applied_seq(),
         stopping: state.stopping.clone(),
         pending: Default::default(),
         _permit: permit,
@@ -135,13 +137,22 @@ impl Cursor {
                     None => self.after = durable,
                 }
             }
-            tokio::select! {
-                changed = self.durable.changed() => {
-                    changed.ok()?;
-                    tokio::time::sleep(MIN_READ_INTERVAL).await;
+            // Entries applied but not flushed yet (a turn the driver did not
+            // flush at once) are flushed, so they are shown once durable.
+            if *self.applied.borrow_and_update() > durable {
+                tokio::time::sleep(MIN_READ_INTERVAL).await;
+                if let Err(e) = self.host.engine().flush().await {
+                    tracing::warn!(error = %e, "event stream ends: flushing failed");
+                    return None;
                 }
+                continue;
+            }
+            tokio::select! {
+                changed = self.durable.changed() => changed.ok()?,
+                changed = self.applied.changed() => changed.ok()?,
                 () = stopped(&mut self.stopping) => return None,
             }
+            tokio::time::sleep(MIN_READ_INTERVAL).await;
         }
     }
 }

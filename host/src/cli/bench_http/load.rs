@@ -170,7 +170,7 @@ pub(super) async fn client(
 }
 
 /// Claims a firing and completes it; false when none is left.
-async fn work(
+pub(super) async fn work(
     http: &reqwest::Client,
     base: &str,
     worker: usize,

@@ -7,8 +7,11 @@
 //! and complete them (until none is left). Prints per phase and request
 //! kind the rate, p50/p99/p99.9 and errors, and the store's flushes per
 //! second; then the server's memory before and after, and what one flush
-//! costs on this disk. Exits 1 on any error.
+//! costs on this disk. Exits 1 on any error. With `--dashboard-cases N`
+//! it instead fills the store with N cases and times the dashboard's list
+//! pages (see `dashboard`); exits 1 when one takes over 100 ms (p99).
 
+mod dashboard;
 mod load;
 mod target;
 
@@ -37,6 +40,10 @@ pub(crate) struct Args {
     /// compare two builds under the same load).
     #[arg(long, value_name = "FILE", requires = "spawn")]
     serve_with: Option<std::path::PathBuf>,
+    /// Instead of the three phases: start this many cases, then time the
+    /// dashboard's list pages over them (e.g. 100000).
+    #[arg(long, value_name = "N")]
+    dashboard_cases: Option<u64>,
 }
 
 /// A net with no guest: cases wait in `requested` for a worker.
@@ -79,6 +86,11 @@ pub(crate) async fn run(args: Args) -> Outcome {
         .build()
         .context("building the HTTP client")?;
     load::deploy(&http, &base, NET).await?;
+    if let Some(cases) = args.dashboard_cases {
+        let within = dashboard::run(&http, &base, cases, args.concurrency).await;
+        target.stop().await?;
+        return Ok(if within? { OK } else { PROBLEM });
+    }
 
     println!(
         "bench-http: {} client(s), {} s a phase, against {base}, server {}",
