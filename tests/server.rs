@@ -9,6 +9,7 @@ mod errors;
 mod load;
 mod operate;
 mod refund;
+mod remote_cli;
 mod shutdown;
 mod work;
 

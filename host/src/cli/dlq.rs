@@ -1,9 +1,11 @@
-//! `petrel dlq`: the dead-letter queue — firings that ran out of attempts.
+//! `petrel dlq`: the dead-letter queue — firings that ran out of attempts —
+//! of a data directory or of a running `petrel serve`.
 
 use petrel::store::{DeadLetter, DeadLetterKind};
 use serde_json::{Value, json};
 
-use super::{DataArgs, Format, OK, Outcome, open};
+use super::remote::Remote;
+use super::{Failure, Format, OK, Outcome, Source, SourceArgs, bad_input, open_or_ask};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -16,7 +18,7 @@ enum Action {
     /// List the dead letters, oldest first.
     List {
         #[command(flatten)]
-        data: DataArgs,
+        source: SourceArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -25,7 +27,7 @@ enum Action {
         /// The dead letter's id (its firing id, from `list`).
         id: u64,
         #[command(flatten)]
-        data: DataArgs,
+        source: SourceArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -35,7 +37,7 @@ enum Action {
         /// The dead letter's id.
         id: u64,
         #[command(flatten)]
-        data: DataArgs,
+        source: SourceArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -47,7 +49,7 @@ enum Action {
         #[arg(long)]
         reason: String,
         #[command(flatten)]
-        data: DataArgs,
+        source: SourceArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -108,10 +110,52 @@ fn print(format: Format, letter: &DeadLetter, done: &str) {
     }
 }
 
+/// Dead letters per page asked of a server.
+const PAGE: usize = 200;
+
+/// A page of `GET /v1/dead-letters`.
+#[derive(serde::Deserialize)]
+struct Page {
+    dead_letters: Vec<DeadLetter>,
+    next_after: Option<u64>,
+}
+
+/// `GET /v1/dead-letters` with an id above `after`, `limit` of them.
+async fn page(remote: &Remote, after: u64, limit: usize) -> Result<Page, Failure> {
+    let query = [("after", after.to_string()), ("limit", limit.to_string())];
+    remote.get(&["v1", "dead-letters"], &query).await
+}
+
+/// Every dead letter the server at `remote` holds, oldest first.
+async fn remote_letters(remote: &Remote) -> Result<Vec<DeadLetter>, Failure> {
+    let mut letters = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = page(remote, after, PAGE).await?;
+        letters.extend(page.dead_letters);
+        match page.next_after {
+            Some(next) if next > after => after = next,
+            _ => return Ok(letters),
+        }
+    }
+}
+
+/// Dead letter `id` of the server at `remote`.
+pub(crate) async fn remote_letter(remote: &Remote, id: u64) -> Result<DeadLetter, Failure> {
+    let page = page(remote, id.saturating_sub(1), 1).await?;
+    page.dead_letters
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| bad_input(anyhow::anyhow!("{}: no dead letter {id}", remote.base())))
+}
+
 pub(crate) async fn run(args: Args) -> Outcome {
     match args.action {
-        Action::List { data, format } => {
-            let letters = open(&data).await?.dead_letters()?;
+        Action::List { source, format } => {
+            let letters = match source.source()? {
+                Source::Data(data) => open_or_ask(&data).await?.dead_letters()?,
+                Source::Url(remote) => remote_letters(&remote).await?,
+            };
             match format {
                 Format::Json => {
                     let all: Vec<Value> = letters.iter().map(letter_json).collect();
@@ -125,28 +169,46 @@ pub(crate) async fn run(args: Args) -> Outcome {
                 }
             }
         }
-        Action::Show { id, data, format } => {
-            let letter = open(&data).await?.dead_letter(id)?;
+        Action::Show { id, source, format } => {
+            let letter = match source.source()? {
+                Source::Data(data) => open_or_ask(&data).await?.dead_letter(id)?,
+                Source::Url(remote) => remote_letter(&remote, id).await?,
+            };
             match format {
                 Format::Json => println!("{}", letter_json(&letter)),
                 Format::Text => print_letter(&letter),
             }
         }
-        Action::Retry { id, data, format } => {
-            let letter = open(&data).await?.retry_dead_letter(id).await?;
-            print(
-                format,
-                &letter,
-                "retried: the next `petrel run` fires it again",
-            );
+        Action::Retry { id, source, format } => {
+            let (letter, next) = match source.source()? {
+                Source::Data(data) => {
+                    let letter = open_or_ask(&data).await?.retry_dead_letter(id).await?;
+                    (letter, "the next `petrel run` fires it again")
+                }
+                Source::Url(remote) => {
+                    let path = ["v1", "dead-letters", &id.to_string(), "retry"];
+                    (remote.post(&path, None).await?, "the server fires it again")
+                }
+            };
+            print(format, &letter, &format!("retried: {next}"));
         }
         Action::Discard {
             id,
             reason,
-            data,
+            source,
             format,
         } => {
-            let letter = open(&data).await?.discard_dead_letter(id, &reason).await?;
+            let letter = match source.source()? {
+                Source::Data(data) => {
+                    let engine = open_or_ask(&data).await?;
+                    engine.discard_dead_letter(id, &reason).await?
+                }
+                Source::Url(remote) => {
+                    let path = ["v1", "dead-letters", &id.to_string(), "discard"];
+                    let body = json!({ "reason": reason });
+                    remote.post(&path, Some(&body)).await?
+                }
+            };
             print(format, &letter, "discarded");
         }
     }

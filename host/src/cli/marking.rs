@@ -1,77 +1,138 @@
-//! `petrel marking`: the tokens of one case or of all.
+//! `petrel marking`: the tokens of one case or of all, from a data
+//! directory or a running `petrel serve`.
 
+use anyhow::anyhow;
 use petrel::engine::decode_payload;
-use petrel::store::{DeadLetter, Owner};
+use petrel::host::TokenView;
+use petrel::store::{CaseRecord, DeadLetter, Owner, StoredToken};
 use serde_json::{Value, json};
 
-use super::view::token_json;
-use super::{DataArgs, Format, OK, Outcome, bad_input, open};
+use super::remote::Remote;
+use super::{Failure, Format, OK, Outcome, Source, SourceArgs, bad_input, dlq, open_or_ask};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
-    data: DataArgs,
-    /// Only this case.
+    source: SourceArgs,
+    /// Only this case (required with `--url`).
     #[arg(long)]
     case: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
+/// One case's marking: its record, tokens and dead letters.
+struct CaseMarking {
+    record: CaseRecord,
+    tokens: Vec<TokenView>,
+    dead: Vec<DeadLetter>,
+}
+
+/// What the command prints: cases, then shared tokens with their version.
+type Marking = (Vec<CaseMarking>, Vec<(String, TokenView)>);
+
+fn view(t: StoredToken) -> TokenView {
+    TokenView {
+        payload: decode_payload(&t.payload),
+        place: t.place,
+        seq: t.seq,
+    }
+}
+
 pub(crate) async fn run(args: Args) -> Outcome {
-    let engine = open(&args.data).await?;
-    let store = engine.store().as_ref();
-    let cases = match &args.case {
-        Some(id) => vec![store.case(id)?.ok_or_else(|| {
-            bad_input(anyhow::anyhow!(
-                "no case `{id}` in {}",
-                args.data.data.display()
-            ))
-        })?],
+    let (cases, shared) = match args.source.source()? {
+        Source::Data(data) => {
+            let engine = open_or_ask(&data).await?;
+            let dir = data.data.display();
+            let missing = |id: &str| bad_input(anyhow!("no case `{id}` in {dir}"));
+            local(engine.store().as_ref(), args.case.as_deref(), missing)?
+        }
+        Source::Url(remote) => {
+            let Some(id) = &args.case else {
+                return Err(bad_input(anyhow!(
+                    "--url needs --case ID: the API serves one case's tokens at a time (list the cases with `petrel cases --url {}`)",
+                    remote.base()
+                )));
+            };
+            (vec![remote_case(&remote, id).await?], Vec::new())
+        }
+    };
+    print(args.format, &cases, &shared);
+    Ok(OK)
+}
+
+/// The marking of case `only` (or of every case, with the shared tokens).
+fn local(
+    store: &dyn petrel::store::Store,
+    only: Option<&str>,
+    missing: impl Fn(&str) -> Failure,
+) -> Result<Marking, Failure> {
+    let records = match only {
+        Some(id) => vec![store.case(id)?.ok_or_else(|| missing(id))?],
         None => store.cases()?,
     };
-    let letters = store.dead_letters()?;
-    let mut out = Vec::new();
-    for case in &cases {
-        let tokens = store.tokens(&Owner::Case(case.id.clone()))?;
-        let dead: Vec<&DeadLetter> = letters.iter().filter(|d| d.case == case.id).collect();
-        out.push((case, tokens, dead));
+    let mut cases = Vec::new();
+    for record in records {
+        let tokens = store.tokens(&Owner::Case(record.id.clone()))?;
+        cases.push(CaseMarking {
+            tokens: tokens.into_iter().map(view).collect(),
+            dead: store.case_dead_letters(&record.id)?,
+            record,
+        });
     }
     let mut shared = Vec::new();
-    if args.case.is_none() {
+    if only.is_none() {
         for t in store.all_tokens()? {
             if let Owner::Shared(version) = &t.owner {
-                shared.push((version.clone(), t));
+                shared.push((version.clone(), view(t)));
             }
         }
     }
-    match args.format {
+    Ok((cases, shared))
+}
+
+/// Case `id` as the server at `remote` has it.
+async fn remote_case(remote: &Remote, id: &str) -> Result<CaseMarking, Failure> {
+    let case = remote.case(id).await?;
+    let mut dead = Vec::new();
+    for letter in &case.dead_letters {
+        dead.push(dlq::remote_letter(remote, *letter).await?);
+    }
+    Ok(CaseMarking {
+        record: case.record,
+        tokens: case.tokens.into_iter().map(TokenView::from).collect(),
+        dead,
+    })
+}
+
+fn print(format: Format, cases: &[CaseMarking], shared: &[(String, TokenView)]) {
+    match format {
         Format::Json => {
-            let cases: Vec<Value> = out
+            let cases: Vec<Value> = cases
                 .iter()
-                .map(|(c, tokens, dead)| json!({ "id": c.id, "net": c.net, "version": c.version, "status": c.status, "tokens": tokens.iter().map(token_json).collect::<Vec<_>>(), "dead_letters": dead.iter().map(|d| json!({ "id": d.id, "transition": d.transition, "tokens": d.tokens })).collect::<Vec<_>>() }))
+                .map(|c| {
+                    let r = &c.record;
+                    let dead: Vec<Value> = c.dead.iter().map(|d| json!({ "id": d.id, "transition": d.transition, "tokens": d.tokens })).collect();
+                    json!({ "id": r.id, "net": r.net, "version": r.version, "status": r.status, "tokens": c.tokens, "dead_letters": dead })
+                })
                 .collect();
-            let shared: Vec<Value> = shared.iter().map(|(v, t)| json!({ "version": v, "place": t.place, "seq": t.seq, "payload": decode_payload(&t.payload) })).collect();
+            let shared: Vec<Value> = shared.iter().map(|(v, t)| json!({ "version": v, "place": t.place, "seq": t.seq, "payload": t.payload })).collect();
             println!("{}", json!({ "cases": cases, "shared": shared }));
         }
         Format::Text => {
-            for (c, tokens, dead) in &out {
+            for c in cases {
+                let r = &c.record;
                 println!(
                     "case {} ({}@{}, {})",
-                    c.id,
-                    c.net,
-                    c.version,
-                    c.status.as_str()
+                    r.id,
+                    r.net,
+                    r.version,
+                    r.status.as_str()
                 );
-                for t in tokens {
-                    println!(
-                        "  {:<20} #{:<8} {}",
-                        t.place,
-                        t.seq,
-                        decode_payload(&t.payload)
-                    );
+                for t in &c.tokens {
+                    println!("  {:<20} #{:<8} {}", t.place, t.seq, t.payload);
                 }
-                for d in dead {
+                for d in &c.dead {
                     let held: Vec<String> = d
                         .tokens
                         .iter()
@@ -90,15 +151,12 @@ pub(crate) async fn run(args: Args) -> Outcome {
                     );
                 }
             }
-            for (v, t) in &shared {
+            for (v, t) in shared {
                 println!(
                     "shared {:<20} #{:<8} {} (version {v})",
-                    t.place,
-                    t.seq,
-                    decode_payload(&t.payload)
+                    t.place, t.seq, t.payload
                 );
             }
         }
     }
-    Ok(OK)
 }

@@ -5,6 +5,8 @@ mod bench_guest;
 mod bench_http;
 mod bench_llm;
 mod build;
+mod cancel;
+mod cases;
 mod check;
 mod compact;
 mod demo;
@@ -16,6 +18,7 @@ mod guests;
 mod history;
 mod marking;
 mod new;
+mod remote;
 mod replay;
 mod run;
 mod serve;
@@ -49,6 +52,15 @@ enum Command {
     Start(start::Args),
     /// Fire until nothing is enabled; print a summary.
     Run(run::Args),
+    /// List cases, newest started first, by net, status and start time.
+    Cases(cases::Args),
+    /// Cancel a case: it aborts and its compensations run, as when a guest
+    /// aborts it.
+    ///
+    /// With `--data`, the host runs while it cancels, as `petrel run` does
+    /// (one firing at a time), and stops at once after: the compensations
+    /// run with the next `petrel run`. With `--url`, the server runs them.
+    Cancel(cancel::Args),
     /// Show the tokens of one case or of all.
     Marking(marking::Args),
     /// Show a case's event log.
@@ -100,6 +112,80 @@ pub(crate) struct DataArgs {
     /// `llm` may call). Without it, their calls get `not-configured`.
     #[arg(long, value_name = "FILE", env = "PETREL_CONFIG")]
     config: Option<PathBuf>,
+}
+
+/// Where a command that reads or changes cases finds them: a data
+/// directory, or a running `petrel serve` (`--url`). The environment
+/// (PETREL_DATA, PETREL_URL) is read only when neither flag is given, so
+/// either flag overrides both variables.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SourceArgs {
+    /// Data directory (created if missing) [env: PETREL_DATA].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Host configuration (`petrel.toml`), with `--data`.
+    #[arg(long, value_name = "FILE", env = "PETREL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Ask the `petrel serve` listening at URL instead of opening a data
+    /// directory (the bearer token from PETREL_API_TOKEN) [env: PETREL_URL].
+    #[arg(long, value_name = "URL", conflicts_with = "data")]
+    url: Option<String>,
+}
+
+/// What [`SourceArgs`] name.
+pub(crate) enum Source {
+    /// A data directory, opened in this process.
+    Data(DataArgs),
+    /// A running `petrel serve`.
+    Url(remote::Remote),
+}
+
+impl SourceArgs {
+    pub(crate) fn source(&self) -> Result<Source, Failure> {
+        let env = |name| std::env::var_os(name).filter(|v: &std::ffi::OsString| !v.is_empty());
+        let data = |dir: PathBuf| {
+            Source::Data(DataArgs {
+                data: dir,
+                config: self.config.clone(),
+            })
+        };
+        let url = |url: &str| remote::Remote::new(url).map(Source::Url);
+        match (&self.data, &self.url) {
+            (Some(dir), _) => Ok(data(dir.clone())),
+            (None, Some(u)) => url(u),
+            (None, None) => match (env("PETREL_DATA"), env("PETREL_URL")) {
+                (Some(dir), None) => Ok(data(dir.into())),
+                (None, Some(u)) => url(&u.to_string_lossy()),
+                (Some(_), Some(_)) => Err(bad_input(anyhow::anyhow!(
+                    "PETREL_DATA and PETREL_URL are both set: say which to use with --data DIR or --url URL"
+                ))),
+                (None, None) => Err(bad_input(anyhow::anyhow!(
+                    "no cases to read: give --data DIR (a data directory) or --url URL (a running `petrel serve`)"
+                ))),
+            },
+        }
+    }
+}
+
+/// Opens the engine of a command that could ask a running daemon instead:
+/// a data directory `petrel serve` holds is bad input naming `--url`.
+pub(crate) async fn open_or_ask(data: &DataArgs) -> Result<Engine, Failure> {
+    let config = engine_config(data)?.0;
+    Engine::open(config).await.map_err(held)
+}
+
+/// The failure `e` is, pointing a locked data directory's user at `--url`.
+pub(crate) fn held(e: EngineError) -> Failure {
+    let EngineError::Store(petrel::store::StoreError::Locked(dir)) = &e else {
+        return e.into();
+    };
+    let url = std::env::var("PETREL_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "http://HOST:PORT".to_string());
+    bad_input(anyhow::anyhow!(
+        "data dir `{dir}` is held by a running `petrel serve` (or another petrel process); ask the server instead: --url {url}"
+    ))
 }
 
 /// Exit codes: 0 ok, 1 the operation found a problem, 2 bad input.
@@ -189,13 +275,13 @@ pub(crate) fn engine_config(
 /// `[telemetry]` table of the command's config file (`start`, `run` and
 /// `serve` fire guests) or the environment names an endpoint.
 pub(crate) fn telemetry(cli: &Cli) -> Result<telemetry::Telemetry, Failure> {
-    let data = match &cli.command {
-        Command::Start(a) => Some(&a.data),
-        Command::Run(a) => Some(&a.data),
-        Command::Serve(a) => Some(&a.data),
+    let config = match &cli.command {
+        Command::Start(a) => a.source.config.as_ref(),
+        Command::Run(a) => a.data.config.as_ref(),
+        Command::Serve(a) => a.data.config.as_ref(),
         _ => None,
     };
-    let settings = match data.and_then(|d| d.config.as_ref()) {
+    let settings = match config {
         Some(file) => {
             petrel::config::Config::load(file)
                 .map_err(bad_input)?
@@ -218,6 +304,8 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::Build(a) => build::run(a),
             Command::Start(a) => start::run(a).await,
             Command::Run(a) => run::run(a).await,
+            Command::Cases(a) => cases::run(a).await,
+            Command::Cancel(a) => cancel::run(a).await,
             Command::Marking(a) => marking::run(a).await,
             Command::History(a) => history::run(a).await,
             Command::Replay(a) => replay::run(a).await,
@@ -228,7 +316,7 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::BenchHttp(a) => bench_http::run(a).await,
             Command::BenchLlm(a) => bench_llm::run(a).await,
             Command::Check(a) => check::run(a),
-            Command::Graph(a) => graph::run(a),
+            Command::Graph(a) => graph::run(a).await,
             Command::Serve(a) => serve::run(a).await,
         }
     })

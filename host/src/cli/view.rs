@@ -1,13 +1,6 @@
-//! Turning stored records into what users read: JSON with decoded payloads,
-//! and one-line text.
+//! Turning stored records into what users read: one-line text.
 
-use petrel::engine::decode_payload;
-use petrel::store::{Event, EventRecord, StoredToken, TokenRecord};
-use serde_json::{Value, json};
-
-pub(crate) fn token_json(t: &StoredToken) -> Value {
-    json!({ "place": t.place, "seq": t.seq, "payload": decode_payload(&t.payload) })
-}
+use petrel::store::{Event, EventRecord, TokenRecord};
 
 fn places(tokens: &[TokenRecord]) -> String {
     tokens

@@ -1,0 +1,63 @@
+//! `petrel cancel`: aborts a case as a guest's `abort` does — its firings
+//! are withdrawn and the compensations of its completed steps run, newest
+//! first — in a data directory or on a running `petrel serve`.
+
+use std::time::Duration;
+
+use petrel::store::CaseRecord;
+use serde_json::json;
+
+use super::{Format, OK, Outcome, Source, SourceArgs, engine_config, held};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The case.
+    case: String,
+    /// Why (recorded in the case's history).
+    #[arg(long, default_value = "cancelled by an operator")]
+    reason: String,
+    #[command(flatten)]
+    source: SourceArgs,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Who the case history says cancelled it.
+const BY: &str = "cli";
+
+pub(crate) async fn run(args: Args) -> Outcome {
+    let (record, next) = match args.source.source()? {
+        Source::Data(data) => {
+            let mut config = engine_config(&data)?.0;
+            config.max_in_flight = 1;
+            let host = petrel::Host::open(config).await.map_err(held)?;
+            let record = host.cancel_case(&args.case, BY, &args.reason).await;
+            host.shutdown(Duration::ZERO).await?;
+            (record?, "run with the next `petrel run`")
+        }
+        Source::Url(remote) => {
+            let path = ["v1", "cases", args.case.as_str(), "cancel"];
+            let body = json!({ "reason": args.reason, "by": BY });
+            let record: CaseRecord = remote.post(&path, Some(&body)).await?;
+            (record, "run on the server")
+        }
+    };
+    match args.format {
+        Format::Json => println!("{}", json!(record)),
+        Format::Text => {
+            let steps = record.saga.as_ref().map_or(0, |s| s.steps.len());
+            println!(
+                "cancelled case {} on {}@{}: {}{}",
+                record.id,
+                record.net,
+                record.version,
+                record.status.as_str(),
+                match steps {
+                    0 => String::new(),
+                    n => format!(" ({n} compensation(s) to {next})"),
+                }
+            );
+        }
+    }
+    Ok(OK)
+}
