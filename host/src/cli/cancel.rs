@@ -2,12 +2,10 @@
 //! are withdrawn and the compensations of its completed steps run, newest
 //! first — in a data directory or on a running `petrel serve`.
 
-use std::time::Duration;
-
 use petrel::store::CaseRecord;
 use serde_json::json;
 
-use super::{Format, OK, Outcome, Source, SourceArgs, engine_config, held};
+use super::{Format, OK, Outcome, Source, SourceArgs, open_or_ask};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -28,12 +26,9 @@ const BY: &str = "cli";
 pub(crate) async fn run(args: Args) -> Outcome {
     let (record, next) = match args.source.source()? {
         Source::Data(data) => {
-            let mut config = engine_config(&data)?.0;
-            config.max_in_flight = 1;
-            let host = petrel::Host::open(config).await.map_err(held)?;
-            let record = host.cancel_case(&args.case, BY, &args.reason).await;
-            host.shutdown(Duration::ZERO).await?;
-            (record?, "run with the next `petrel run`")
+            let engine = open_or_ask(&data).await?;
+            let record = engine.cancel_case(&args.case, BY, &args.reason).await?;
+            (record, "run with the next `petrel run`")
         }
         Source::Url(remote) => {
             let path = ["v1", "cases", args.case.as_str(), "cancel"];

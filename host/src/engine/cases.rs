@@ -1,4 +1,4 @@
-//! Starting cases.
+//! Starting cases, and cancelling one without a driver.
 
 use super::{Engine, EngineError, encode_json};
 use crate::store::{
@@ -7,6 +7,41 @@ use crate::store::{
 };
 
 impl Engine {
+    /// Cancels case `id` for `by` (an operator), as [`crate::Host::cancel_case`]
+    /// does, on an engine no host drives (`petrel cancel --data`): the case
+    /// aborts, its offers and waiting retries are withdrawn, and its
+    /// compensations are queued for the next run. Nothing else fires.
+    /// Durable when it returns.
+    pub async fn cancel_case(
+        &self,
+        id: &str,
+        by: &str,
+        reason: &str,
+    ) -> Result<CaseRecord, EngineError> {
+        if self.driven.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(EngineError::Conflict(
+                "a host drives this engine: cancel through it (`Host::cancel_case`)".into(),
+            ));
+        }
+        let mut core = self.core(None, false);
+        self.load_case(&mut core, id)?;
+        for (firing, r) in self.store().reservations()? {
+            if r.case == id {
+                core.adopt(firing, r)?;
+            }
+        }
+        let now = self.clock().now_ms();
+        let Some(record) = core.cancel(id, by, reason.to_string(), now)? else {
+            let status = self.store().case(id)?.map(|r| r.status);
+            return Err(EngineError::Conflict(format!(
+                "case `{id}` is {} already",
+                status.map_or("gone", CaseStatus::as_str)
+            )));
+        };
+        self.committer.commit(core.take_changes()).await?;
+        Ok(record)
+    }
+
     /// Starts case `case` on net version `version` with tokens given as
     /// (place, JSON payload); with none, one `null` token in each `start`
     /// place. Durable when it returns.
