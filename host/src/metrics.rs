@@ -221,6 +221,7 @@ impl Metrics {
                 firing(transition, "aborted");
                 case("aborted");
             }
+            Event::CaseCancelled { .. } => case("cancelled"),
             Event::CaseStarted { .. } => case("started"),
             Event::CaseCompleted => case("completed"),
             Event::CaseStuck { .. } => case("stuck"),

@@ -349,9 +349,11 @@ fn the_refund_demo_runs_offline_on_its_cassette() {
         "r-2 → closed",
         "r-3 → denied",
         "r-4 → denied",
-        "r-5 → human_handoff",
-        "r-6 → human_handoff",
+        "r-5 → closed",
+        "r-6 → refunded",
         "classify_intent fired `timed_out` (deadline passed) -> human_handoff",
+        "reviewer (a person at the inbox): claimed firing",
+        "review_refund firing",
         "the stored marking agrees",
     ] {
         if !out.contains(expected) {

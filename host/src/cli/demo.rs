@@ -12,13 +12,12 @@ use std::time::{Duration, Instant};
 
 use petrel::Host;
 use petrel::engine::{EngineConfig, EngineError};
-use petrel::host::{ClaimRequest, Completion, WorkToken};
 use petrel::llm::{LlmConfig, LlmProvider};
 use petrel::store::{CaseStatus, Event, Owner};
 use serde_json::{Value, json};
 
 use super::view::event_line;
-use super::{OK, Outcome, PROBLEM, bad_input, guests};
+use super::{OK, Outcome, PROBLEM, bad_input, demo_workers, guests};
 
 /// The examples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -222,7 +221,16 @@ pub(crate) async fn run(args: Args) -> Outcome {
     let started = Instant::now();
     // The refund flow's payment worker: trusted code outside the sandbox
     // that claims `pay_refund` firings, pays, and completes them.
-    let worker = (args.example == Example::Refund).then(|| tokio::spawn(pay_refunds(host.clone())));
+    // And the person at the dashboard's inbox, who reviews the requests the
+    // model was unsure of (or too slow for).
+    let workers = if args.example == Example::Refund {
+        vec![
+            tokio::spawn(demo_workers::pay_refunds(host.clone())),
+            tokio::spawn(demo_workers::review_refunds(host.clone())),
+        ]
+    } else {
+        Vec::new()
+    };
     for (id, payload) in &cases {
         host.start_case(
             &deployed.version,
@@ -234,7 +242,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
     }
     let ids: Vec<&str> = cases.iter().map(|(id, _)| *id).collect();
     let all_settled = settled(&host, &ids).await?;
-    if let Some(worker) = worker {
+    for worker in workers {
         worker.abort();
     }
     host.shutdown(Duration::from_secs(5)).await?;
@@ -334,36 +342,6 @@ async fn settled(host: &Host, ids: &[&str]) -> Result<bool, EngineError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(false)
-}
-
-/// The payment worker of the refund demo: claims each approved refund,
-/// "pays" it, and completes the firing with `paid`.
-async fn pay_refunds(host: Host) -> Result<(), EngineError> {
-    loop {
-        let request = ClaimRequest {
-            worker: "payments-demo".into(),
-            transition: Some("pay_refund".into()),
-            wait_ms: 1_000,
-            ..ClaimRequest::default()
-        };
-        let Some(item) = host.claim(request).await? else {
-            continue;
-        };
-        let mut receipt = item.inputs[0].payload.clone();
-        receipt["payment_id"] = json!(format!("pay-{}", item.case));
-        println!(
-            "payment worker: claimed firing {} of case {}, paying {} cents",
-            item.firing, item.case, receipt["amount_cents"]
-        );
-        let completion = Completion {
-            outcome: "paid".into(),
-            tokens: vec![WorkToken {
-                place: "refunded".into(),
-                payload: receipt,
-            }],
-        };
-        host.complete(item.firing, &item.lease, completion).await?;
-    }
 }
 
 /// The net's one `start` place.

@@ -8,6 +8,7 @@ mod build;
 mod check;
 mod compact;
 mod demo;
+mod demo_workers;
 mod dlq;
 mod embedded;
 mod graph;

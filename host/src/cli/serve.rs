@@ -153,6 +153,9 @@ pub(crate) async fn run(args: Args) -> Outcome {
     if let Some(n) = settings.max_requests {
         config.max_requests = n as usize;
     }
+    if let Some(n) = settings.max_event_streams {
+        config.max_event_streams = n as usize;
+    }
     if let Some(ms) = settings.request_timeout_ms {
         config.request_timeout = Duration::from_millis(ms);
     }

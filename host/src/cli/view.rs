@@ -168,6 +168,18 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
                 n => format!("; {n} compensation(s) to run"),
             }
         ),
+        Event::CaseCancelled {
+            by,
+            reason,
+            compensations,
+            ..
+        } => format!(
+            "case cancelled by {by}: {reason}{}",
+            match compensations.len() {
+                0 => String::new(),
+                n => format!("; {n} compensation(s) to run"),
+            }
+        ),
         Event::FiringDiscarded { transition, .. } => {
             format!("{transition} discarded: the case was aborted while it ran")
         }

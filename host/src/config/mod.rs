@@ -31,6 +31,7 @@
 //!                                         # here (relative to petrel.toml); absent: never
 //! max_connections = 256                   # connections open at once (more wait to be accepted)
 //! max_requests = 64                       # requests in flight at once (more get 503)
+//! max_event_streams = 32                  # `GET /v1/events` streams open at once (more get 503)
 //! request_timeout_ms = 60000              # one request, long polls included (503 beyond)
 //! header_timeout_ms = 10000               # to receive a request's headers
 //!
@@ -111,6 +112,9 @@ pub struct ServerSettings {
     /// Requests in flight at once (default 64; more get 503 `unavailable`).
     #[serde(default)]
     pub max_requests: Option<u32>,
+    /// `GET /v1/events` streams open at once (default 32; more get 503).
+    #[serde(default)]
+    pub max_event_streams: Option<u32>,
     /// Longest one request may take, long polls included (default 60000).
     #[serde(default)]
     pub request_timeout_ms: Option<u64>,

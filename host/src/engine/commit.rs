@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use super::EventObserver;
@@ -33,22 +33,44 @@ pub(crate) struct Committer {
     jobs: mpsc::UnboundedSender<Job>,
     flushes: mpsc::UnboundedSender<Waiter>,
     flushed: Arc<AtomicU64>,
+    /// The greatest log seq known durable (see [`Committer::durable_seq`]).
+    durable: watch::Receiver<u64>,
 }
 
 impl Committer {
     /// Starts both tasks on the current tokio runtime. `observer` is told
-    /// of every event applied.
-    pub(crate) fn start(store: Arc<dyn Store>, observer: Option<EventObserver>) -> Committer {
+    /// of every event applied; `log_seq` is at least the seq of every log
+    /// entry stored before.
+    pub(crate) fn start(
+        store: Arc<dyn Store>,
+        observer: Option<EventObserver>,
+        log_seq: u64,
+    ) -> Committer {
+        let applied = Arc::new(AtomicU64::new(log_seq));
         let (jobs, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(apply_jobs(store.clone(), receiver, observer));
+        tokio::spawn(apply_jobs(
+            store.clone(),
+            receiver,
+            observer,
+            applied.clone(),
+        ));
         let (flushes, receiver) = mpsc::unbounded_channel();
         let flushed = Arc::new(AtomicU64::new(0));
-        tokio::spawn(flush_waiters(store, receiver, flushed.clone()));
+        let (tell, durable) = watch::channel(log_seq);
+        let seqs = Seqs { applied, tell };
+        tokio::spawn(flush_waiters(store, receiver, flushed.clone(), seqs));
         Committer {
             jobs,
             flushes,
             flushed,
+            durable,
         }
+    }
+
+    /// The greatest seq of a log entry known durable, changed after each
+    /// flush: a reader of the log sees new entries without polling.
+    pub(crate) fn durable_seq(&self) -> watch::Receiver<u64> {
+        self.durable.clone()
     }
 
     /// Flushes of the store so far (each acknowledges every change applied
@@ -99,6 +121,7 @@ async fn apply_jobs(
     store: Arc<dyn Store>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     observer: Option<EventObserver>,
+    applied_seq: Arc<AtomicU64>,
 ) {
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
@@ -126,9 +149,13 @@ async fn apply_jobs(
             }
         };
         for (job, result) in applied {
-            if let (Ok(changes), Some(observer)) = (&result, &observer) {
-                for event in changes.iter().flat_map(|c| &c.events) {
-                    observer(event);
+            if let Ok(changes) = &result {
+                let events = changes.iter().flat_map(|c| &c.events);
+                if let Some(last) = events.clone().map(|e| e.seq).max() {
+                    applied_seq.fetch_max(last, Ordering::AcqRel);
+                }
+                if let Some(observer) = &observer {
+                    events.for_each(|e| observer(e));
                 }
             }
             let _ = job.send(result);
@@ -191,16 +218,25 @@ fn apply_group(store: &dyn Store, group: Vec<Job>) -> Vec<(oneshot::Sender<Appli
     }
 }
 
+/// What the flushing task tells of log seqs: the greatest applied, read
+/// before a flush, is durable after it.
+struct Seqs {
+    applied: Arc<AtomicU64>,
+    tell: watch::Sender<u64>,
+}
+
 async fn flush_waiters(
     store: Arc<dyn Store>,
     mut waiters: mpsc::UnboundedReceiver<Waiter>,
     flushed: Arc<AtomicU64>,
+    seqs: Seqs,
 ) {
     while let Some(first) = waiters.recv().await {
         let mut group = vec![first];
         while let Ok(w) = waiters.try_recv() {
             group.push(w);
         }
+        let upto = seqs.applied.load(Ordering::Acquire);
         let store = store.clone();
         let span = tracing::info_span!("petrel.store.flush", waiters = group.len());
         let result = tokio::task::spawn_blocking(move || store.flush())
@@ -209,6 +245,13 @@ async fn flush_waiters(
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));
         flushed.fetch_add(1, Ordering::Relaxed);
+        if result.is_ok() {
+            seqs.tell.send_if_modified(|durable| {
+                let newer = upto > *durable;
+                *durable = (*durable).max(upto);
+                newer
+            });
+        }
         for w in group {
             let _ = w.send(result.clone());
         }

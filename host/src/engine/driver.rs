@@ -13,7 +13,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::core::{Core, Launch, letters};
-use super::work::{ClaimRequest, Completion, LeaseInfo, WorkFailure, WorkItem};
+use super::work::{
+    ClaimRequest, Completion, LeaseInfo, OfferFilter, OpenOffer, WorkFailure, WorkItem,
+};
 use super::{Engine, EngineError, execute};
 use crate::sandbox::CallResult;
 use crate::store::{CaseRecord, DeadLetter, StoreError, StoredToken};
@@ -54,6 +56,23 @@ pub(crate) enum Command {
         lease: String,
         lease_ms: u64,
         reply: Reply<LeaseInfo>,
+    },
+    /// List the open offers.
+    Offers {
+        filter: OfferFilter,
+        reply: Reply<Vec<OpenOffer>>,
+    },
+    /// Count the tokens per place of a net version's live cases.
+    PlaceCounts {
+        version: String,
+        reply: Reply<std::collections::BTreeMap<String, usize>>,
+    },
+    /// An operator cancels a case (`None`: it is not loaded).
+    Cancel {
+        id: String,
+        by: String,
+        reason: String,
+        reply: Reply<Option<CaseRecord>>,
     },
     /// Retry a dead letter.
     RetryDeadLetter { id: u64, reply: Reply<DeadLetter> },
@@ -363,6 +382,23 @@ impl<'e> Shell<'e> {
                 reply,
             } => {
                 let result = self.core.extend(firing, &lease, lease_ms, now);
+                answer(answers, reply, result)
+            }
+            Command::Offers { filter, reply } => {
+                let offers = self.core.open_offers(&filter);
+                answer(answers, reply, Ok(offers))
+            }
+            Command::PlaceCounts { version, reply } => {
+                let counts = self.core.place_counts(&version);
+                answer(answers, reply, Ok(counts))
+            }
+            Command::Cancel {
+                id,
+                by,
+                reason,
+                reply,
+            } => {
+                let result = self.core.cancel(&id, &by, reason, now);
                 answer(answers, reply, result)
             }
             Command::RetryDeadLetter { id, reply } => {

@@ -31,6 +31,7 @@ mod deployment;
 pub(crate) mod driver;
 mod error;
 mod execute;
+mod form;
 mod load;
 mod run;
 mod versions;
@@ -149,7 +150,9 @@ impl Engine {
             limits: config.limits,
         })
         .map_err(|e| EngineError::Sandbox(format!("{e:#}")))?;
-        let committer = Committer::start(store.clone(), config.observer.clone());
+        // Every log entry stored so far has a smaller seq than a fresh id.
+        let log_seq = store.next_id()?;
+        let committer = Committer::start(store.clone(), config.observer.clone(), log_seq);
         let journal = committer.clone();
         let mut llm = crate::llm::LlmGateway::new(
             config.llm.clone(),
@@ -236,6 +239,12 @@ impl Engine {
     /// concurrent callers: group commit).
     pub async fn flush(&self) -> Result<(), EngineError> {
         Ok(self.committer.flush().await?)
+    }
+
+    /// The greatest seq of a log entry known durable, changed after each
+    /// flush: a log reader (`GET /v1/events`) waits on it for new entries.
+    pub fn durable_seq(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committer.durable_seq()
     }
 
     /// Store flushes so far: each made every change applied before it

@@ -19,6 +19,9 @@ pub struct ClaimRequest {
     /// Only firings of this transition.
     #[serde(default)]
     pub transition: Option<String>,
+    /// Only this firing (a person picking a task from the inbox).
+    #[serde(default)]
+    pub firing: Option<u64>,
     /// How long the lease lasts (default [`DEFAULT_LEASE_MS`], at most [`MAX_LEASE_MS`]).
     #[serde(default)]
     pub lease_ms: Option<u64>,
@@ -37,12 +40,16 @@ pub struct WorkToken {
 }
 
 /// A declared outcome, as a worker sees it: which places it feeds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkOutcome {
     /// Outcome name.
     pub name: String,
     /// (place, weight) of each output arc.
     pub outputs: Vec<(String, u32)>,
+    /// The JSON Schema each produced token's payload must meet (a human
+    /// task's form), if the net declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<serde_json::Value>,
 }
 
 /// A claimed firing: the worker holds it until `lease_until_ms`.
@@ -62,8 +69,71 @@ pub struct WorkItem {
     pub version: String,
     /// The transition.
     pub transition: String,
+    /// Whether people perform it (`human = true`).
+    #[serde(default)]
+    pub human: bool,
     /// Attempt number (1 for the first claim; a retry or an expired lease adds one).
     pub attempt: u32,
+    /// The consumed tokens, in input order.
+    pub inputs: Vec<WorkToken>,
+    /// The outcomes it may complete with.
+    pub outcomes: Vec<WorkOutcome>,
+}
+
+impl WorkItem {
+    /// The item handed out under `lease`.
+    pub(crate) fn leased(mut self, lease: &crate::store::Lease) -> WorkItem {
+        self.lease = lease.id.clone();
+        self.lease_until_ms = lease.until_ms;
+        self
+    }
+}
+
+/// Most offers one listing answers.
+pub const MAX_OFFERS_LISTED: usize = 1000;
+
+/// Which open offers a listing asks for; the default asks for all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferFilter {
+    /// Only firings of nets with this name.
+    #[serde(default)]
+    pub net: Option<String>,
+    /// Only firings of this transition.
+    #[serde(default)]
+    pub transition: Option<String>,
+    /// Only firings of transitions people perform (`true`) or of those
+    /// they do not (`false`).
+    #[serde(default)]
+    pub human: Option<bool>,
+}
+
+/// An external firing waiting for a worker, or held by one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenOffer {
+    /// Firing id (claim it with `firing`).
+    pub firing: u64,
+    /// The case.
+    pub case: String,
+    /// Net name.
+    pub net: String,
+    /// Net version.
+    pub version: String,
+    /// The transition.
+    pub transition: String,
+    /// Whether people perform it.
+    pub human: bool,
+    /// Attempt number.
+    pub attempt: u32,
+    /// When the attempt was offered (ms since the Unix epoch).
+    pub offered_at_ms: u64,
+    /// When it takes the transition's `on_timeout` outcome unless claimed;
+    /// `None` when it waits for ever.
+    pub deadline_ms: Option<u64>,
+    /// The worker holding it, if claimed.
+    pub claimed_by: Option<String>,
+    /// When that worker's lease ends.
+    pub lease_until_ms: Option<u64>,
     /// The consumed tokens, in input order.
     pub inputs: Vec<WorkToken>,
     /// The outcomes it may complete with.

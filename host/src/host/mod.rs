@@ -2,7 +2,10 @@
 //! start, timers pass and workers finish external firings. `petrel serve`
 //! puts HTTP in front of it; a Rust service embeds it directly.
 
+mod cases;
+mod nets;
 mod views;
+mod work;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,9 +17,11 @@ use tokio::task::JoinHandle;
 
 pub use crate::engine::ShutdownReport;
 pub use crate::engine::work::{
-    ClaimRequest, Completion, DEFAULT_LEASE_MS, LeaseInfo, MAX_LEASE_MS, WorkFailure, WorkItem,
-    WorkOutcome, WorkToken,
+    ClaimRequest, Completion, DEFAULT_LEASE_MS, LeaseInfo, MAX_LEASE_MS, MAX_OFFERS_LISTED,
+    OfferFilter, OpenOffer, WorkFailure, WorkItem, WorkOutcome, WorkToken,
 };
+pub use cases::{CaseFilter, CasePage, MAX_REASON_BYTES};
+pub use nets::{NetDetail, OutcomeDetail, PlaceDetail, TransitionDetail};
 pub use views::{
     CaseView, DeadLetterPage, HistoryPage, MAX_PAGE, MAX_SCAN, NetPage, NetVersion, TokenView,
 };
@@ -205,7 +210,7 @@ impl Host {
     }
 
     /// A net version, by version or by name (its newest).
-    fn resolve(&self, net: &str) -> Result<String, EngineError> {
+    pub(crate) fn resolve(&self, net: &str) -> Result<String, EngineError> {
         let store = self.engine().store();
         if store.net(net)?.is_some() {
             return Ok(net.to_string());
@@ -360,103 +365,6 @@ impl Host {
         Ok(letter)
     }
 
-    /// Claims the oldest claimable external firing that matches `request`,
-    /// waiting up to `request.wait_ms` (at most 5 minutes) for one; `None`
-    /// when none came. The claim is durable when it returns.
-    pub async fn claim(&self, request: ClaimRequest) -> Result<Option<WorkItem>, EngineError> {
-        if request.worker.trim().is_empty() {
-            return Err(EngineError::Invalid(
-                "`worker`: must name the worker (any non-blank text)".into(),
-            ));
-        }
-        let lease_ms = lease_ms(request.lease_ms.unwrap_or(DEFAULT_LEASE_MS))?;
-        let wait = Duration::from_millis(request.wait_ms).min(MAX_CLAIM_WAIT);
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            if !self.ready() {
-                return Err(EngineError::Unavailable("the host is shutting down".into()));
-            }
-            // Registered before asking, so an offer made meanwhile wakes it.
-            let offered = self.inner.claimable.notified();
-            let request = request.clone();
-            let item = self
-                .ask(|reply| Command::Claim {
-                    request,
-                    lease_ms,
-                    reply,
-                })
-                .await?;
-            if let Some(item) = item {
-                self.engine().flush().await?;
-                return Ok(Some(item));
-            }
-            if tokio::time::timeout_at(deadline, offered).await.is_err() {
-                return Ok(None);
-            }
-        }
-    }
-
-    /// Completes a claimed firing with a declared outcome and its tokens
-    /// (checked like a guest's decision; a refused completion leaves the
-    /// lease as it was). Durable when it returns.
-    pub async fn complete(
-        &self,
-        firing: u64,
-        lease: &str,
-        completion: Completion,
-    ) -> Result<(), EngineError> {
-        let lease = lease.to_string();
-        self.ask(|reply| Command::Complete {
-            firing,
-            lease,
-            completion,
-            reply,
-        })
-        .await?;
-        self.engine().flush().await
-    }
-
-    /// Reports that a claimed firing failed: a failed attempt, under its
-    /// transition's retry policy. Durable when it returns.
-    pub async fn fail(
-        &self,
-        firing: u64,
-        lease: &str,
-        failure: WorkFailure,
-    ) -> Result<(), EngineError> {
-        let lease = lease.to_string();
-        self.ask(|reply| Command::Fail {
-            firing,
-            lease,
-            failure,
-            reply,
-        })
-        .await?;
-        self.engine().flush().await
-    }
-
-    /// Extends a claimed firing's lease to `lease_ms` from now. Durable
-    /// when it returns.
-    pub async fn extend(
-        &self,
-        firing: u64,
-        lease: &str,
-        lease_ms: u64,
-    ) -> Result<LeaseInfo, EngineError> {
-        let lease_ms = self::lease_ms(lease_ms)?;
-        let lease = lease.to_string();
-        let info = self
-            .ask(|reply| Command::Extend {
-                firing,
-                lease,
-                lease_ms,
-                reply,
-            })
-            .await?;
-        self.engine().flush().await?;
-        Ok(info)
-    }
-
     /// Whether the driver is running (false once shutdown began or it failed).
     pub fn ready(&self) -> bool {
         self.inner.ready.load(Ordering::SeqCst)
@@ -481,16 +389,5 @@ impl Host {
         }
         self.engine().flush().await?;
         Ok(report)
-    }
-}
-
-/// Checks a requested lease length.
-fn lease_ms(ms: u64) -> Result<u64, EngineError> {
-    if (1..=MAX_LEASE_MS).contains(&ms) {
-        Ok(ms)
-    } else {
-        Err(EngineError::Invalid(format!(
-            "`lease_ms`: {ms} is out of range (expected 1 to {MAX_LEASE_MS})"
-        )))
     }
 }

@@ -26,6 +26,13 @@
 //! (see [`LlmPolicy`]): `llm = { max_calls = 3, max_tokens = 2000,
 //! case_token_budget = 20000, call_timeout_ms = 8000 }`.
 //!
+//! An external transition (`external = true`) is performed through the
+//! work API; `human = true` says people perform it (the dashboard's
+//! inbox), and a `[transitions.NAME.forms.OUTCOME]` table gives the JSON
+//! Schema of what they fill in for an outcome. With `on_timeout`, an offer
+//! nobody claims within `offer_timeout_ms` (default a day) takes that
+//! outcome.
+//!
 //! Failed firings are retried under a `retry` table (see [`RetryPolicy`]).
 //! A transition may name a `compensate = "undo_it"` transition, declared with
 //! `compensation = true` and no inputs, that runs when the case aborts.
@@ -48,6 +55,7 @@ use crate::limits::HostLimits;
 pub use llm_policy::{
     DEFAULT_LLM_CASE_TOKEN_BUDGET, DEFAULT_LLM_MAX_CALLS, DEFAULT_LLM_MAX_TOKENS, LlmPolicy,
 };
+pub use parse::{DEFAULT_OFFER_TIMEOUT_MS, MAX_FORM_BYTES, MAX_OFFER_TIMEOUT_MS};
 pub use retry_policy::{
     DEFAULT_INITIAL_DELAY_MS, DEFAULT_JITTER, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY_MS,
     DEFAULT_MULTIPLIER, FailureClass, OnExhausted, RetryPolicy,
@@ -108,6 +116,10 @@ pub struct Outcome {
     pub name: String,
     /// Tokens the outcome produces, by place.
     pub outputs: Vec<Arc>,
+    /// The form a person fills to complete an external transition with
+    /// this outcome: a JSON Schema each produced token's payload must meet
+    /// (`[transitions.NAME.forms.OUTCOME]`).
+    pub form: Option<serde_json::Value>,
     /// Line of the outcome in the net file.
     pub line: usize,
 }
@@ -215,6 +227,13 @@ pub struct Transition {
     /// Index of the compensation transition that undoes this one's
     /// completed firings when their case aborts (`compensate = "NAME"`).
     pub compensate: Option<usize>,
+    /// Whether people perform it (`human = true`, an external transition):
+    /// its offers are shown in the dashboard's inbox.
+    pub human: bool,
+    /// How long an external firing's offer waits for a worker before it
+    /// takes the `on_timeout` outcome (`offer_timeout_ms`; set only when
+    /// the transition is external and has `on_timeout`).
+    pub offer_timeout_ms: Option<u64>,
     /// Whether this is a compensation transition (`compensation = true`):
     /// it has no inputs and runs only to compensate, never from the marking.
     pub compensation: bool,

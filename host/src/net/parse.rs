@@ -56,6 +56,10 @@ struct RawTransition {
     guest: Option<Spanned<String>>,
     #[serde(default)]
     external: bool,
+    #[serde(default)]
+    human: bool,
+    forms: Option<Spanned<human::RawForms>>,
+    offer_timeout_ms: Option<Spanned<u64>>,
     inputs: Option<Spanned<RawArcs>>,
     outcomes: Option<Spanned<IndexMap<Spanned<String>, Spanned<RawArcs>>>>,
     #[serde(default)]
@@ -241,7 +245,7 @@ fn parse_transition(
     let span = raw.span();
     let t = raw.get_ref();
 
-    let performer = match (&t.guest, t.external) {
+    let performer = match (&t.guest, t.external || t.human) {
         (Some(g), false) => {
             if g.get_ref().trim().is_empty() {
                 return Err(cx.err(
@@ -261,7 +265,7 @@ fn parse_transition(
             return Err(cx.err(
                 g.span(),
                 format!("{field}.guest"),
-                "a transition is either `external = true` or has a `guest`, not both",
+                "a transition is either external (`external = true` or `human = true`) or has a `guest`, not both",
             ));
         }
         (None, false) => {
@@ -294,6 +298,7 @@ fn parse_transition(
         outcomes.push(Outcome {
             name: oname.get_ref().clone(),
             outputs,
+            form: None,
             line: cx.line(oname.span()),
         });
     }
@@ -304,6 +309,8 @@ fn parse_transition(
             "no outcome declared (expected at least one)",
         ));
     }
+
+    human::forms(cx, t.forms.as_ref(), &performer, &mut outcomes, &field)?;
 
     let mut capabilities = vec![Capability::Log];
     let mut seen = HashSet::new();
@@ -373,8 +380,18 @@ fn parse_transition(
         &field,
     )?;
 
+    let offer_timeout_ms = human::offer_timeout(
+        cx,
+        t.offer_timeout_ms.as_ref(),
+        &performer,
+        on_timeout,
+        &field,
+    )?;
+
     Ok(Transition {
         name: name.get_ref().clone(),
+        human: t.human,
+        offer_timeout_ms,
         performer,
         inputs,
         outcomes,
@@ -439,8 +456,12 @@ fn positive<T: Copy + PartialEq + Default + std::fmt::Display>(
 
 #[cfg(test)]
 mod bounds_tests;
+mod human;
+#[cfg(test)]
+mod human_tests;
 mod llm_policy;
 mod on_timeout;
+pub use human::{DEFAULT_OFFER_TIMEOUT_MS, MAX_FORM_BYTES, MAX_OFFER_TIMEOUT_MS};
 mod retry_policy;
 #[cfg(test)]
 mod tests;

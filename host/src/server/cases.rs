@@ -7,13 +7,15 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, OptionalJson, Path, Query};
 use crate::engine::EngineError;
-use crate::host::{CaseView, HistoryPage, WorkToken};
-use crate::store::EventFilter;
+use crate::host::{CaseFilter, CasePage, CaseView, HistoryPage, WorkToken};
+use crate::store::{CaseRecord, EventFilter};
 
 /// Events per history page unless `limit` says otherwise.
 const DEFAULT_HISTORY_LIMIT: usize = 100;
+/// Cases per page unless `limit` says otherwise.
+const DEFAULT_LIST_LIMIT: usize = 50;
 
 /// `POST /v1/cases` body.
 #[derive(Debug, Deserialize)]
@@ -57,12 +59,87 @@ pub(crate) async fn start(
         .into_response())
 }
 
+/// `GET /v1/cases` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Only cases of this net (by name).
+    #[serde(default)]
+    net: Option<String>,
+    /// Only cases in these statuses, comma-separated.
+    #[serde(default)]
+    status: Option<String>,
+    /// Only cases started at or after this time (RFC 3339, ms, or a
+    /// duration ago).
+    #[serde(default)]
+    started_after: Option<String>,
+    /// Only cases started before this time (same forms).
+    #[serde(default)]
+    started_before: Option<String>,
+    /// The previous page's `next_after`.
+    #[serde(default)]
+    after: Option<String>,
+    /// Cases per page (1 to 1000).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// One page of cases, newest started first.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<CasePage>, ApiError> {
+    let filter = CaseFilter::parse(
+        query.net.as_deref(),
+        query.status.as_deref(),
+        query.started_after.as_deref(),
+        query.started_before.as_deref(),
+        crate::store::now_ms(),
+    )
+    .map_err(|(name, m)| EngineError::Invalid(format!("`{name}`: {m}")))?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    Ok(axum::Json(state.host.cases_page(
+        &filter,
+        query.after.as_deref(),
+        limit,
+    )?))
+}
+
 /// A case with its tokens and dead letters.
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<CaseView>, ApiError> {
     Ok(axum::Json(state.host.case(&id)?))
+}
+
+/// `POST /v1/cases/{id}/cancel` body (may be left out).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CancelRequest {
+    /// Why (logged with the case).
+    #[serde(default)]
+    reason: Option<String>,
+    /// Who cancels (free text, logged; default `api`).
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// Cancels a case: it aborts and compensates as when a guest aborts it.
+/// Answers its record once durable.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OptionalJson(request): OptionalJson<CancelRequest>,
+) -> Result<axum::Json<CaseRecord>, ApiError> {
+    let reason = request
+        .reason
+        .unwrap_or_else(|| "cancelled by an operator".into());
+    let by = request.by.unwrap_or_else(|| "api".into());
+    if by.is_empty() || by.len() > 128 {
+        return Err(EngineError::Invalid("`by`: expected 1 to 128 bytes".into()).into());
+    }
+    Ok(axum::Json(state.host.cancel_case(&id, &by, &reason).await?))
 }
 
 /// `GET /v1/cases/{id}/history` query.

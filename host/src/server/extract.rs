@@ -26,6 +26,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body that may be left out: no body and no `Content-Type` reads
+/// as `T::default()`; otherwise as [`Json`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct OptionalJson<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bodiless = !req.headers().contains_key(axum::http::header::CONTENT_TYPE)
+            && req
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|l| l.as_bytes() == b"0");
+        if bodiless {
+            return Ok(OptionalJson(T::default()));
+        }
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| OptionalJson(v))
+    }
+}
+
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     let code = match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,

@@ -34,6 +34,7 @@ mod auth;
 mod cases;
 mod dead_letters;
 mod error;
+mod events;
 mod extract;
 mod guard;
 mod listener;
@@ -75,6 +76,8 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// Default most requests in flight at once.
 pub const DEFAULT_MAX_REQUESTS: usize = 64;
+/// Default cap on `GET /v1/events` streams open at once.
+pub const DEFAULT_MAX_EVENT_STREAMS: usize = 32;
 /// Default longest a request may take (long polls included).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default longest a client may take to send a request's headers.
@@ -103,6 +106,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Requests in flight at once; more get 503 `overloaded`.
     pub max_requests: usize,
+    /// `GET /v1/events` streams open at once (they outlive their request's
+    /// deadline and in-flight slot); more get 503 `overloaded`.
+    pub max_event_streams: usize,
     /// Longest one request may take (503 `timeout` beyond); a claim's
     /// long poll is cut to fit inside it.
     pub request_timeout: Duration,
@@ -122,6 +128,7 @@ impl Default for ServerConfig {
             nets_dir: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_requests: DEFAULT_MAX_REQUESTS,
+            max_event_streams: DEFAULT_MAX_EVENT_STREAMS,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
         }
@@ -162,6 +169,8 @@ pub(crate) struct AppState {
     pub(crate) stopping: watch::Receiver<bool>,
     /// Where `POST /v1/nets` may deploy `{"path"}` from.
     pub(crate) nets_dir: Option<PathBuf>,
+    /// One permit per open `GET /v1/events` stream.
+    pub(crate) event_streams: Arc<Semaphore>,
 }
 
 /// The application: every route, the JSON fallbacks, auth, the body limit,
@@ -197,6 +206,7 @@ fn state(host: Host, config: &ServerConfig, stopping: watch::Receiver<bool>) -> 
         max_claim_wait: config.max_claim_wait.min(config.request_timeout / 2),
         stopping,
         nets_dir: config.nets_dir.clone(),
+        event_streams: Arc::new(Semaphore::new(config.max_event_streams)),
     }
 }
 

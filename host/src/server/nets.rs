@@ -185,3 +185,55 @@ pub(crate) async fn list(
     let limit = query.limit.unwrap_or(100);
     Ok(axum::Json(state.host.nets_page(&query.after, limit)?))
 }
+
+/// A deployed net version (or a net name: its newest version), with its
+/// places, transitions and file.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    super::extract::Path(version): super::extract::Path<String>,
+) -> Result<axum::Json<crate::host::NetDetail>, ApiError> {
+    Ok(axum::Json(state.host.net_detail(&version)?))
+}
+
+/// `GET /v1/nets/{version}/graph` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GraphQuery {
+    /// `mermaid` (default) or `dot`.
+    #[serde(default)]
+    format: Option<String>,
+    /// Count this case's tokens (else the version's live cases').
+    #[serde(default)]
+    case: Option<String>,
+}
+
+/// The net drawn as `petrel graph` draws it, with token counts; plain text.
+pub(crate) async fn graph(
+    State(state): State<AppState>,
+    super::extract::Path(version): super::extract::Path<String>,
+    Query(query): Query<GraphQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let format = match query.format.as_deref() {
+        None | Some("mermaid") => crate::verify::GraphFormat::Mermaid,
+        Some("dot") => crate::verify::GraphFormat::Dot,
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!("`format`: expected `mermaid` or `dot`, got `{other}`"),
+            ));
+        }
+    };
+    let text = state
+        .host
+        .net_drawing(&version, format, query.case.as_deref())
+        .await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

@@ -10,7 +10,7 @@ use axum::routing::{MethodFilter, on};
 
 use super::auth::{self, BearerToken};
 use super::error::{no_route, wrong_method};
-use super::{AppState, cases, dead_letters, nets, probes, ui, work};
+use super::{AppState, cases, dead_letters, events, nets, probes, ui, work};
 
 /// One endpoint: method and path (axum and OpenAPI share the `{param}`
 /// syntax).
@@ -100,9 +100,14 @@ pub(crate) fn table(token: Option<BearerToken>) -> Table {
     .guarded(M::GET, "/openapi.json", probes::openapi)
     .guarded(M::POST, "/v1/nets", nets::deploy)
     .guarded(M::GET, "/v1/nets", nets::list)
+    .guarded(M::GET, "/v1/nets/{version}", nets::get)
+    .guarded(M::GET, "/v1/nets/{version}/graph", nets::graph)
     .guarded(M::POST, "/v1/cases", cases::start)
+    .guarded(M::GET, "/v1/cases", cases::list)
     .guarded(M::GET, "/v1/cases/{id}", cases::get)
     .guarded(M::GET, "/v1/cases/{id}/history", cases::history)
+    .guarded(M::POST, "/v1/cases/{id}/cancel", cases::cancel)
+    .guarded(M::GET, "/v1/events", events::stream)
     .guarded(M::GET, "/v1/dead-letters", dead_letters::list)
     .guarded(M::POST, "/v1/dead-letters/{id}/retry", dead_letters::retry)
     .guarded(
@@ -110,6 +115,7 @@ pub(crate) fn table(token: Option<BearerToken>) -> Table {
         "/v1/dead-letters/{id}/discard",
         dead_letters::discard,
     )
+    .guarded(M::GET, "/v1/work", work::list)
     .guarded(M::POST, "/v1/work/claim", work::claim)
     .guarded(M::POST, "/v1/work/{firing}/complete", work::complete)
     .guarded(M::POST, "/v1/work/{firing}/fail", work::fail)

@@ -4,12 +4,30 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Json, Path};
-use crate::host::{ClaimRequest, Completion, LeaseInfo, WorkFailure, WorkToken};
+use super::extract::{Json, Path, Query};
+use crate::host::{
+    ClaimRequest, Completion, LeaseInfo, OfferFilter, OpenOffer, WorkFailure, WorkToken,
+};
+
+/// `GET /v1/work` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct OfferList {
+    offers: Vec<OpenOffer>,
+}
+
+/// The open offers (waiting for a worker or held by one), oldest first:
+/// the dashboard's inbox lists the human ones.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Query(filter): Query<OfferFilter>,
+) -> Result<axum::Json<OfferList>, ApiError> {
+    let offers = state.host.open_offers(filter).await?;
+    Ok(axum::Json(OfferList { offers }))
+}
 
 /// Claims a firing: 200 with the work item, or 204 when none came within
 /// `wait_ms` (cut to the server's longest long poll, and cut short when the

@@ -240,6 +240,21 @@ pub enum Event {
         #[serde(default)]
         compensations: Vec<u64>,
     },
+    /// An operator cancelled the case (`POST /v1/cases/{id}/cancel`,
+    /// `petrel cancel`): as [`Event::CaseAborted`], its tokens are removed
+    /// and its compensations run, newest first; firings in flight are
+    /// discarded as they settle.
+    CaseCancelled {
+        /// Who cancelled it (the API's caller, or `cli`).
+        by: String,
+        /// Why, as they said.
+        reason: String,
+        /// The case tokens removed.
+        consumed: Vec<TokenRef>,
+        /// The firings to compensate, in the order their compensations run.
+        #[serde(default)]
+        compensations: Vec<u64>,
+    },
     /// A guest's call to the language model (request, answer or error,
     /// model, latency, usage; never the key), appended as it happened,
     /// before its firing commits. Replay ignores it; a re-run of a firing
@@ -288,6 +303,7 @@ impl Event {
             Event::FiringAbandoned { .. } => "firing_abandoned",
             Event::FiringDiscarded { .. } => "firing_discarded",
             Event::CaseAborted { .. } => "case_aborted",
+            Event::CaseCancelled { .. } => "case_cancelled",
             Event::LlmExchange(_) => "llm_exchange",
             Event::CaseCompleted => "case_completed",
             Event::CaseStuck { .. } => "case_stuck",
@@ -296,7 +312,7 @@ impl Event {
     }
 
     /// Every [`Event::kind`], in declaration order.
-    pub const KINDS: [&'static str; 18] = [
+    pub const KINDS: [&'static str; 19] = [
         "net_deployed",
         "shared_tokens_added",
         "case_started",
@@ -311,6 +327,7 @@ impl Event {
         "firing_abandoned",
         "firing_discarded",
         "case_aborted",
+        "case_cancelled",
         "llm_exchange",
         "case_completed",
         "case_stuck",

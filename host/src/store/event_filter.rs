@@ -31,10 +31,7 @@ impl EventFilter {
         until: Option<&str>,
         now_ms: u64,
     ) -> Result<EventFilter, (&'static str, String)> {
-        let time = |name: &'static str, v: Option<&str>| {
-            v.map(|t| EventFilter::parse_time(t, now_ms).map_err(|m| (name, m)))
-                .transpose()
-        };
+        let time = |name, v| EventFilter::parse_named_time(name, v, now_ms);
         Ok(EventFilter {
             kinds: match kinds {
                 Some(k) => EventFilter::parse_kinds(k).map_err(|m| ("type", m))?,
@@ -43,6 +40,18 @@ impl EventFilter {
             since_ms: time("since", since)?,
             until_ms: time("until", until)?,
         })
+    }
+
+    /// An optional query value read as [`EventFilter::parse_time`] does;
+    /// when bad, named `name` with what is wrong.
+    pub fn parse_named_time(
+        name: &'static str,
+        value: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Option<u64>, (&'static str, String)> {
+        value
+            .map(|t| EventFilter::parse_time(t, now_ms).map_err(|m| (name, m)))
+            .transpose()
     }
 
     /// Reads a comma-separated list of entry types (`firing_completed,

@@ -8,6 +8,7 @@
 //! [`Store::flush`] returned after it.
 
 mod case_entry;
+mod case_index;
 mod compaction;
 mod dead_letter;
 mod directory;
@@ -124,6 +125,15 @@ pub trait Store: Send + Sync {
     fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError>;
     /// Every case.
     fn cases(&self) -> Result<Vec<CaseRecord>, StoreError>;
+    /// Up to `limit` cases, newest started first (cases started in the
+    /// same ms: greater id first), each ordered after `before` (the start
+    /// time and id of the previous page's last case; `None`: from the
+    /// newest). A page: only those are read.
+    fn cases_newest_first(
+        &self,
+        before: Option<(u64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<CaseRecord>, StoreError>;
 
     /// The tokens of one owner, by place then FIFO.
     fn tokens(&self, owner: &Owner) -> Result<Vec<StoredToken>, StoreError>;

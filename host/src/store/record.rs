@@ -41,6 +41,16 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [CaseStatus; 6] = [
+        CaseStatus::Running,
+        CaseStatus::Stuck,
+        CaseStatus::Completed,
+        CaseStatus::Compensating,
+        CaseStatus::CompensationFailed,
+        CaseStatus::Aborted,
+    ];
+
     /// The status's name as shown to users.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -122,7 +122,9 @@ impl Rebuild {
                 self.produce(rec.seq, case, produced);
             }
             Event::CompensationCompleted { produced, .. } => self.produce(rec.seq, case, produced),
-            Event::CaseAborted { consumed, .. } | Event::FiringDiscarded { consumed, .. } => {
+            Event::CaseAborted { consumed, .. }
+            | Event::CaseCancelled { consumed, .. }
+            | Event::FiringDiscarded { consumed, .. } => {
                 self.remove(rec.seq, case, consumed);
             }
             Event::FiringDeadLettered {

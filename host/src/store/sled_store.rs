@@ -16,7 +16,7 @@ use super::{
     CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Reservation, Store, StoreError,
     StoredToken, TokenId, decode, encode,
 };
-use super::{case_entry, compaction, letter_index, token_entry, vacuum};
+use super::{case_entry, case_index, compaction, letter_index, token_entry, vacuum};
 
 /// The sled-backed store.
 #[derive(Clone)]
@@ -27,6 +27,8 @@ pub struct SledStore {
     events: Tree,
     pub(super) case_events: Tree,
     pub(super) cases: Tree,
+    /// Cases by start time (keys only; see `case_index`).
+    case_starts: Tree,
     dead_letters: Tree,
     /// Each case's live dead letters (keys only; see `keys::case_dead_letter`).
     case_dead_letters: Tree,
@@ -79,12 +81,16 @@ impl SledStore {
         let dead_letters = db.open_tree("dead_letters")?;
         let case_dead_letters = db.open_tree("case_dead_letters")?;
         letter_index::fill_if_empty(&dead_letters, &case_dead_letters)?;
+        let cases = db.open_tree("cases")?;
+        let case_starts = db.open_tree("case_starts")?;
+        case_index::fill_if_empty(&cases, &case_starts)?;
         Ok(SledStore {
             tokens,
             reservations,
             events: db.open_tree("events")?,
             case_events: db.open_tree("case_events")?,
-            cases: db.open_tree("cases")?,
+            cases,
+            case_starts,
             dead_letters,
             case_dead_letters,
             nets: db.open_tree("nets")?,
@@ -110,10 +116,13 @@ impl SledStore {
         changes: &mut [Change],
         nets: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), StoreError> {
-        let new_cases: Vec<String> = changes
+        let new_cases: Vec<(String, Vec<u8>)> = changes
             .iter()
             .filter(|c| c.starts_case)
-            .map(|c| c.case.as_ref().map(|r| r.id.clone()))
+            .map(|c| {
+                let r = c.case.as_ref()?;
+                Some((r.id.clone(), case_index::key(r.started_at_ms, &r.id)))
+            })
             .collect::<Option<_>>()
             .ok_or_else(|| StoreError::Bug("a case start without a case record".into()))?;
         let _commit = self
@@ -158,6 +167,7 @@ impl SledStore {
             &self.dead_letters,
             &self.case_dead_letters,
             &self.nets,
+            &self.case_starts,
         );
         unwrap_tx(trees.transaction(
             |(
@@ -169,13 +179,15 @@ impl SledStore {
                 dead_letters,
                 case_dead_letters,
                 net_tree,
+                case_starts,
             )| {
                 let mut starting = std::collections::HashSet::new();
-                for id in &new_cases {
+                for (id, start_key) in &new_cases {
                     // Taken if stored, or started earlier in this transaction.
                     if !starting.insert(id) || cases.get(id.as_bytes())?.is_some() {
                         return Err(Abort::Abort(StoreError::CaseExists(id.clone())));
                     }
+                    case_starts.insert(start_key.as_slice(), &[][..])?;
                 }
                 for (k, v) in nets {
                     net_tree.insert(k.as_slice(), v.as_slice())?;
@@ -324,6 +336,14 @@ impl Store for SledStore {
             .iter()
             .map(|kv| case_entry::record(&kv?.1))
             .collect()
+    }
+
+    fn cases_newest_first(
+        &self,
+        before: Option<(u64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<CaseRecord>, StoreError> {
+        case_index::newest_first(&self.case_starts, &self.cases, before, limit)
     }
 
     fn tokens(&self, owner: &Owner) -> Result<Vec<StoredToken>, StoreError> {

@@ -207,6 +207,25 @@ impl Marking {
     }
 
     /// Whether version `version` is known.
+    /// Tokens per place of `version` (by name): its loaded cases' and its
+    /// shared ones, reserved or not.
+    pub(crate) fn counts(&self, version: &str) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        let Some(v) = self.versions.get(version) else {
+            return counts;
+        };
+        let mut per_place: Vec<usize> = v.tokens.places.iter().map(PlaceTokens::len).collect();
+        for (_, tokens) in self.cases.values().filter(|(of, _)| of == version) {
+            for (n, place) in per_place.iter_mut().zip(&tokens.places) {
+                *n += place.len();
+            }
+        }
+        for (name, n) in v.names.iter().zip(per_place) {
+            counts.insert(name.clone(), n);
+        }
+        counts
+    }
+
     pub(crate) fn has_version(&self, version: &str) -> bool {
         self.versions.contains_key(version)
     }

@@ -43,6 +43,7 @@ use crate::store::{
 use case::CaseState;
 pub(crate) use launch::{Launch, Work};
 use marking::{Input, Marking, Position};
+use offers::offer_deadline;
 use timers::{Timer, Timers};
 
 /// Where fresh ids (firings, token seqs) come from: the store's counter,
@@ -89,6 +90,9 @@ struct Offer {
     launch: Launch,
     /// Set while a worker holds it.
     lease: Option<Lease>,
+    /// When it takes the `on_timeout` outcome unless claimed (see
+    /// [`crate::net::Transition::offer_timeout_ms`]).
+    deadline_ms: Option<u64>,
 }
 
 /// The engine's state between turns. See the module docs.
@@ -162,6 +166,12 @@ impl Core {
     /// Whether net version `version` is known (see [`Core::add_version`]).
     pub(crate) fn has_version(&self, version: &str) -> bool {
         self.marking.has_version(version)
+    }
+
+    /// Tokens per place of net version `version`: of its loaded (live)
+    /// cases, and its shared tokens.
+    pub(crate) fn place_counts(&self, version: &str) -> BTreeMap<String, usize> {
+        self.marking.counts(version)
     }
 
     /// Whether case `id` is loaded.
@@ -266,11 +276,13 @@ impl Core {
                 work: Work::Transition,
             };
             self.timers.set(lease.until_ms, Timer::Lease(firing));
+            let deadline_ms = offer_deadline(&launch);
             self.offers.insert(
                 firing,
                 Offer {
                     launch,
                     lease: Some(lease),
+                    deadline_ms,
                 },
             );
             return Ok(());
@@ -306,13 +318,14 @@ impl Core {
                 }
                 Timer::Saga(case) => self.mark_dirty(&case),
                 Timer::Lease(firing) => self.expire_lease(firing, now_ms)?,
+                Timer::Offer(firing) => self.expire_offer(firing, now_ms)?,
             }
         }
         Ok(())
     }
 
     /// When the next timer is due: of all, or (`leases` false) leaving out
-    /// leases (a batch run hands out no work).
+    /// leases and offer deadlines (a batch run hands out no work).
     pub(crate) fn next_timer(&self, leases: bool) -> Option<u64> {
         self.timers.next(leases)
     }

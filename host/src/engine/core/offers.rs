@@ -9,8 +9,10 @@ use super::launch::reservation;
 use super::timers::Timer;
 use super::{Core, EngineError, Launch, Offer, bug};
 use crate::engine::decision;
+use crate::engine::form;
 use crate::engine::work::{
-    ClaimRequest, Completion, LeaseInfo, WorkFailure, WorkItem, WorkOutcome, WorkToken,
+    ClaimRequest, Completion, LeaseInfo, MAX_OFFERS_LISTED, OfferFilter, OpenOffer, WorkFailure,
+    WorkItem, WorkOutcome, WorkToken,
 };
 use crate::engine::{decode_payload, encode_json};
 use crate::sandbox::{CallResult, Decision, Fire, Token};
@@ -38,14 +40,55 @@ fn worker_call(
 impl Core {
     /// Offers an external firing (its inputs reserved) to workers.
     pub(super) fn offer(&mut self, launch: Launch) {
+        let deadline_ms = offer_deadline(&launch);
+        if let Some(at) = deadline_ms {
+            self.timers.set(at, Timer::Offer(launch.firing));
+        }
         self.offers.insert(
             launch.firing,
             Offer {
                 launch,
                 lease: None,
+                deadline_ms,
             },
         );
         self.offered = true;
+    }
+
+    /// The open offers `filter` asks for, oldest first, at most
+    /// [`MAX_OFFERS_LISTED`].
+    pub(crate) fn open_offers(&self, filter: &OfferFilter) -> Vec<OpenOffer> {
+        self.offers
+            .values()
+            .filter(|o| {
+                let t = o.launch.transition();
+                filter
+                    .net
+                    .as_deref()
+                    .is_none_or(|n| n == o.launch.dep.net.name())
+                    && filter.transition.as_deref().is_none_or(|n| n == t.name)
+                    && filter.human.is_none_or(|h| h == t.human)
+            })
+            .take(MAX_OFFERS_LISTED)
+            .map(|o| {
+                let item = work_item(&o.launch);
+                OpenOffer {
+                    firing: item.firing,
+                    case: item.case,
+                    net: item.net,
+                    version: item.version,
+                    transition: item.transition,
+                    human: item.human,
+                    attempt: item.attempt,
+                    offered_at_ms: o.launch.started_at_ms,
+                    deadline_ms: o.deadline_ms,
+                    claimed_by: o.lease.as_ref().map(|l| l.worker.clone()),
+                    lease_until_ms: o.lease.as_ref().map(|l| l.until_ms),
+                    inputs: item.inputs,
+                    outcomes: item.outcomes,
+                }
+            })
+            .collect()
     }
 
     /// Gives the oldest unclaimed offer matching `request` to its worker,
@@ -59,6 +102,7 @@ impl Core {
         let found = self.offers.iter().find(|(_, o)| {
             let net = &o.launch.dep.net;
             o.lease.is_none()
+                && request.firing.is_none_or(|f| f == o.launch.firing)
                 && request.net.as_deref().is_none_or(|n| n == net.name())
                 && request
                     .transition
@@ -78,7 +122,7 @@ impl Core {
             return Ok(None);
         };
         offer.lease = Some(lease.clone());
-        let item = work_item(&offer.launch, &lease);
+        let item = work_item(&offer.launch).leased(&lease);
         let tokens = self.token_ids(&item.case, &self.offers[&firing].launch.inputs);
         let record = reservation(&self.offers[&firing].launch, tokens, Some(lease.clone()));
         let event = Event::FiringClaimed {
@@ -143,6 +187,11 @@ impl Core {
         let launch = &offer.launch;
         let t = launch.transition();
         let mut outputs = Vec::with_capacity(completion.tokens.len());
+        let filled: Vec<serde_json::Value> = completion
+            .tokens
+            .iter()
+            .map(|t| t.payload.clone())
+            .collect();
         for (i, token) in completion.tokens.into_iter().enumerate() {
             let payload = encode_json(&token.payload)
                 .map_err(|e| EngineError::Invalid(format!("`tokens[{i}].payload`: {e}")))?;
@@ -158,6 +207,16 @@ impl Core {
         let checked = decision::check(&launch.dep.net, t, &fire).map_err(|e| {
             EngineError::Invalid(format!("completion of `{}` refused: {e}", t.name))
         })?;
+        if let Some(form) = &t.outcomes[checked.outcome].form {
+            for (i, token) in filled.iter().enumerate() {
+                form::check(form, token).map_err(|e| {
+                    EngineError::Invalid(format!(
+                        "completion of `{}` refused: `tokens[{i}].payload` does not meet outcome `{}`'s form: {e}",
+                        t.name, fire.outcome
+                    ))
+                })?;
+            }
+        }
         self.check_capacity(launch, &checked).map_err(|e| {
             EngineError::Conflict(format!("completion of `{}` refused for now: {e}", t.name))
         })?;
@@ -251,6 +310,31 @@ impl Core {
         self.settle_call(launch, call, now_ms)
     }
 
+    /// The offer deadline of `firing` passed: unless a worker claimed it
+    /// meanwhile (then its lease decides), it takes its `on_timeout`
+    /// outcome, as a missed deadline.
+    pub(super) fn expire_offer(&mut self, firing: u64, now_ms: u64) -> Result<(), EngineError> {
+        let Some(offer) = self.offers.get(&firing) else {
+            return Ok(());
+        };
+        let Some(deadline) = offer.deadline_ms.filter(|&d| d <= now_ms) else {
+            return Ok(());
+        };
+        if offer.lease.is_some() {
+            return Ok(());
+        }
+        let timeout_ms = deadline.saturating_sub(offer.launch.started_at_ms);
+        let Some(offer) = self.offers.remove(&firing) else {
+            return Ok(());
+        };
+        let launch = offer.launch;
+        tracing::warn!(firing, case = %launch.case, "offer timed out unclaimed");
+        let note = format!("no worker claimed it within {timeout_ms} ms");
+        let missed = GuestFailure::Deadline { timeout_ms };
+        let call = worker_call(Err(missed), note, &launch, now_ms);
+        self.settle_call(launch, call, now_ms)
+    }
+
     /// Withdraws the offers of case `id` (aborted): their firings, which
     /// the caller releases with their inputs.
     pub(super) fn withdraw_offers(&mut self, id: &str) -> Vec<Launch> {
@@ -268,21 +352,31 @@ impl Core {
             if let Some(l) = offer.lease {
                 self.timers.cancel(l.until_ms, &Timer::Lease(f));
             }
+            if let Some(at) = offer.deadline_ms {
+                self.timers.cancel(at, &Timer::Offer(f));
+            }
             launches.push(offer.launch);
         }
         launches
     }
 }
 
-/// What a worker is handed for a claimed firing.
-fn work_item(launch: &Launch, lease: &Lease) -> WorkItem {
+/// When `launch`, offered, takes its `on_timeout` outcome unless claimed.
+pub(super) fn offer_deadline(launch: &Launch) -> Option<u64> {
+    let timeout = launch.transition().offer_timeout_ms?;
+    Some(launch.started_at_ms.saturating_add(timeout))
+}
+
+/// What a worker is handed for a firing (leased: [`WorkItem::leased`]).
+fn work_item(launch: &Launch) -> WorkItem {
     let net = &launch.dep.net;
     let places = net.places();
     let t = launch.transition();
     WorkItem {
         firing: launch.firing,
-        lease: lease.id.clone(),
-        lease_until_ms: lease.until_ms,
+        lease: String::new(),
+        lease_until_ms: 0,
+        human: t.human,
         case: launch.case.clone(),
         net: net.name().to_string(),
         version: launch.dep.version().to_string(),
@@ -306,6 +400,7 @@ fn work_item(launch: &Launch, lease: &Lease) -> WorkItem {
                     .iter()
                     .map(|a| (places[a.place].name.clone(), a.weight))
                     .collect(),
+                form: o.form.clone(),
             })
             .collect(),
     }

@@ -13,6 +13,10 @@ pub(crate) enum Timer {
     Saga(String),
     /// A claimed external firing's lease (by firing id).
     Lease(u64),
+    /// An external firing's offer deadline (by firing id): unless claimed
+    /// by then, it takes its `on_timeout` outcome. It stands for the
+    /// firing's start time kept in its reservation.
+    Offer(u64),
 }
 
 /// Timers by due time.
@@ -49,7 +53,7 @@ impl Timers {
     pub(crate) fn next(&self, leases: bool) -> Option<u64> {
         self.due
             .iter()
-            .find(|(_, t)| leases || !matches!(t, Timer::Lease(_)))
+            .find(|(_, t)| leases || !matches!(t, Timer::Lease(_) | Timer::Offer(_)))
             .map(|(at, _)| *at)
     }
 

@@ -5,9 +5,11 @@
 
 mod checks;
 mod compaction;
+mod listing;
 
 pub(crate) use checks::*;
 pub(crate) use compaction::*;
+pub(crate) use listing::*;
 
 use super::*;
 
@@ -34,6 +36,7 @@ macro_rules! conformance_tests {
             deploying_is_idempotent_and_keeps_components,
             ids_increase_across_reopening,
             compacting_a_case_removes_its_entries_and_only_them,
+            cases_list_newest_first_in_pages,
         );
     };
     (@each $backend:expr; $($name:ident,)*) => {

@@ -214,6 +214,12 @@ fn events() -> Vec<Event> {
             log: log(),
             compensations: vec![11],
         },
+        Event::CaseCancelled {
+            by: "ops".into(),
+            reason: "customer withdrew".into(),
+            consumed: refs()[..1].to_vec(),
+            compensations: vec![11],
+        },
         Event::LlmExchange(Box::new(exchange())),
         Event::CaseCompleted,
         Event::CaseStuck {

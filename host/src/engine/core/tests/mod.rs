@@ -3,6 +3,7 @@
 //! made-up guest result, and reads the changes the core would commit.
 
 mod offers;
+mod operate;
 mod plan;
 mod restart;
 mod retry;
