@@ -116,6 +116,11 @@ function describe(e) {
         [h("b", {}, e.transition || "operator"), ` aborted the case: ${e.reason}`, e.compensations?.length ? ` · compensating ${e.compensations.length}` : ""],
         [h("div", { class: "muted" }, `removed ${refs(e.consumed) || "nothing"}`), logLines(e.log)],
       ];
+    case "case_cancelled":
+      return [
+        [`cancelled by ${e.by || "an operator"}: ${e.reason || "no reason given"}`, e.compensations?.length ? ` · compensating ${e.compensations.length}` : ""],
+        [h("div", { class: "muted" }, `removed ${refs(e.consumed) || "nothing"}`)],
+      ];
     case "llm_exchange":
       return llm(e);
     case "case_completed":

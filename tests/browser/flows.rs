@@ -22,6 +22,12 @@ async fn deploy_payments(api: &Api, dir: &std::path::Path) {
         .await;
 }
 
+/// Asserts what the API says of a case after the page acted on it.
+async fn status_is(api: &Api, id: &str, status: &str) {
+    let case = api.get(&format!("/v1/cases/{id}")).await.expect(200).body;
+    assert_eq!(case["status"], status, "{case:#}");
+}
+
 /// The ids of the rows of the cases table, as shown.
 async fn listed(page: &Page) -> Vec<String> {
     page.attrs("#cases-table tbody tr", "data-case").await
@@ -44,7 +50,8 @@ async fn cases_started_are_listed_and_filtered_by_net_and_status() {
         api.wait_status(id, "completed", Duration::from_secs(20))
             .await;
     }
-    with_browser("cases_listed_and_filtered", &d, |page| async move {
+    let live = api.clone();
+    with_browser("cases_listed_and_filtered", &d, move |page| async move {
         // Start one more through the page's form.
         page.click("#start-case").await;
         page.see("#start-net option[value=payments]").await;
@@ -114,6 +121,15 @@ async fn cases_started_are_listed_and_filtered_by_net_and_status() {
         page.open("cases?within=range&from=2001-01-01T00:00&to=2001-01-02T00:00")
             .await;
         page.see_text(".empty", "No cases match").await;
+
+        // A case started elsewhere shows up without a reload (the page
+        // follows /v1/events).
+        page.open("cases?net=payments").await;
+        page.see("#cases-table tr[data-case=p-2]").await;
+        page.see("#live:not(.off)").await;
+        live.start("payments", "p-3", "due", json!({ "amount_cents": 5 }))
+            .await;
+        page.see("#cases-table tr[data-case=p-3]").await;
     })
     .await;
 }
@@ -203,8 +219,7 @@ async fn a_person_claims_and_completes_a_human_task_and_the_case_finishes() {
         .await;
     })
     .await;
-    let case = api.get("/v1/cases/r-9").await.expect(200).body;
-    assert_eq!(case["status"], "completed", "{case:#}");
+    status_is(&api, "r-9", "completed").await;
 }
 
 /// Fills every required field of the decision form still empty: a text
@@ -289,12 +304,11 @@ async fn a_case_is_cancelled_from_its_page() {
         )
         .await;
         page.see_text(
-            "#timeline li[data-type=case_aborted]",
+            "#timeline li[data-type=case_cancelled]",
             "customer changed their mind",
         )
         .await;
     })
     .await;
-    let case = api.get("/v1/cases/p-cancel").await.expect(200).body;
-    assert_eq!(case["status"], "aborted", "{case:#}");
+    status_is(&api, "p-cancel", "aborted").await;
 }
