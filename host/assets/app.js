@@ -98,6 +98,6 @@ route();
 startEvents();
 const recount = throttle(countInbox, 2000);
 subscribe((e) => {
-  if (["firing_claimed", "firing_completed", "case_started", "case_aborted", "tick"].includes(e.type)) recount();
+  if (["firing_claimed", "firing_completed", "case_started", "case_aborted", "case_cancelled", "tick"].includes(e.type)) recount();
 });
 countInbox();

@@ -96,8 +96,8 @@ export async function caseView(root, ctx) {
     facts,
     cancelBox,
     lettersBox,
-    h("div", { class: "split" }, h("section", { class: "card" }, h("h2", {}, "Net and marking"), drawing.box), h("section", { class: "card" }, h("h2", {}, "Tokens"), markingBox)),
-    h("section", { class: "card" }, h("h2", {}, "Timeline"), tl.list, more),
+    h("section", { class: "card" }, h("h2", {}, "Net and marking"), drawing.box),
+    h("div", { class: "split" }, h("section", { class: "card" }, h("h2", {}, "Timeline"), tl.list, more), h("section", { class: "card" }, h("h2", {}, "Tokens"), markingBox)),
   );
   render();
 
