@@ -2,6 +2,7 @@
 //! TypeScript guests built by `petrel build`), a real sled store in a temp
 //! dir, the real `petrel` binary.
 
+mod browser;
 mod check;
 mod cli;
 mod crash;

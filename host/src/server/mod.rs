@@ -20,7 +20,9 @@
 //! Every route is listed once, in `routes`, which both builds the router
 //! and is checked against `openapi.json` (served at `/openapi.json`).
 //! Errors are always `{"error": {"code", "message"}}` with a stable
-//! [`ErrorCode`]. Every route but `/healthz` and `/readyz` requires
+//! [`ErrorCode`]. `/` serves the web dashboard (files embedded in the
+//! binary, see `ui`), which calls the API like any client. Every route but
+//! `/healthz`, `/readyz` and the dashboard's files requires
 //! `Authorization: Bearer <token>` when a token is configured; without
 //! one, only requests whose `Host` is a loopback name are answered.
 //!
@@ -41,6 +43,7 @@ mod openapi;
 mod probes;
 mod routes;
 mod trace;
+mod ui;
 mod work;
 
 use std::future::Future;

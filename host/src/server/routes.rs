@@ -10,7 +10,7 @@ use axum::routing::{MethodFilter, on};
 
 use super::auth::{self, BearerToken};
 use super::error::{no_route, wrong_method};
-use super::{AppState, cases, dead_letters, events, nets, probes, work};
+use super::{AppState, cases, dead_letters, events, nets, probes, ui, work};
 
 /// One endpoint: method and path (axum and OpenAPI share the `{param}`
 /// syntax).
@@ -94,6 +94,8 @@ pub(crate) fn table(token: Option<BearerToken>) -> Table {
     }
     .open(M::GET, "/healthz", probes::healthz)
     .open(M::GET, "/readyz", probes::readyz)
+    .open(M::GET, "/", ui::index)
+    .open(M::GET, "/ui/{file}", ui::file)
     .guarded(M::GET, "/metrics", probes::metrics)
     .guarded(M::GET, "/openapi.json", probes::openapi)
     .guarded(M::POST, "/v1/nets", nets::deploy)
