@@ -174,16 +174,26 @@ impl Page {
         serde_json::from_value(value).unwrap()
     }
 
-    /// Clicks the element matching `css` (waiting for it first).
+    /// Clicks the element matching `css` (waiting for it first). The
+    /// dashboard redraws lists as events arrive, so an element found may be
+    /// replaced before the click lands: then it is found again and clicked,
+    /// a bounded number of times.
     pub async fn click(&self, css: &str) {
-        self.see(css).await;
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+        const TRIES: usize = 20;
+        for attempt in 1..=TRIES {
+            self.see(css).await;
+            let clicked = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.click().await,
+                Err(e) => Err(e),
+            };
+            match clicked {
+                Ok(()) => return,
+                Err(e) if attempt < TRIES && redrawn(&e) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot click `{css}`: {e}"),
+            }
+        }
     }
 
     /// Replaces the value of the input matching `css` with `text`.
@@ -213,6 +223,13 @@ impl Page {
     pub async fn screenshot(&self) -> Vec<u8> {
         self.client.screenshot().await.unwrap_or_default()
     }
+}
+
+/// Whether `e` says the element went away between finding and using it
+/// (the page redrew it), which a second look fixes.
+fn redrawn(e: &fantoccini::error::CmdError) -> bool {
+    let text = e.to_string();
+    text.contains("stale element") || text.contains("no such element")
 }
 
 /// Runs `test` with a browser on `daemon`'s dashboard, the token already

@@ -49,16 +49,23 @@ export async function inboxView(root, ctx) {
     ),
     listBox,
   );
+  // Redrawn only when the offers change, so a row a person is about to
+  // click is not swapped out from under the pointer by an unrelated event.
+  let shown = null;
   const load = async () => {
     let offers;
     try {
       ({ offers } = await get(`/v1/work${query({ human: all ? "" : "true" })}`));
     } catch (err) {
+      shown = null;
       if (ctx.alive) fill(listBox, missing(err) ? empty("This server cannot list work yet (it has no GET /v1/work).") : errorBox(err));
       return;
     }
     if (!ctx.alive) return;
     const now = Date.now();
+    const seen = JSON.stringify(offers.map((o) => [o, offerState(o, now)]));
+    if (seen === shown) return;
+    shown = seen;
     const rows = offers.map((o) => {
       const state = offerState(o, now);
       return h(
