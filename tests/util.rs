@@ -29,6 +29,32 @@ fn build_petrel_target(args: &[&str], path: &str) -> PathBuf {
     cmd.args(["build", "--quiet", "-p", "petrel"])
         .args(args)
         .current_dir(repo());
+    // What `cargo test` sets for this test binary must not reach the build:
+    // a dependency's build script watches CARGO_MANIFEST_DIR and OUT_DIR (ring
+    // does), and
+    // a changed value rebuilds it and all above it here, then again in the
+    // next `cargo test` (some 40 s each way on 2 cores).
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        let per_crate = [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_BIN_EXE_",
+            "CARGO_CRATE_",
+        ];
+        if per_crate.iter().any(|p| key.starts_with(p))
+            || [
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "CARGO_BIN_NAME",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_str())
+        {
+            cmd.env_remove(&key);
+        }
+    }
     if exe.to_string_lossy().contains("/release/") {
         cmd.arg("--release");
     }
