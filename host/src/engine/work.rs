@@ -74,10 +74,31 @@ pub struct WorkItem {
     pub human: bool,
     /// Attempt number (1 for the first claim; a retry or an expired lease adds one).
     pub attempt: u32,
-    /// The consumed tokens, in input order.
+    /// The consumed tokens, in input order (for a compensation: the inputs
+    /// of the firing it undoes).
     pub inputs: Vec<WorkToken>,
     /// The outcomes it may complete with.
     pub outcomes: Vec<WorkOutcome>,
+    /// Set when this is a compensation of an aborted case: the firing it
+    /// undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensates: Option<Compensates>,
+}
+
+/// The completed firing an external compensation undoes. A worker makes
+/// its undo idempotent by `firing`: a compensation is committed exactly
+/// once, but a worker cut off before it completes may be handed the same
+/// undo again (as any claim after a lost lease).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compensates {
+    /// Its firing id.
+    pub firing: u64,
+    /// Its transition.
+    pub transition: String,
+    /// The outcome it fired.
+    pub outcome: String,
+    /// The tokens it produced (its inputs are the item's `inputs`).
+    pub outputs: Vec<WorkToken>,
 }
 
 impl WorkItem {
@@ -138,6 +159,9 @@ pub struct OpenOffer {
     pub inputs: Vec<WorkToken>,
     /// The outcomes it may complete with.
     pub outcomes: Vec<WorkOutcome>,
+    /// Set for a compensation: the firing it undoes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compensates: Option<Compensates>,
 }
 
 /// A lease after a claim or an extension.

@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 
 pub use crate::engine::ShutdownReport;
 pub use crate::engine::work::{
-    ClaimRequest, Completion, DEFAULT_LEASE_MS, LeaseInfo, MAX_LEASE_MS, MAX_OFFERS_LISTED,
-    OfferFilter, OpenOffer, WorkFailure, WorkItem, WorkOutcome, WorkToken,
+    ClaimRequest, Compensates, Completion, DEFAULT_LEASE_MS, LeaseInfo, MAX_LEASE_MS,
+    MAX_OFFERS_LISTED, OfferFilter, OpenOffer, WorkFailure, WorkItem, WorkOutcome, WorkToken,
 };
 pub use cases::{CaseFilter, CasePage, MAX_REASON_BYTES};
 pub use nets::{NetDetail, OutcomeDetail, PlaceDetail, TransitionDetail};

@@ -274,7 +274,7 @@ fn parse_transition(
     };
 
     let inputs = if t.compensation {
-        saga::check_compensation(cx, t.inputs.as_ref(), &performer, span.clone(), &field)?;
+        saga::check_compensation(cx, t.inputs.as_ref(), &field)?;
         Vec::new()
     } else {
         parse_inputs(cx, t.inputs.as_ref(), places, span.clone(), &field)?

@@ -225,6 +225,11 @@ pub struct Reservation {
     /// The worker's lease, once an external firing is claimed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+    /// Set for a claimed external compensation: the firing it undoes (the
+    /// case's next saga step). It holds no tokens; the claim outlives a
+    /// restart as a firing's does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensates: Option<u64>,
 }
 
 /// For `skip_serializing_if` on `u64` fields that `serde(default)` fills

@@ -136,6 +136,7 @@ impl Core {
             failures: failures.clone(),
             external: launch.is_external(),
             lease: None,
+            compensates: None,
         };
         self.case_mut(&id)?.retrying += 1;
         self.timers.set(due, Timer::Retry(launch.firing));

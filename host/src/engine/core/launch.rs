@@ -40,16 +40,24 @@ impl Launch {
         &self.dep.net.transitions()[self.transition]
     }
 
-    /// A firing of an `external = true` transition: offered to workers.
+    /// A firing of an `external = true` transition, or such a compensation:
+    /// offered to workers.
     pub(crate) fn is_external(&self) -> bool {
-        matches!(self.work, Work::Transition)
-            && matches!(self.transition().performer, Performer::External)
+        matches!(self.transition().performer, Performer::External)
+    }
+
+    /// The saga step it performs, if it is a compensation.
+    pub(crate) fn compensation(&self) -> Option<&SagaStep> {
+        match &self.work {
+            Work::Compensation(step) => Some(step),
+            Work::Transition => None,
+        }
     }
 
     /// What the guest gets as inputs: the reserved tokens, or for a
     /// compensation the compensated firing's inputs.
     pub(crate) fn input_records(&self) -> Vec<TokenRecord> {
-        if let Work::Compensation(step) = &self.work {
+        if let Some(step) = self.compensation() {
             return step.inputs.clone();
         }
         let places = self.dep.net.places();
@@ -81,5 +89,6 @@ pub(crate) fn reservation(
         failures: l.failures.clone(),
         external: l.is_external(),
         lease,
+        compensates: l.compensation().map(|step| step.firing),
     }
 }

@@ -220,19 +220,16 @@ impl Core {
     /// added): a retry on its timer, a firing a crash cut off (due at once),
     /// an external firing offered or leased.
     pub(crate) fn adopt(&mut self, firing: u64, r: Reservation) -> Result<(), EngineError> {
+        if let Some(compensated) = r.compensates {
+            return self.adopt_compensation(firing, compensated, r);
+        }
         let Some(case) = self
             .cases
             .get_mut(&r.case)
             .filter(|c| !c.record.status.is_aborted())
         else {
             // Its case ended while it waited: nothing to run.
-            self.outbox.push(Change {
-                release: vec![Release {
-                    firing,
-                    tokens: r.tokens,
-                }],
-                ..Change::default()
-            });
+            self.drop_reservation(firing, r.tokens);
             return Ok(());
         };
         let net = &case.dep.net;
@@ -432,6 +429,15 @@ impl Core {
     }
 
     /// The release of `launch`'s reservation.
+    /// Removes the stored reservation of `firing`, which holds `tokens`,
+    /// with nothing to run for it.
+    fn drop_reservation(&mut self, firing: u64, tokens: Vec<TokenId>) {
+        self.outbox.push(Change {
+            release: vec![Release { firing, tokens }],
+            ..Change::default()
+        });
+    }
+
     fn release(&self, launch: &Launch) -> Release {
         Release {
             firing: launch.firing,

@@ -11,12 +11,12 @@ use super::{Core, EngineError, Launch, Offer, bug};
 use crate::engine::decision;
 use crate::engine::form;
 use crate::engine::work::{
-    ClaimRequest, Completion, LeaseInfo, MAX_OFFERS_LISTED, OfferFilter, OpenOffer, WorkFailure,
-    WorkItem, WorkOutcome, WorkToken,
+    ClaimRequest, Compensates, Completion, LeaseInfo, MAX_OFFERS_LISTED, OfferFilter, OpenOffer,
+    WorkFailure, WorkItem, WorkOutcome, WorkToken,
 };
 use crate::engine::{decode_payload, encode_json};
 use crate::sandbox::{CallResult, Decision, Fire, Token};
-use crate::store::{Change, Event, GuestFailure, Lease, LogLine};
+use crate::store::{Change, Event, GuestFailure, Lease, LogLine, TokenRecord};
 
 /// A host-made call result for an external firing (no guest ran).
 fn worker_call(
@@ -86,6 +86,7 @@ impl Core {
                     lease_until_ms: o.lease.as_ref().map(|l| l.until_ms),
                     inputs: item.inputs,
                     outcomes: item.outcomes,
+                    compensates: item.compensates,
                 }
             })
             .collect()
@@ -382,14 +383,7 @@ fn work_item(launch: &Launch) -> WorkItem {
         version: launch.dep.version().to_string(),
         transition: t.name.clone(),
         attempt: launch.attempt,
-        inputs: launch
-            .inputs
-            .iter()
-            .map(|i| WorkToken {
-                place: places[i.at.place].name.clone(),
-                payload: decode_payload(&i.payload),
-            })
-            .collect(),
+        inputs: work_tokens(launch.input_records()),
         outcomes: t
             .outcomes
             .iter()
@@ -403,5 +397,21 @@ fn work_item(launch: &Launch) -> WorkItem {
                 form: o.form.clone(),
             })
             .collect(),
+        compensates: launch.compensation().map(|step| Compensates {
+            firing: step.firing,
+            transition: step.transition.clone(),
+            outcome: step.outcome.clone(),
+            outputs: work_tokens(step.outputs.clone()),
+        }),
     }
+}
+
+fn work_tokens(records: Vec<TokenRecord>) -> Vec<WorkToken> {
+    records
+        .into_iter()
+        .map(|t| WorkToken {
+            payload: decode_payload(&t.payload),
+            place: t.place,
+        })
+        .collect()
 }

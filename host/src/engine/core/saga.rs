@@ -3,12 +3,12 @@
 
 use super::failure::{failed_event, retry_at};
 use super::timers::Timer;
-use super::{Core, EngineError, Launch, Work, bug};
+use super::{Core, EngineError, Launch, Offer, Work, bug};
 use crate::engine::decision;
 use crate::sandbox::{CallResult, Decision};
 use crate::store::{
     AttemptFailure, CaseStatus, Change, DeadLetter, DeadLetterKind, Event, FiringError,
-    GuestFailure, LastDecision, LogLine,
+    GuestFailure, LastDecision, LogLine, Release, Reservation,
 };
 
 impl Core {
@@ -132,6 +132,7 @@ impl Core {
             remaining,
         };
         self.outbox.push(Change {
+            release: self.claim_released(&launch),
             produce,
             case: Some(record),
             events: vec![Core::event(now_ms, &id, event)],
@@ -213,12 +214,77 @@ impl Core {
             }
         }
         case.record.updated_at_ms = now_ms;
+        let record = case.record.clone();
         self.outbox.push(Change {
-            case: Some(case.record.clone()),
+            release: self.claim_released(&launch),
+            case: Some(record),
             events,
             dead_letter: letter,
             ..Change::default()
         });
+        Ok(())
+    }
+
+    /// The claim an external compensation's worker held (its reservation,
+    /// written at the claim), which settling it removes; none for a guest's.
+    fn claim_released(&self, launch: &Launch) -> Vec<Release> {
+        if launch.is_external() {
+            vec![self.release(launch)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Takes over a claimed external compensation at start-up: its worker's
+    /// lease holds, as a claimed firing's does. A claim that is not the
+    /// case's next step (its commit would have removed it) is released.
+    pub(super) fn adopt_compensation(
+        &mut self,
+        firing: u64,
+        compensated: u64,
+        r: Reservation,
+    ) -> Result<(), EngineError> {
+        let step = self
+            .cases
+            .get(&r.case)
+            .filter(|c| c.record.status == CaseStatus::Compensating)
+            .and_then(|c| c.record.saga.as_ref())
+            .and_then(|saga| saga.steps.first())
+            .filter(|step| step.firing == compensated && step.compensation == r.transition)
+            .cloned();
+        let (Some(step), Some(lease)) = (step, r.lease) else {
+            self.drop_reservation(firing, r.tokens);
+            return Ok(());
+        };
+        let case = self.case_mut(&r.case)?;
+        case.in_flight += 1;
+        let dep = case.dep.clone();
+        let transition = dep.net.transition_index(&r.transition).ok_or_else(|| {
+            bug(format!(
+                "reservation {firing} names unknown compensation `{}`",
+                r.transition
+            ))
+        })?;
+        self.timers.set(lease.until_ms, Timer::Lease(firing));
+        let launch = Launch {
+            firing,
+            case: r.case,
+            transition,
+            dep,
+            inputs: Vec::new(),
+            started_at_ms: r.started_at_ms,
+            attempt: r.attempt,
+            failures: r.failures,
+            work: Work::Compensation(step),
+        };
+        self.offers.insert(
+            firing,
+            Offer {
+                launch,
+                lease: Some(lease),
+                deadline_ms: None,
+            },
+        );
         Ok(())
     }
 }

@@ -3,21 +3,21 @@
 //!
 //! A compensation transition consumes nothing from the marking: when a case
 //! aborts, the host runs it once per completed firing that named it, handing
-//! it that firing's inputs and outputs. It must be a deterministic guest.
-
-use std::ops::Range;
+//! it that firing's inputs and outputs. It is a deterministic guest, or
+//! external: offered to workers like any external firing, so the undo of a
+//! real effect (a refund) is done by the trusted code that did the effect.
 
 use toml::Spanned;
 
 use super::{Ctx, RawArcs};
-use crate::net::{Capability, NetError, Performer, Transition};
+use crate::net::{Capability, NetError, Transition};
 
-/// Checks the shape of a `compensation = true` transition.
+/// Checks the shape of a `compensation = true` transition. It may be a
+/// guest or external (`external = true`): then the compensation is offered
+/// to workers, who undo the real effect (refund a charge, release stock).
 pub(super) fn check_compensation(
     cx: &Ctx<'_>,
     inputs: Option<&Spanned<RawArcs>>,
-    performer: &Performer,
-    span: Range<usize>,
     field: &str,
 ) -> Result<(), NetError> {
     if let Some(inputs) = inputs {
@@ -25,13 +25,6 @@ pub(super) fn check_compensation(
             inputs.span(),
             format!("{field}.inputs"),
             "a compensation transition consumes no tokens (the host hands it the compensated firing's inputs and outputs); drop `inputs`",
-        ));
-    }
-    if *performer == Performer::External {
-        return Err(cx.err(
-            span,
-            format!("{field}.external"),
-            "a compensation transition must be a guest (expected `guest = \"….wasm\"`, a deterministic component)",
         ));
     }
     Ok(())
@@ -163,6 +156,25 @@ outcomes.done = { released = 1 }
         let release = net.transition("release").unwrap();
         assert!(release.compensation && release.inputs.is_empty());
         assert_eq!(net.transition("ship").unwrap().compensate, None);
+    }
+
+    #[test]
+    fn a_compensation_may_be_performed_by_workers() {
+        let text = NET.replace(
+            "guest = \"release.wasm\"\ncompensation = true",
+            "external = true\ncompensation = true",
+        );
+        let net = Net::parse(&text, Path::new("n.toml")).unwrap();
+        let release = net.transition("release").unwrap();
+        assert!(release.compensation && release.inputs.is_empty());
+        assert_eq!(release.performer, crate::net::Performer::External);
+        assert!(
+            err(&text.replace(
+                "compensation = true\n",
+                "compensation = true\ninputs = { order = 1 }\n"
+            ))
+            .contains("`transitions.release.inputs`: a compensation transition consumes no tokens")
+        );
     }
 
     #[test]

@@ -137,6 +137,7 @@ pub(crate) fn first_attempt(tokens: &[&StoredToken]) -> Reservation {
         failures: vec![],
         external: false,
         lease: None,
+        compensates: None,
     }
 }
 

@@ -386,6 +386,7 @@ fn records_encode_as_pinned() {
             until_ms: 1_700_000_030_000,
             lease_ms: 30_000,
         }),
+        compensates: None,
     };
     let compacted = CaseRecord {
         status: CaseStatus::Completed,

@@ -69,6 +69,7 @@ fn a_first_attempts_reservation_record_leaves_out_its_defaults() {
         failures: vec![],
         external: false,
         lease: None,
+        compensates: None,
     };
     let bytes = super::encode("reservation", &first).unwrap();
     let fields: std::collections::BTreeMap<String, serde::de::IgnoredAny> =

@@ -2,6 +2,7 @@
 //! plays the shell: it starts cases, plans, hands launches back with a
 //! made-up guest result, and reads the changes the core would commit.
 
+mod compensation_work;
 mod offers;
 mod operate;
 mod plan;

@@ -25,6 +25,7 @@ fn reservation(token: TokenId) -> Reservation {
         failures: vec![],
         external: false,
         lease: None,
+        compensates: None,
     }
 }
 

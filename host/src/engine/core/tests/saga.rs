@@ -7,7 +7,7 @@ use crate::engine::core::Work;
 use crate::store::DeadLetterKind;
 
 /// reserve → charge → ship; reserve and charge compensate.
-const SAGA: &str = r#"
+pub(super) const SAGA: &str = r#"
 [net]
 name = "n"
 [places.order]
