@@ -10,6 +10,7 @@ mod load;
 mod operate;
 mod refund;
 mod remote_cli;
+mod saga_workers;
 mod shutdown;
 mod work;
 
@@ -267,7 +268,8 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `petrel serve --data DATA --listen 127.0.0.1:0 ARGS` with `env`
+    /// Starts `petrel serve --data DATA --listen 127.0.0.1:0 ARGS` (ARGS may
+    /// name another `--listen`, to come back on the same port) with `env`
     /// (and without PETREL_API_TOKEN unless `env` sets it); waits for its
     /// `listening on` line.
     pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)], token: Option<&str>) -> Daemon {
@@ -276,7 +278,11 @@ impl Daemon {
         command
             .args(["serve", "--data"])
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(if args.contains(&"--listen") {
+                &[][..]
+            } else {
+                &["--listen", "127.0.0.1:0"][..]
+            })
             .args(args)
             .env_remove("PETREL_API_TOKEN")
             .env_remove("PETREL_DATA")
