@@ -274,7 +274,11 @@ async fn a_dead_letter_is_retried_from_the_dashboard() {
     })
     .await;
     let item = claim(&api, "pay", 30_000, 10_000).await;
-    assert!(item.is_some(), "the retried firing is offered again");
+    assert_eq!(
+        item.expect("the retried firing is offered again")["firing"],
+        firing,
+        "the same firing fires again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -203,9 +203,23 @@ async fn dead_letters_are_retried_and_discarded_over_url_with_the_token() {
         retried.stdout(),
         format!("dead letter {first} retried: the server fires it again (case p-1)\n")
     );
-    // The retry is real: the firing is offered again, and fails again.
+    // The retry is real: the same firing is offered again, and fails again
+    // (parked under its id once more).
     let second = dead_letter(&daemon.api).await;
-    assert_ne!(first, second);
+    assert_eq!(first, second);
+    let history = daemon
+        .api
+        .get("/v1/cases/p-1/history?limit=1000")
+        .await
+        .expect(200)
+        .body;
+    let parked = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "firing_dead_lettered" && e["firing"] == first)
+        .count();
+    assert_eq!(parked, 2, "{history:#}");
     let discarded = cli(
         &[
             "dlq",

@@ -31,8 +31,9 @@ enum Action {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Put its tokens back so the next `petrel run` fires them again with a
-    /// fresh attempt count (for a compensation: run the saga again from it).
+    /// Put its tokens back, held for its transition, which fires again on
+    /// them with a fresh attempt count (for a compensation: run the saga
+    /// again from it).
     Retry {
         /// The dead letter's id.
         id: u64,

@@ -34,9 +34,9 @@ impl Engine {
     }
 
     /// Puts a dead letter's tokens back in their places (under their old
-    /// seqs) so the next run fires them again with a fresh attempt count;
-    /// for a compensation, runs the saga again from that step. Durable when
-    /// it returns.
+    /// seqs), held for its transition, which the next run fires again on
+    /// them with a fresh attempt count; for a compensation, runs the saga
+    /// again from that step. Durable when it returns.
     pub async fn retry_dead_letter(&self, id: u64) -> Result<DeadLetter, EngineError> {
         let (letter, case) = self.letter_and_case(id)?;
         let change = letters::retry(&letter, case, self.clock().now_ms())?;

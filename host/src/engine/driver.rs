@@ -438,9 +438,13 @@ impl<'e> Shell<'e> {
         self.commit().await?;
         let (letter, case) = self.engine.letter_and_case(id)?;
         let change = close(&letter, case)?;
+        let refire = change.reserve.first().cloned();
         if self.core.close_letter(&letter, change)? {
             self.commit().await?;
             self.engine.load_case(&mut self.core, &letter.case)?;
+            if let Some((firing, r)) = refire {
+                self.core.adopt(firing, r)?;
+            }
         }
         Ok(letter)
     }

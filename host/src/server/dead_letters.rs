@@ -36,7 +36,8 @@ pub(crate) async fn list(
     ))
 }
 
-/// Puts a dead letter's tokens back; answers the dead letter as it was.
+/// Puts a dead letter's tokens back for its transition to fire again on
+/// them; answers the dead letter as it was.
 pub(crate) async fn retry(
     State(state): State<AppState>,
     Path(id): Path<u64>,

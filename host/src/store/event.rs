@@ -149,8 +149,9 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         compensating: Option<u64>,
     },
-    /// A dead letter was retried: its tokens are back in their places (or
-    /// its compensation runs again) with a fresh attempt count.
+    /// A dead letter was retried: its tokens are back in their places, held
+    /// for its transition to fire again on them (or its compensation runs
+    /// again), with a fresh attempt count.
     DeadLetterRetried {
         /// The dead letter (its firing id).
         dead_letter: u64,

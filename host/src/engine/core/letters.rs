@@ -1,13 +1,13 @@
-//! Dead letters closed by an operator: retried (tokens back in their places
-//! under their old seqs, or a compensation run again) or discarded. Each
-//! is one change that also removes the letter, so a letter is retried or
-//! discarded once, never both.
+//! Dead letters closed by an operator: retried (the same transition fires
+//! again on the same tokens, back under their old seqs, or a compensation
+//! runs again) or discarded. Each is one change that also removes the
+//! letter, so a letter is retried or discarded once, never both.
 
 use super::marking::Position;
 use super::{Core, EngineError};
 use crate::store::{
     CaseRecord, CaseStatus, Change, DeadLetter, DeadLetterKind, Event, EventRecord, Owner,
-    StoredToken, TokenRef,
+    Reservation, StoredToken, TokenId, TokenRef,
 };
 
 /// The change that retries `letter` of case `case` at `now_ms`.
@@ -53,7 +53,36 @@ pub(crate) fn retry(
         transition: letter.transition.clone(),
         restored: letter.tokens.clone(),
     };
-    Ok(close(letter, case, event, produce, now_ms))
+    let mut change = close(letter, case, event, produce, now_ms);
+    if letter.kind == DeadLetterKind::Firing {
+        change.reserve = vec![(letter.id, refire(letter, now_ms))];
+    }
+    Ok(change)
+}
+
+/// The hold that makes a retried firing's transition fire again on its
+/// tokens (not whatever else they enable): a retry under the letter's
+/// firing id, due at `now_ms`, with a fresh attempt count. Shared inputs
+/// are taken again when it launches, as for any retry.
+fn refire(letter: &DeadLetter, now_ms: u64) -> Reservation {
+    Reservation {
+        case: letter.case.clone(),
+        transition: letter.transition.clone(),
+        attempt: 1,
+        tokens: letter
+            .tokens
+            .iter()
+            .map(|t| TokenId::new(Owner::Case(letter.case.clone()), &t.place, t.seq))
+            .collect(),
+        started_at_ms: now_ms,
+        // Not 0: that marks a firing a crash cut off.
+        not_before_ms: now_ms.max(1),
+        failures: Vec::new(),
+        // Set again when it launches (an external one is offered then).
+        external: false,
+        lease: None,
+        compensates: None,
+    }
 }
 
 /// The change that discards `letter` of case `case` for `reason` at
@@ -166,7 +195,11 @@ impl Core {
             }
             None => true,
         };
+        let refire = change.reserve.first().cloned();
         self.outbox.push(change);
+        if let (false, Some((firing, r))) = (reload, refire) {
+            self.adopt(firing, r)?;
+        }
         Ok(reload)
     }
 }

@@ -150,9 +150,47 @@ fn a_retried_dead_letter_puts_its_tokens_back_and_the_case_runs_on() {
     let changes = h.commit();
     assert_eq!(changes[0].remove_dead_letter, Some(letter.id));
     assert_eq!(changes[0].produce.len(), 1);
+    let (firing, held) = &changes[0].reserve[0];
+    assert_eq!(
+        (*firing, held.transition.as_str(), held.tokens.len()),
+        (letter.id, "first", 1),
+        "the tokens are held for the same transition"
+    );
     let again = h.one("first");
+    assert_eq!(again.firing, letter.id);
     assert_eq!(again.attempt, 1, "a fresh attempt count");
     assert_eq!(again.inputs[0].payload, mp(json!({"k": 1})));
+}
+
+#[test]
+fn a_retried_dead_letter_fires_its_own_transition_not_another_its_tokens_enable() {
+    // `first` and `other` both take `a`; `other` comes first, so it is the
+    // one the marking alone would fire.
+    let text = STEPS.replace(
+        "[transitions.first]",
+        "[transitions.other]\nguest = \"other.wasm\"\ninputs = { a = 1 }\noutcomes.ok = { done = 1 }\n[transitions.first]",
+    );
+    let mut h = Harness::new(&text);
+    stored(&mut h);
+    let launch = h.one("other");
+    h.settle(
+        launch,
+        Err(GuestFailure::Guest {
+            message: "bad".into(),
+            retryable: false,
+        }),
+    );
+    let letter = h.log.iter().find_map(|c| c.dead_letter.clone()).unwrap();
+    assert_eq!(letter.transition, "other");
+    // The letter names the transition that fires again: here `first`.
+    let letter = DeadLetter {
+        transition: "first".into(),
+        ..letter
+    };
+    let change = letters::retry(&letter, h.record("c").clone(), h.now).unwrap();
+    h.core.close_letter(&letter, change).unwrap();
+    h.commit();
+    assert_eq!(h.one("first").firing, letter.id);
 }
 
 #[test]
