@@ -242,3 +242,34 @@ fn a_claimed_undo_is_still_held_by_its_worker_after_a_restart() {
     assert_eq!(h.commit()[0].release[0].firing, firing);
     assert!(h.core.offers.is_empty());
 }
+
+#[test]
+fn an_operators_cancel_offers_the_undo_of_what_workers_did() {
+    let mut h = Harness::new(&net());
+    h.start("c", &[("order", json!({"id": 1}))]);
+    let item = claim(&mut h, "reserve").unwrap();
+    complete(
+        &mut h,
+        &item,
+        "ok",
+        &[("reserved", json!({"stock": "s-1"}))],
+    );
+    // Charging is offered, not yet claimed, when the operator cancels.
+    assert!(h.plan().is_empty());
+    h.core
+        .cancel("c", "ops", "customer withdrew".into(), h.now)
+        .unwrap()
+        .expect("a running case is cancelled");
+    h.commit();
+    assert_eq!(h.status("c"), CaseStatus::Compensating);
+    assert!(claim(&mut h, "charge").is_none(), "its offer is withdrawn");
+    let release = claim(&mut h, "release").expect("the reservation is undone");
+    assert_eq!(release.compensates.as_ref().unwrap().transition, "reserve");
+    complete(
+        &mut h,
+        &release,
+        "released",
+        &[("undone", json!("released"))],
+    );
+    assert_eq!(h.status("c"), CaseStatus::Aborted);
+}
