@@ -54,6 +54,25 @@ impl std::fmt::Debug for SledStore {
 }
 
 impl SledStore {
+    /// Opens sled's database in `dir/db`. sled holds its own file lock until
+    /// its flusher thread lets go of a dropped database, a moment after our
+    /// lock is free: that lock is waited for too, up to 2 s.
+    fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            match Self::sled_config(&dir.join("db")).open() {
+                Ok(db) => return Ok(db),
+                Err(sled::Error::Io(io)) if io.to_string().contains("lock") => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(StoreError::Locked(dir.display().to_string()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(StoreError::Sled(e)),
+            }
+        }
+    }
+
     /// Opens (or creates) the store in `dir`. Waits up to 2 s for another
     /// opener (e.g. a host in this process still shutting down) to let go.
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
@@ -63,14 +82,7 @@ impl SledStore {
         let lock = lock(dir)?;
         vacuum::recover(dir)?;
         remove_unfinished_snapshots(&dir.join("db"))?;
-        let db = Self::sled_config(&dir.join("db"))
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io) if io.to_string().contains("lock") => {
-                    StoreError::Locked(dir.display().to_string())
-                }
-                _ => StoreError::Sled(e),
-            })?;
+        let db = Self::open_db(dir)?;
         let tokens = db.open_tree("tokens")?;
         let reservations = db.open_tree("reservations")?;
         let mut may_hold = reservations.contains_key(token_entry::HOLDS_KEY)?;
