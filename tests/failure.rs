@@ -173,18 +173,29 @@ async fn failures_retry_with_backoff_then_dead_letter_by_class() {
     // Retry: the tokens come back under their seqs and fire again from
     // attempt 1. Discard: needs a reason, which the log keeps.
     let seq = undeclared.tokens[0].seq;
-    engine.retry_dead_letter(undeclared.id).await.unwrap();
+    engine
+        .retry_dead_letter(undeclared.id, "ops")
+        .await
+        .unwrap();
     assert_eq!(
         store.tokens(&Owner::Case("undeclared".into())).unwrap()[0].seq,
         seq
     );
     assert!(
-        engine.retry_dead_letter(undeclared.id).await.is_err(),
+        engine
+            .retry_dead_letter(undeclared.id, "ops")
+            .await
+            .is_err(),
         "retried twice"
     );
-    assert!(engine.discard_dead_letter(errs.id, " ").await.is_err());
+    assert!(
+        engine
+            .discard_dead_letter(errs.id, "ops", " ")
+            .await
+            .is_err()
+    );
     engine
-        .discard_dead_letter(errs.id, "customer cancelled")
+        .discard_dead_letter(errs.id, "ops", "customer cancelled")
         .await
         .unwrap();
     engine.run(RunOptions::default()).await.unwrap();
@@ -199,7 +210,7 @@ async fn failures_retry_with_backoff_then_dead_letter_by_class() {
     );
     assert!(history(&engine, "always-errs").iter().any(|e| matches!(
         &e.event,
-        Event::DeadLetterDiscarded { reason, .. } if reason == "customer cancelled"
+        Event::DeadLetterDiscarded { reason, by, .. } if reason == "customer cancelled" && by == "ops"
     )));
     let left: Vec<String> = engine
         .dead_letters()
@@ -349,7 +360,7 @@ async fn an_exhausted_compensation_is_dead_lettered_and_discarding_it_runs_the_r
 
     // Discarded: the chain goes on with release_stock (5 attempts allowed).
     engine
-        .discard_dead_letter(letters[0].id, "refunded by hand")
+        .discard_dead_letter(letters[0].id, "ops", "refunded by hand")
         .await
         .unwrap();
     engine.run(RunOptions::default()).await.unwrap();

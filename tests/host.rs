@@ -286,7 +286,7 @@ async fn worker_failures_follow_the_retry_policy_into_the_dead_letter_queue() {
     assert_eq!(host.case("f-1").unwrap().dead_letters, vec![letters[0].id]);
 
     // Retried from the queue: offered again with a fresh attempt count.
-    host.retry_dead_letter(letters[0].id).await.unwrap();
+    host.retry_dead_letter(letters[0].id, "ops").await.unwrap();
     let item = claim(&host, 10_000).await;
     assert_eq!(item.attempt, 1);
     host.complete(item.firing, &item.lease, approve(json!(3)))
@@ -306,7 +306,7 @@ async fn worker_failures_follow_the_retry_policy_into_the_dead_letter_queue() {
     until_status(&host, "f-2", CaseStatus::Stuck).await;
     let letters = host.dead_letters().unwrap();
     assert_eq!((letters.len(), letters[0].attempts), (1, 1));
-    host.discard_dead_letter(letters[0].id, "closed by hand")
+    host.discard_dead_letter(letters[0].id, "ops", "closed by hand")
         .await
         .unwrap();
     assert!(host.dead_letters().unwrap().is_empty());

@@ -4,6 +4,7 @@
 import { enc, get, post, query } from "./api.js";
 import { action, badge, empty, errorBox, field, fill, h, inline, json, short, throttle, toast, when } from "./dom.js";
 import { graphBox } from "./graph.js";
+import { workerName } from "./inbox.js";
 import { timeline } from "./timeline.js";
 
 const FINISHED = ["completed", "aborted", "compensating", "compensation_failed"];
@@ -150,7 +151,7 @@ function cancelForm(box, id, done) {
       h("span", {}, "Cancel this case? Running and offered firings are withdrawn and compensations run, newest first."),
       field("Reason", reason),
       action("Cancel the case", { class: "danger", id: "confirm-cancel" }, async () => {
-        const record = await post(`/v1/cases/${enc(id)}/cancel`, reason.value.trim() ? { reason: reason.value.trim() } : {});
+        const record = await post(`/v1/cases/${enc(id)}/cancel`, { by: workerName(), ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) });
         toast(`Case ${id} is ${record.status}`);
         fill(box);
         await done();

@@ -1,8 +1,11 @@
 // Dead letters: firings that ran out of attempts. List, show, retry (the
-// tokens go back with a fresh attempt count) or discard (gone for good).
+// tokens go back and the same transition fires again on them, with a fresh
+// attempt count) or discard (gone for good). Who did it is logged: the name
+// this tab goes by (as the inbox records it).
 
 import { enc, get, post, query } from "./api.js";
 import { action, empty, errorBox, field, fill, go, h, inline, json, table, throttle, toast, when } from "./dom.js";
+import { workerName } from "./inbox.js";
 import { failure } from "./timeline.js";
 
 const PAGE = 50;
@@ -16,7 +19,7 @@ function lastError(d) {
 function buttons(d, done) {
   const reasonBox = h("span", { class: "discard-box" });
   const retry = action("Retry", { class: "primary retry", dataset: { deadLetter: d.id } }, async () => {
-    await post(`/v1/dead-letters/${d.id}/retry`, {});
+    await post(`/v1/dead-letters/${d.id}/retry`, { by: workerName() });
     toast(`Dead letter ${d.id} retried: its tokens are back in case ${d.case}`);
     await done();
   });
@@ -32,7 +35,7 @@ function buttons(d, done) {
           reasonBox,
           field("Reason", reason),
           action("Discard for good", { class: "danger confirm-discard" }, async () => {
-            await post(`/v1/dead-letters/${d.id}/discard`, reason.value.trim() ? { reason: reason.value.trim() } : {});
+            await post(`/v1/dead-letters/${d.id}/discard`, { by: workerName(), ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) });
             toast(`Dead letter ${d.id} discarded`);
             await done();
           }),

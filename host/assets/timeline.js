@@ -97,9 +97,9 @@ function describe(e) {
     case "firing_dead_lettered":
       return [[h("b", {}, e.transition), ` gave up after ${e.attempts} attempts: ${failure(e.error)} · `, h("a", { href: `#/dead-letters/${e.firing}` }, `dead letter ${e.firing}`)], [json(e.error)]];
     case "dead_letter_retried":
-      return [[`dead letter ${e.dead_letter} (${e.transition}) retried`], [tokens(e.restored)]];
+      return [[`dead letter ${e.dead_letter} (${e.transition}) retried${e.by ? ` by ${e.by}` : ""}`], [tokens(e.restored)]];
     case "dead_letter_discarded":
-      return [[`dead letter ${e.dead_letter} (${e.transition}) discarded: ${e.reason || "no reason given"}`], [h("div", { class: "muted" }, `dropped ${refs(e.dropped)}`)]];
+      return [[`dead letter ${e.dead_letter} (${e.transition}) discarded${e.by ? ` by ${e.by}` : ""}: ${e.reason || "no reason given"}`], [h("div", { class: "muted" }, `dropped ${refs(e.dropped)}`)]];
     case "compensation_completed":
       return [
         [h("b", {}, e.transition), ` undid firing ${e.compensated}`, e.outcome ? ` → ${e.outcome}` : " (nothing to undo)", ` · ${e.remaining} to go`],

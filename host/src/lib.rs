@@ -42,7 +42,7 @@
 //! let case = host.case("r-1")?;
 //! println!("{} with {} token(s)", case.record.status.as_str(), case.tokens.len());
 //! for letter in host.dead_letters()? {
-//!     host.discard_dead_letter(letter.id, "handled by hand").await?;
+//!     host.discard_dead_letter(letter.id, "ops", "handled by hand").await?;
 //! }
 //! // Stop firing, let firings in flight finish (up to 10 s), flush.
 //! host.shutdown(Duration::from_secs(10)).await?;

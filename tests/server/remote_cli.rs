@@ -213,13 +213,18 @@ async fn dead_letters_are_retried_and_discarded_over_url_with_the_token() {
         .await
         .expect(200)
         .body;
-    let parked = history["events"]
-        .as_array()
-        .unwrap()
+    let events = history["events"].as_array().unwrap();
+    let parked = events
         .iter()
         .filter(|e| e["type"] == "firing_dead_lettered" && e["firing"] == first)
         .count();
     assert_eq!(parked, 2, "{history:#}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "dead_letter_retried" && e["by"] == "cli"),
+        "the CLI says who retried: {history:#}"
+    );
     let discarded = cli(
         &[
             "dlq",
@@ -244,7 +249,7 @@ async fn dead_letters_are_retried_and_discarded_over_url_with_the_token() {
     assert!(
         history
             .stdout()
-            .contains(&format!("dead letter {second} discarded: card gone")),
+            .contains(&format!("dead letter {second} discarded by cli: card gone")),
         "{}",
         history.stdout()
     );

@@ -190,7 +190,7 @@ async fn failed_work_is_dead_lettered_then_retried_or_discarded() {
             assert_eq!(no_reason.code(), "invalid_json");
             api.post(
                 &format!("/v1/dead-letters/{firing}/discard"),
-                json!({ "reason": "refunded by hand" }),
+                json!({ "reason": "refunded by hand", "by": "ana" }),
             )
             .await
             .expect(200);
@@ -220,5 +220,24 @@ async fn failed_work_is_dead_lettered_then_retried_or_discarded() {
     .expect(204);
     api.wait_status("p-retry", "completed", Duration::from_secs(10))
         .await;
+    // Who closed each letter, and when, is in its case's history.
+    for (case, kind, by) in [
+        ("p-retry", "dead_letter_retried", "api"),
+        ("p-discard", "dead_letter_discarded", "ana"),
+    ] {
+        let history = api
+            .get(&format!("/v1/cases/{case}/history?limit=1000"))
+            .await
+            .expect(200)
+            .body;
+        let closed = history["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {history:#}"));
+        assert_eq!(closed["by"], by, "{closed:#}");
+        assert!(closed["at_ms"].as_u64().unwrap() > 0);
+    }
     server.stop().await;
 }

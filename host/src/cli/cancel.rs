@@ -15,24 +15,33 @@ pub(crate) struct Args {
     #[arg(long, default_value = "cancelled by an operator")]
     reason: String,
     #[command(flatten)]
+    operator: Operator,
+    #[command(flatten)]
     source: SourceArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
-/// Who the case history says cancelled it.
-const BY: &str = "cli";
+/// Who the case history says did it: `--by`, `cli` when not given.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Operator {
+    /// Who does it (recorded in the case's history).
+    #[arg(long, default_value = "cli")]
+    pub(crate) by: String,
+}
 
 pub(crate) async fn run(args: Args) -> Outcome {
     let (record, next) = match args.source.source()? {
         Source::Data(data) => {
             let engine = open_or_ask(&data).await?;
-            let record = engine.cancel_case(&args.case, BY, &args.reason).await?;
+            let record = engine
+                .cancel_case(&args.case, &args.operator.by, &args.reason)
+                .await?;
             (record, "run with the next `petrel run`")
         }
         Source::Url(remote) => {
             let path = ["v1", "cases", args.case.as_str(), "cancel"];
-            let body = json!({ "reason": args.reason, "by": BY });
+            let body = json!({ "reason": args.reason, "by": args.operator.by });
             let record: CaseRecord = remote.post(&path, Some(&body)).await?;
             (record, "run on the server")
         }

@@ -4,6 +4,7 @@
 use petrel::store::{DeadLetter, DeadLetterKind};
 use serde_json::{Value, json};
 
+use super::cancel::Operator;
 use super::remote::Remote;
 use super::{Failure, Format, OK, Outcome, Source, SourceArgs, bad_input, open_or_ask};
 
@@ -38,6 +39,8 @@ enum Action {
         /// The dead letter's id.
         id: u64,
         #[command(flatten)]
+        operator: Operator,
+        #[command(flatten)]
         source: SourceArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -49,6 +52,8 @@ enum Action {
         /// Why (required).
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        operator: Operator,
         #[command(flatten)]
         source: SourceArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -180,15 +185,23 @@ pub(crate) async fn run(args: Args) -> Outcome {
                 Format::Text => print_letter(&letter),
             }
         }
-        Action::Retry { id, source, format } => {
+        Action::Retry {
+            id,
+            operator,
+            source,
+            format,
+        } => {
             let (letter, next) = match source.source()? {
                 Source::Data(data) => {
-                    let letter = open_or_ask(&data).await?.retry_dead_letter(id).await?;
+                    let engine = open_or_ask(&data).await?;
+                    let letter = engine.retry_dead_letter(id, &operator.by).await?;
                     (letter, "the next `petrel run` fires it again")
                 }
                 Source::Url(remote) => {
                     let path = ["v1", "dead-letters", &id.to_string(), "retry"];
-                    (remote.post(&path, None).await?, "the server fires it again")
+                    let body = json!({ "by": operator.by });
+                    let letter = remote.post(&path, Some(&body)).await?;
+                    (letter, "the server fires it again")
                 }
             };
             print(format, &letter, &format!("retried: {next}"));
@@ -196,17 +209,20 @@ pub(crate) async fn run(args: Args) -> Outcome {
         Action::Discard {
             id,
             reason,
+            operator,
             source,
             format,
         } => {
             let letter = match source.source()? {
                 Source::Data(data) => {
                     let engine = open_or_ask(&data).await?;
-                    engine.discard_dead_letter(id, &reason).await?
+                    engine
+                        .discard_dead_letter(id, &operator.by, &reason)
+                        .await?
                 }
                 Source::Url(remote) => {
                     let path = ["v1", "dead-letters", &id.to_string(), "discard"];
-                    let body = json!({ "reason": reason });
+                    let body = json!({ "reason": reason, "by": operator.by });
                     remote.post(&path, Some(&body)).await?
                 }
             };

@@ -111,9 +111,11 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
         Event::DeadLetterRetried {
             dead_letter,
             restored,
+            by,
             ..
         } => format!(
-            "dead letter {dead_letter} retried{}",
+            "dead letter {dead_letter} retried{}{}",
+            by_whom(by),
             if restored.is_empty() {
                 String::new()
             } else {
@@ -123,8 +125,12 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
         Event::DeadLetterDiscarded {
             dead_letter,
             reason,
+            by,
             ..
-        } => format!("dead letter {dead_letter} discarded: {reason}"),
+        } => format!(
+            "dead letter {dead_letter} discarded{}: {reason}",
+            by_whom(by)
+        ),
         Event::CompensationCompleted {
             transition,
             compensated,
@@ -206,4 +212,13 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
         }
     }
     line
+}
+
+/// ` by NAME`, or nothing when a log entry predates recording who.
+fn by_whom(by: &str) -> String {
+    if by.is_empty() {
+        String::new()
+    } else {
+        format!(" by {by}")
+    }
 }

@@ -36,24 +36,25 @@ impl Engine {
     /// Puts a dead letter's tokens back in their places (under their old
     /// seqs), held for its transition, which the next run fires again on
     /// them with a fresh attempt count; for a compensation, runs the saga
-    /// again from that step. Durable when it returns.
-    pub async fn retry_dead_letter(&self, id: u64) -> Result<DeadLetter, EngineError> {
+    /// again from that step. `by` (who) is recorded. Durable when it returns.
+    pub async fn retry_dead_letter(&self, id: u64, by: &str) -> Result<DeadLetter, EngineError> {
         let (letter, case) = self.letter_and_case(id)?;
-        let change = letters::retry(&letter, case, self.clock().now_ms())?;
+        let change = letters::retry(&letter, case, by, self.clock().now_ms())?;
         self.committer.commit(vec![change]).await?;
         Ok(letter)
     }
 
-    /// Drops a dead letter for good, recording `reason`. A discarded
+    /// Drops a dead letter for good, recording who (`by`) and `reason`. A discarded
     /// compensation is skipped: the case's remaining compensations run.
     /// Durable when it returns.
     pub async fn discard_dead_letter(
         &self,
         id: u64,
+        by: &str,
         reason: &str,
     ) -> Result<DeadLetter, EngineError> {
         let (letter, case) = self.letter_and_case(id)?;
-        let change = letters::discard(&letter, case, reason, self.clock().now_ms())?;
+        let change = letters::discard(&letter, case, by, reason, self.clock().now_ms())?;
         self.committer.commit(vec![change]).await?;
         Ok(letter)
     }

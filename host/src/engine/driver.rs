@@ -75,10 +75,15 @@ pub(crate) enum Command {
         reply: Reply<Option<CaseRecord>>,
     },
     /// Retry a dead letter.
-    RetryDeadLetter { id: u64, reply: Reply<DeadLetter> },
+    RetryDeadLetter {
+        id: u64,
+        by: String,
+        reply: Reply<DeadLetter>,
+    },
     /// Discard a dead letter.
     DiscardDeadLetter {
         id: u64,
+        by: String,
         reason: String,
         reply: Reply<DeadLetter>,
     },
@@ -401,16 +406,21 @@ impl<'e> Shell<'e> {
                 let result = self.core.cancel(&id, &by, reason, now);
                 answer(answers, reply, result)
             }
-            Command::RetryDeadLetter { id, reply } => {
+            Command::RetryDeadLetter { id, by, reply } => {
                 let result = self
-                    .close_letter(id, |letter, case| letters::retry(letter, case, now))
+                    .close_letter(id, |letter, case| letters::retry(letter, case, &by, now))
                     .await;
                 answer(answers, reply, result)
             }
-            Command::DiscardDeadLetter { id, reason, reply } => {
+            Command::DiscardDeadLetter {
+                id,
+                by,
+                reason,
+                reply,
+            } => {
                 let result = self
                     .close_letter(id, |letter, case| {
-                        letters::discard(letter, case, &reason, now)
+                        letters::discard(letter, case, &by, &reason, now)
                     })
                     .await;
                 answer(answers, reply, result)

@@ -341,25 +341,34 @@ impl Host {
         })
     }
 
-    /// Puts a dead letter's tokens back; the driver fires them again.
-    /// Durable when it returns.
-    pub async fn retry_dead_letter(&self, id: u64) -> Result<DeadLetter, EngineError> {
+    /// Puts a dead letter's tokens back for its transition, which the
+    /// driver fires again on them; `by` (who) is logged. Durable when it
+    /// returns.
+    pub async fn retry_dead_letter(&self, id: u64, by: &str) -> Result<DeadLetter, EngineError> {
+        let by = by.to_string();
         let letter = self
-            .ask(|reply| Command::RetryDeadLetter { id, reply })
+            .ask(|reply| Command::RetryDeadLetter { id, by, reply })
             .await?;
         self.engine().flush().await?;
         Ok(letter)
     }
 
-    /// Discards a dead letter for `reason` (logged). Durable when it returns.
+    /// Discards a dead letter; who (`by`) and `reason` are logged. Durable
+    /// when it returns.
     pub async fn discard_dead_letter(
         &self,
         id: u64,
+        by: &str,
         reason: &str,
     ) -> Result<DeadLetter, EngineError> {
-        let reason = reason.to_string();
+        let (by, reason) = (by.to_string(), reason.to_string());
         let letter = self
-            .ask(|reply| Command::DiscardDeadLetter { id, reason, reply })
+            .ask(|reply| Command::DiscardDeadLetter {
+                id,
+                by,
+                reason,
+                reply,
+            })
             .await?;
         self.engine().flush().await?;
         Ok(letter)

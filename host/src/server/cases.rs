@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, OptionalJson, Path, Query};
-use crate::engine::EngineError;
+use crate::engine::{EngineError, check_by};
 use crate::host::{CaseFilter, CasePage, CaseView, HistoryPage, WorkToken};
 use crate::store::{CaseRecord, EventFilter};
 
@@ -136,9 +136,7 @@ pub(crate) async fn cancel(
         .reason
         .unwrap_or_else(|| "cancelled by an operator".into());
     let by = request.by.unwrap_or_else(|| "api".into());
-    if by.is_empty() || by.len() > 128 {
-        return Err(EngineError::Invalid("`by`: expected 1 to 128 bytes".into()).into());
-    }
+    check_by(&by)?;
     Ok(axum::Json(state.host.cancel_case(&id, &by, &reason).await?))
 }
 

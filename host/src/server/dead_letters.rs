@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, OptionalJson, Path, Query};
 use crate::host::DeadLetterPage;
 use crate::store::DeadLetter;
 
@@ -36,13 +36,24 @@ pub(crate) async fn list(
     ))
 }
 
+/// `POST /v1/dead-letters/{id}/retry` body (may be left out).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RetryRequest {
+    /// Who retries (free text, logged; default `api`).
+    #[serde(default)]
+    by: Option<String>,
+}
+
 /// Puts a dead letter's tokens back for its transition to fire again on
 /// them; answers the dead letter as it was.
 pub(crate) async fn retry(
     State(state): State<AppState>,
     Path(id): Path<u64>,
+    OptionalJson(request): OptionalJson<RetryRequest>,
 ) -> Result<axum::Json<DeadLetter>, ApiError> {
-    Ok(axum::Json(state.host.retry_dead_letter(id).await?))
+    let by = request.by.unwrap_or_else(|| "api".into());
+    Ok(axum::Json(state.host.retry_dead_letter(id, &by).await?))
 }
 
 /// `POST /v1/dead-letters/{id}/discard` body.
@@ -51,6 +62,9 @@ pub(crate) async fn retry(
 pub(crate) struct DiscardRequest {
     /// Why (logged).
     reason: String,
+    /// Who discards (free text, logged; default `api`).
+    #[serde(default)]
+    by: Option<String>,
 }
 
 /// Drops a dead letter's tokens for good; answers the dead letter as it was.
@@ -60,6 +74,9 @@ pub(crate) async fn discard(
     Json(request): Json<DiscardRequest>,
 ) -> Result<axum::Json<DeadLetter>, ApiError> {
     Ok(axum::Json(
-        state.host.discard_dead_letter(id, &request.reason).await?,
+        state
+            .host
+            .discard_dead_letter(id, request.by.as_deref().unwrap_or("api"), &request.reason)
+            .await?,
     ))
 }

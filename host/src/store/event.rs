@@ -159,6 +159,10 @@ pub enum Event {
         transition: String,
         /// The tokens put back.
         restored: Vec<TokenRecord>,
+        /// Who retried it (an operator's name; `api` or `cli` when none was
+        /// given; empty in logs written before it was recorded).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        by: String,
     },
     /// A dead letter was discarded: its tokens are gone for good.
     DeadLetterDiscarded {
@@ -170,6 +174,9 @@ pub enum Event {
         reason: String,
         /// The tokens dropped.
         dropped: Vec<TokenRef>,
+        /// Who discarded it (as for [`Event::DeadLetterRetried`]).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        by: String,
     },
     /// A compensation committed: the compensated firing is undone.
     CompensationCompleted {

@@ -10,12 +10,14 @@ use crate::store::{
     Reservation, StoredToken, TokenId, TokenRef,
 };
 
-/// The change that retries `letter` of case `case` at `now_ms`.
+/// The change that retries `letter` of case `case` for `by` at `now_ms`.
 pub(crate) fn retry(
     letter: &DeadLetter,
     mut case: CaseRecord,
+    by: &str,
     now_ms: u64,
 ) -> Result<Change, EngineError> {
+    check_by(by)?;
     match letter.kind {
         DeadLetterKind::Firing if case.status.is_aborted() => {
             return Err(EngineError::Invalid(format!(
@@ -52,6 +54,7 @@ pub(crate) fn retry(
         dead_letter: letter.id,
         transition: letter.transition.clone(),
         restored: letter.tokens.clone(),
+        by: by.to_string(),
     };
     let mut change = close(letter, case, event, produce, now_ms);
     if letter.kind == DeadLetterKind::Firing {
@@ -85,15 +88,30 @@ fn refire(letter: &DeadLetter, now_ms: u64) -> Reservation {
     }
 }
 
-/// The change that discards `letter` of case `case` for `reason` at
-/// `now_ms`. A discarded compensation is skipped: the case's remaining
-/// compensations run.
+/// Most bytes of the `by` recorded for an operator.
+pub const MAX_BY_BYTES: usize = 128;
+
+/// Checks who an operator says they are.
+pub(crate) fn check_by(by: &str) -> Result<(), EngineError> {
+    if by.is_empty() || by.len() > MAX_BY_BYTES {
+        return Err(EngineError::Invalid(format!(
+            "`by`: expected who does it, 1 to {MAX_BY_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// The change that discards `letter` of case `case` for `by`, because of
+/// `reason`, at `now_ms`. A discarded compensation is skipped: the case's
+/// remaining compensations run.
 pub(crate) fn discard(
     letter: &DeadLetter,
     mut case: CaseRecord,
+    by: &str,
     reason: &str,
     now_ms: u64,
 ) -> Result<Change, EngineError> {
+    check_by(by)?;
     if reason.trim().is_empty() {
         return Err(EngineError::Invalid(
             "discarding a dead letter needs a reason (it is recorded in the case history)".into(),
@@ -133,6 +151,7 @@ pub(crate) fn discard(
         transition: letter.transition.clone(),
         reason: reason.to_string(),
         dropped,
+        by: by.to_string(),
     };
     Ok(close(letter, case, event, Vec::new(), now_ms))
 }

@@ -386,6 +386,7 @@ pub(crate) fn dead_letters_are_kept_listed_and_removed_once(backend: &dyn Backen
             dead_letter: 5,
             transition: "t".into(),
             restored: vec![],
+            by: "ops".into(),
         },
     )];
     store.apply(&mut [retried]).unwrap();

@@ -172,12 +172,15 @@ fn events() -> Vec<Event> {
             dead_letter: 5,
             transition: "approve".into(),
             restored: vec![token("submitted", 3, false)],
+            by: "ana".into(),
         },
         Event::DeadLetterDiscarded {
             dead_letter: 5,
             transition: "approve".into(),
             reason: "handled by hand".into(),
             dropped: refs()[..1].to_vec(),
+            // Left out when empty: a log written before `by` was recorded.
+            by: String::new(),
         },
         Event::CompensationCompleted {
             firing: 13,

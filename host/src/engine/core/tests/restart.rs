@@ -142,7 +142,7 @@ fn a_retried_dead_letter_puts_its_tokens_back_and_the_case_runs_on() {
     let letter = dead_lettered(&mut h);
     h.plan();
     assert_eq!(h.status("c"), CaseStatus::Stuck);
-    let change = letters::retry(&letter, h.record("c").clone(), h.now).unwrap();
+    let change = letters::retry(&letter, h.record("c").clone(), "ana", h.now).unwrap();
     assert!(
         !h.core.close_letter(&letter, change).unwrap(),
         "loaded: no reload"
@@ -150,6 +150,12 @@ fn a_retried_dead_letter_puts_its_tokens_back_and_the_case_runs_on() {
     let changes = h.commit();
     assert_eq!(changes[0].remove_dead_letter, Some(letter.id));
     assert_eq!(changes[0].produce.len(), 1);
+    assert!(matches!(
+        &changes[0].events[0].event,
+        Event::DeadLetterRetried { by, .. } if by == "ana"
+    ));
+    let err = letters::retry(&letter, h.record("c").clone(), "", h.now).unwrap_err();
+    assert!(err.to_string().contains("`by`"), "{err}");
     let (firing, held) = &changes[0].reserve[0];
     assert_eq!(
         (*firing, held.transition.as_str(), held.tokens.len()),
@@ -187,7 +193,7 @@ fn a_retried_dead_letter_fires_its_own_transition_not_another_its_tokens_enable(
         transition: "first".into(),
         ..letter
     };
-    let change = letters::retry(&letter, h.record("c").clone(), h.now).unwrap();
+    let change = letters::retry(&letter, h.record("c").clone(), "ana", h.now).unwrap();
     h.core.close_letter(&letter, change).unwrap();
     h.commit();
     assert_eq!(h.one("first").firing, letter.id);
@@ -198,10 +204,16 @@ fn a_discarded_dead_letter_lets_the_case_settle_without_it() {
     let mut h = Harness::new(STEPS);
     let letter = dead_lettered(&mut h);
     h.plan();
-    let err = letters::discard(&letter, h.record("c").clone(), " ", h.now).unwrap_err();
+    let err = letters::discard(&letter, h.record("c").clone(), "ana", " ", h.now).unwrap_err();
     assert!(err.to_string().contains("needs a reason"));
-    let change =
-        letters::discard(&letter, h.record("c").clone(), "refunded by hand", h.now).unwrap();
+    let change = letters::discard(
+        &letter,
+        h.record("c").clone(),
+        "ana",
+        "refunded by hand",
+        h.now,
+    )
+    .unwrap();
     h.core.close_letter(&letter, change).unwrap();
     h.commit();
     assert!(h.plan().is_empty());
