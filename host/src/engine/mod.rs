@@ -43,7 +43,6 @@ use std::sync::{Arc, Mutex};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::letters::MAX_BY_BYTES;
-pub(crate) use core::letters::check_by;
 pub use decision::check_decision;
 pub use deployment::Deployment;
 pub use driver::ShutdownReport;

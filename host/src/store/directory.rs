@@ -40,22 +40,32 @@ pub(crate) fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
         .write(true)
         .open(&path)
         .map_err(|e| StoreError::Bug(format!("cannot open {}: {e}", path.display())))?;
+    while_locked(dir, || match file.try_lock() {
+        Ok(()) => Ok(Some(())),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Bug(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    })?;
+    Ok(file)
+}
+
+/// Runs `attempt` until it gets what `dir`'s lock holder kept (`Some`),
+/// trying again every 20 ms while it is held (`None`), for up to 2 s: then
+/// [`StoreError::Locked`].
+pub(crate) fn while_locked<T>(
+    dir: &Path,
+    mut attempt: impl FnMut() -> Result<Option<T>, StoreError>,
+) -> Result<T, StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked(dir.display().to_string()));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::Bug(format!(
-                    "cannot lock {}: {e}",
-                    path.display()
-                )));
-            }
+        if let Some(got) = attempt()? {
+            return Ok(got);
         }
+        if std::time::Instant::now() >= deadline {
+            return Err(StoreError::Locked(dir.display().to_string()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

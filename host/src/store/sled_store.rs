@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sled::{Transactional, Tree};
 
-use super::directory::{lock, remove_unfinished_snapshots};
+use super::directory::{lock, remove_unfinished_snapshots, while_locked};
 use super::keys::{self, Owner};
 use super::transaction::{
     Abort, Trees, apply_one, case_writes, decode_log, encode_change, encode_log, kept_on_token,
@@ -58,19 +58,11 @@ impl SledStore {
     /// its flusher thread lets go of a dropped database, a moment after our
     /// lock is free: that lock is waited for too, up to 2 s.
     fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        loop {
-            match Self::sled_config(&dir.join("db")).open() {
-                Ok(db) => return Ok(db),
-                Err(sled::Error::Io(io)) if io.to_string().contains("lock") => {
-                    if std::time::Instant::now() >= deadline {
-                        return Err(StoreError::Locked(dir.display().to_string()));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => return Err(StoreError::Sled(e)),
-            }
-        }
+        while_locked(dir, || match Self::sled_config(&dir.join("db")).open() {
+            Ok(db) => Ok(Some(db)),
+            Err(sled::Error::Io(io)) if io.to_string().contains("lock") => Ok(None),
+            Err(e) => Err(StoreError::Sled(e)),
+        })
     }
 
     /// Opens (or creates) the store in `dir`. Waits up to 2 s for another

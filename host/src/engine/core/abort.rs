@@ -56,6 +56,7 @@ impl Core {
         reason: String,
         now_ms: u64,
     ) -> Result<Option<CaseRecord>, EngineError> {
+        super::letters::check_by(by)?;
         let Some(case) = self.cases.get(id) else {
             return Ok(None);
         };

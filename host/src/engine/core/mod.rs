@@ -43,7 +43,6 @@ use crate::store::{
 use case::CaseState;
 pub(crate) use launch::{Launch, Work};
 use marking::{Input, Marking, Position};
-use offers::offer_deadline;
 use timers::{Timer, Timers};
 
 /// Where fresh ids (firings, token seqs) come from: the store's counter,
@@ -272,16 +271,7 @@ impl Core {
                 failures: r.failures,
                 work: Work::Transition,
             };
-            self.timers.set(lease.until_ms, Timer::Lease(firing));
-            let deadline_ms = offer_deadline(&launch);
-            self.offers.insert(
-                firing,
-                Offer {
-                    launch,
-                    lease: Some(lease),
-                    deadline_ms,
-                },
-            );
+            self.hold_leased(launch, lease);
             return Ok(());
         }
         case.retrying += 1;
@@ -428,7 +418,6 @@ impl Core {
             .collect()
     }
 
-    /// The release of `launch`'s reservation.
     /// Removes the stored reservation of `firing`, which holds `tokens`,
     /// with nothing to run for it.
     fn drop_reservation(&mut self, firing: u64, tokens: Vec<TokenId>) {
@@ -438,6 +427,7 @@ impl Core {
         });
     }
 
+    /// The release of `launch`'s reservation.
     fn release(&self, launch: &Launch) -> Release {
         Release {
             firing: launch.firing,

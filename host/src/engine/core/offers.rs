@@ -55,6 +55,21 @@ impl Core {
         self.offered = true;
     }
 
+    /// Takes back an offer its worker held under `lease` before a restart
+    /// (the claim was stored): the lease runs on from where it was.
+    pub(super) fn hold_leased(&mut self, launch: Launch, lease: Lease) {
+        self.timers.set(lease.until_ms, Timer::Lease(launch.firing));
+        let deadline_ms = offer_deadline(&launch);
+        self.offers.insert(
+            launch.firing,
+            Offer {
+                launch,
+                lease: Some(lease),
+                deadline_ms,
+            },
+        );
+    }
+
     /// The open offers `filter` asks for, oldest first, at most
     /// [`MAX_OFFERS_LISTED`].
     pub(crate) fn open_offers(&self, filter: &OfferFilter) -> Vec<OpenOffer> {

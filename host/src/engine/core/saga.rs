@@ -3,7 +3,7 @@
 
 use super::failure::{failed_event, retry_at};
 use super::timers::Timer;
-use super::{Core, EngineError, Launch, Offer, Work, bug};
+use super::{Core, EngineError, Launch, Work, bug};
 use crate::engine::decision;
 use crate::sandbox::{CallResult, Decision};
 use crate::store::{
@@ -265,7 +265,6 @@ impl Core {
                 r.transition
             ))
         })?;
-        self.timers.set(lease.until_ms, Timer::Lease(firing));
         let launch = Launch {
             firing,
             case: r.case,
@@ -277,14 +276,7 @@ impl Core {
             failures: r.failures,
             work: Work::Compensation(step),
         };
-        self.offers.insert(
-            firing,
-            Offer {
-                launch,
-                lease: Some(lease),
-                deadline_ms: None,
-            },
-        );
+        self.hold_leased(launch, lease);
         Ok(())
     }
 }

@@ -57,6 +57,11 @@ fn complete(
     h.commit()
 }
 
+/// Completes the undo `item` with `outcome`, one token in `undone`.
+fn undo(h: &mut Harness, item: &WorkItem, outcome: &str) -> Vec<Change> {
+    complete(h, item, outcome, &[("undone", json!(outcome))])
+}
+
 /// Reserved and charged by workers, then aborted in ship.
 fn aborted_in_ship(h: &mut Harness) {
     h.start("c", &[("order", json!({"id": 1}))]);
@@ -112,12 +117,7 @@ fn undoes_are_offered_to_workers_newest_first_with_what_they_undo() {
     assert_eq!(claims[0].1.compensates, Some(charge));
     assert!(claims[0].1.tokens.is_empty() && claims[0].1.lease.is_some());
 
-    let changes = complete(
-        &mut h,
-        &refund,
-        "refunded",
-        &[("undone", json!("refunded"))],
-    );
+    let changes = undo(&mut h, &refund, "refunded");
     assert_eq!(
         changes[0].release,
         vec![Release {
@@ -133,12 +133,7 @@ fn undoes_are_offered_to_workers_newest_first_with_what_they_undo() {
     let release = claim(&mut h, "release").expect("then the release");
     assert_eq!(release.compensates.as_ref().unwrap().transition, "reserve");
     assert_eq!(release.inputs[0].payload, json!({"id": 1}));
-    complete(
-        &mut h,
-        &release,
-        "released",
-        &[("undone", json!("released"))],
-    );
+    undo(&mut h, &release, "released");
     assert_eq!(h.status("c"), CaseStatus::Aborted);
     assert!(h.record("c").saga.is_none());
     assert_eq!(h.count("c", "undone"), (2, 2));
@@ -225,12 +220,7 @@ fn a_claimed_undo_is_still_held_by_its_worker_after_a_restart() {
         "held by its worker, not offered twice"
     );
     assert!(claim(&mut h, "release").is_none());
-    complete(
-        &mut h,
-        &refund,
-        "refunded",
-        &[("undone", json!("refunded"))],
-    );
+    undo(&mut h, &refund, "refunded");
     assert!(claim(&mut h, "release").is_some());
 
     // A claim whose step is done (the case's saga ended) is only released.
@@ -265,11 +255,6 @@ fn an_operators_cancel_offers_the_undo_of_what_workers_did() {
     assert!(claim(&mut h, "charge").is_none(), "its offer is withdrawn");
     let release = claim(&mut h, "release").expect("the reservation is undone");
     assert_eq!(release.compensates.as_ref().unwrap().transition, "reserve");
-    complete(
-        &mut h,
-        &release,
-        "released",
-        &[("undone", json!("released"))],
-    );
+    undo(&mut h, &release, "released");
     assert_eq!(h.status("c"), CaseStatus::Aborted);
 }
