@@ -13,6 +13,7 @@ mod remote_cli;
 mod saga_workers;
 mod shutdown;
 mod work;
+mod workflow;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 import { ApiError, enc, get, missing, post, query } from "./api.js";
 import { badge, empty, errorBox, field, fill, go, h, short, table, throttle, toast, when } from "./dom.js";
 
-export const STATUSES = ["running", "completed", "stuck", "aborted", "compensating", "compensation_failed"];
+export const STATUSES = ["running", "completed", "stuck", "aborted", "compensating", "compensation_failed", "restarting"];
 const WITHIN = [
   ["", "any time"],
   ["15m", "last 15 min"],

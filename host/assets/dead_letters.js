@@ -66,7 +66,7 @@ export async function deadLettersView(root, ctx) {
         { dataset: { deadLetter: d.id, case: d.case } },
         h("td", {}, h("a", { href: `#/dead-letters/${d.id}`, class: "mono" }, String(d.id))),
         h("td", {}, h("a", { href: `#/cases/${enc(d.case)}`, class: "mono" }, d.case)),
-        h("td", {}, h("b", {}, d.transition), d.kind === "compensation" ? h("span", { class: "tag" }, "compensation") : null),
+        h("td", {}, h("b", {}, d.transition), d.kind === "compensation" ? h("span", { class: "tag" }, "compensation") : null, d.kind === "case" ? h("span", { class: "tag" }, `whole case (${d.ended})`) : null),
         h("td", { class: "num" }, String(d.attempts)),
         h("td", { class: "err" }, inline(lastError(d), 90)),
         h("td", {}, when(d.dead_at_ms)),
@@ -87,7 +87,7 @@ export async function deadLettersView(root, ctx) {
   await load();
   const reload = throttle(load, 1000);
   ctx.onEvent((e) => {
-    if (["tick", "firing_dead_lettered", "dead_letter_retried", "dead_letter_discarded"].includes(e.type)) reload();
+    if (["tick", "firing_dead_lettered", "case_dead_lettered", "dead_letter_retried", "dead_letter_discarded"].includes(e.type)) reload();
   });
 }
 
@@ -111,7 +111,7 @@ export async function deadLetterView(root, ctx) {
       h("dt", {}, "Case"),
       h("dd", {}, h("a", { href: `#/cases/${enc(d.case)}`, class: "mono" }, d.case)),
       h("dt", {}, "Transition"),
-      h("dd", {}, d.transition, d.kind === "compensation" ? " (compensation)" : ""),
+      h("dd", {}, d.transition, d.kind === "compensation" ? " (compensation)" : "", d.kind === "case" ? `whole case: ${d.ended} on its last attempt; retry starts it again` : ""),
       h("dt", {}, "Attempts"),
       h("dd", {}, String(d.attempts)),
       h("dt", {}, "Dead since"),

@@ -21,6 +21,9 @@ const LABELS = {
   case_completed: "completed",
   case_stuck: "stuck",
   case_cancelled: "cancelled",
+  region_aborted: "branch aborted",
+  case_restarted: "restarted",
+  case_dead_lettered: "dead letter",
   log_compacted: "archived",
 };
 
@@ -116,6 +119,11 @@ function describe(e) {
         [h("b", {}, e.transition || "operator"), ` aborted the case: ${e.reason}`, e.compensations?.length ? ` · compensating ${e.compensations.length}` : ""],
         [h("div", { class: "muted" }, `removed ${refs(e.consumed) || "nothing"}`), logLines(e.log)],
       ];
+    case "region_aborted":
+      return [
+        [h("b", {}, e.transition), ` aborted region ${e.region}: ${e.reason}`, e.compensations?.length ? ` · compensating ${e.compensations.length}` : "", e.discarded?.length ? ` · ${e.discarded.length} dead letter(s) discarded` : ""],
+        [h("div", { class: "muted" }, `removed ${refs(e.consumed) || "nothing"}`), tokens(e.produced), logLines(e.log)],
+      ];
     case "case_cancelled":
       return [
         [`cancelled by ${e.by || "an operator"}: ${e.reason || "no reason given"}`, e.compensations?.length ? ` · compensating ${e.compensations.length}` : ""],
@@ -127,6 +135,13 @@ function describe(e) {
       return [["every token is in a final place"], []];
     case "case_stuck":
       return [[`nothing can fire; tokens wait in ${(e.places ?? []).join(", ")}`], []];
+    case "case_restarted":
+      return [
+        [h("b", {}, `attempt ${e.attempt}`), " started from the start tokens", e.discarded?.length ? ` · ${e.discarded.length} dead letter(s) of the last attempt discarded` : ""],
+        [h("div", { class: "muted" }, `removed ${refs(e.consumed) || "nothing"}`), tokens(e.tokens)],
+      ];
+    case "case_dead_lettered":
+      return [[`${e.ended} after ${e.attempts} attempt(s): the case waits as dead letter ${e.dead_letter}`], []];
     case "log_compacted":
       return [[`${e.cases} finished case(s) archived`], []];
     default: {

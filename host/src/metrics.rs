@@ -221,10 +221,13 @@ impl Metrics {
                 firing(transition, "aborted");
                 case("aborted");
             }
+            Event::RegionAborted { transition, .. } => firing(transition, "region_aborted"),
             Event::CaseCancelled { .. } => case("cancelled"),
             Event::CaseStarted { .. } => case("started"),
             Event::CaseCompleted => case("completed"),
             Event::CaseStuck { .. } => case("stuck"),
+            Event::CaseRestarted { .. } => case("restarted"),
+            Event::CaseDeadLettered { .. } => case("dead_lettered"),
             Event::LlmExchange(exchange) if exchange.replayed_from.is_none() => {
                 let result = if exchange.response.is_some() {
                     "ok"

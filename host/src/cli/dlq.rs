@@ -72,6 +72,10 @@ fn summary_line(d: &DeadLetter) -> String {
         DeadLetterKind::Compensation { compensated } => {
             format!("{} (compensating firing {compensated})", d.transition)
         }
+        DeadLetterKind::Case { ended } => format!(
+            "whole case ({} on its last attempt; retry starts it again)",
+            ended.as_str()
+        ),
     };
     let last = d
         .failures

@@ -167,6 +167,24 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
                 n => format!("; {n} compensation(s) to run"),
             }
         ),
+        Event::RegionAborted {
+            transition,
+            region,
+            reason,
+            compensations,
+            discarded,
+            ..
+        } => format!(
+            "region {region} aborted by {transition}: {reason}{}{}",
+            match compensations.len() {
+                0 => String::new(),
+                n => format!("; {n} compensation(s) to run"),
+            },
+            match discarded.len() {
+                0 => String::new(),
+                n => format!("; {n} dead letter(s) of it discarded"),
+            }
+        ),
         Event::CaseCancelled {
             by,
             reason,
@@ -185,6 +203,24 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
         Event::LlmExchange(x) => llm_line(x),
         Event::CaseCompleted => "case completed".to_string(),
         Event::CaseStuck { places } => format!("case stuck with tokens in {}", places.join(", ")),
+        Event::CaseRestarted {
+            attempt,
+            consumed,
+            discarded,
+            ..
+        } => format!(
+            "case started again: attempt {attempt} ({} token(s) and {} dead letter(s) of the last attempt dropped)",
+            consumed.len(),
+            discarded.len()
+        ),
+        Event::CaseDeadLettered {
+            dead_letter,
+            attempts,
+            ended,
+        } => format!(
+            "case {} after {attempts} attempt(s): dead letter {dead_letter}",
+            ended.as_str()
+        ),
         Event::LogCompacted {
             cases,
             produced,

@@ -129,6 +129,15 @@ impl Engine {
             archived: None,
             compensable: Vec::new(),
             saga: None,
+            attempt: 1,
+            // Kept only when a new attempt may need them.
+            start: if net.workflow_retry().is_some() {
+                records.clone()
+            } else {
+                Vec::new()
+            },
+            restart_at_ms: 0,
+            region_aborts: Default::default(),
         };
         let event = EventRecord {
             seq: 0,

@@ -27,7 +27,7 @@ type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 pub(crate) enum Command {
     /// A case was started (it is durable, as are its tokens); fire it.
     CaseStarted {
-        record: CaseRecord,
+        record: Box<CaseRecord>,
         tokens: Vec<StoredToken>,
     },
     /// A worker claims an external firing.
@@ -350,7 +350,8 @@ impl<'e> Shell<'e> {
         match command {
             Command::CaseStarted { record, tokens } => {
                 if !self.core.has_case(&record.id) {
-                    self.engine.add_case(&mut self.core, record, tokens, 0)?;
+                    self.engine
+                        .add_case(&mut self.core, *record, tokens, Vec::new())?;
                 }
                 Ok(())
             }

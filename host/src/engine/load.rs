@@ -22,10 +22,13 @@ impl Engine {
                 Owner::Shared(version) => shared.entry(version.clone()).or_default().push(t),
             }
         }
-        let mut letters: HashMap<String, usize> = HashMap::new();
+        let mut letters: HashMap<String, Vec<(u64, String)>> = HashMap::new();
         for d in store.dead_letters()? {
             if d.kind == DeadLetterKind::Firing {
-                *letters.entry(d.case).or_default() += 1;
+                letters
+                    .entry(d.case)
+                    .or_default()
+                    .push((d.id, d.transition));
             }
         }
         let mut records = store.cases()?;
@@ -35,7 +38,7 @@ impl Engine {
             let dep = self.deployment(&record.version)?;
             core.add_version(&dep, shared.remove(&record.version).unwrap_or_default());
             let tokens = case_tokens.remove(&record.id).unwrap_or_default();
-            let dead_letters = letters.get(&record.id).copied().unwrap_or(0);
+            let dead_letters = letters.remove(&record.id).unwrap_or_default();
             core.add_case(record, dep, tokens, dead_letters);
         }
         for (firing, reservation) in store.reservations()? {
@@ -59,7 +62,8 @@ impl Engine {
             .case_dead_letters(id)?
             .iter()
             .filter(|d| d.kind == DeadLetterKind::Firing)
-            .count();
+            .map(|d| (d.id, d.transition.clone()))
+            .collect();
         self.add_case(core, record, tokens, dead_letters)
     }
 
@@ -70,7 +74,7 @@ impl Engine {
         core: &mut Core,
         record: CaseRecord,
         tokens: Vec<StoredToken>,
-        dead_letters: usize,
+        dead_letters: Vec<(u64, String)>,
     ) -> Result<(), EngineError> {
         let dep = self.deployment(&record.version)?;
         if !core.has_version(dep.version()) {

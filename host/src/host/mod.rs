@@ -200,7 +200,7 @@ impl Host {
         let version = self.resolve(net)?;
         let (record, tokens) = self.engine().start(&version, case, tokens).await?;
         let started = Command::CaseStarted {
-            record: record.clone(),
+            record: Box::new(record.clone()),
             tokens,
         };
         if self.send(started).await.is_err() {

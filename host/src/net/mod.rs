@@ -75,6 +75,11 @@ pub const DEFAULT_MAX_OUTPUT_KB: u32 = 1024;
 pub struct Net {
     name: String,
     description: Option<String>,
+    /// `[net] retry`: whole cases started again after they end aborted or
+    /// stuck.
+    retry: Option<RetryPolicy>,
+    /// `[regions.NAME]`: branches that abort on their own.
+    regions: Vec<Region>,
     places: Vec<Place>,
     transitions: Vec<Transition>,
     file: PathBuf,
@@ -201,6 +206,24 @@ impl Limits {
     }
 }
 
+/// A branch of a case that aborts on its own (`[regions.NAME]`): when a
+/// firing of one of its transitions (those consuming from its places)
+/// aborts, the region's tokens and its firings' dead letters go, the
+/// completed compensable firings of its transitions are compensated,
+/// newest first, and one token goes to `on_abort`, whose payload is
+/// `{region, transition, reason}`. The rest of the case runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    /// Name, unique among places, transitions and regions.
+    pub name: String,
+    /// Its places (case places, none start or final), in file order.
+    pub places: Vec<usize>,
+    /// Where the case takes over after the region aborts.
+    pub on_abort: usize,
+    /// Line of the region's name in the net file.
+    pub line: usize,
+}
+
 /// A transition: consumes its inputs and fires one of its outcomes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
@@ -227,6 +250,9 @@ pub struct Transition {
     /// Index of the compensation transition that undoes this one's
     /// completed firings when their case aborts (`compensate = "NAME"`).
     pub compensate: Option<usize>,
+    /// Index into [`Net::regions`] of the region whose places it consumes
+    /// from: its abort aborts that region only.
+    pub region: Option<usize>,
     /// Whether people perform it (`human = true`, an external transition):
     /// its offers are shown in the dashboard's inbox.
     pub human: bool,
@@ -312,6 +338,19 @@ impl Net {
     /// The net's description, if any.
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
+    }
+
+    /// Regions (`[regions.NAME]`), in file order.
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// The workflow-level retry (`[net] retry`): a case that ends aborted
+    /// (by a firing, not an operator's cancel) or stuck starts again from
+    /// its start tokens, up to `max_attempts` attempts in all, waiting
+    /// between them as the policy says.
+    pub fn workflow_retry(&self) -> Option<&RetryPolicy> {
+        self.retry.as_ref()
     }
 
     /// Places, in file order.

@@ -13,6 +13,7 @@ use crate::limits::HostLimits;
 
 mod bounds;
 mod places;
+mod regions;
 mod saga;
 
 use bounds::{check_size, within};
@@ -26,6 +27,8 @@ struct RawNet {
     places: IndexMap<Spanned<String>, Spanned<RawPlace>>,
     #[serde(default)]
     transitions: IndexMap<Spanned<String>, Spanned<RawTransition>>,
+    #[serde(default)]
+    regions: regions::RawRegions,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +36,7 @@ struct RawNet {
 struct RawHeader {
     name: Spanned<String>,
     description: Option<String>,
+    retry: Option<Spanned<retry_policy::RawRetryPolicy>>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +171,7 @@ pub(super) fn parse(
         .map(|t| &t.get_ref().compensate)
         .collect();
     saga::link(&cx, &mut transitions, &compensates)?;
+    let regions = regions::parse_regions(&cx, &raw.regions, &places, &mut transitions)?;
     if transitions.is_empty() {
         return Err(cx.err(
             raw.net.span(),
@@ -175,9 +180,16 @@ pub(super) fn parse(
         ));
     }
 
+    let retry = header
+        .retry
+        .as_ref()
+        .map(|r| retry_policy::parse_workflow(&cx, r))
+        .transpose()?;
     Ok(Net {
         name: header.name.get_ref().clone(),
         description: header.description.clone(),
+        retry,
+        regions,
         places,
         transitions,
         file: file.to_path_buf(),
@@ -401,6 +413,7 @@ fn parse_transition(
         llm,
         retry: retry_policy::parse(cx, t.retry.as_ref(), &field)?,
         compensate: None,
+        region: None,
         compensation: t.compensation,
         line: cx.line(name.span()),
     })
@@ -462,6 +475,8 @@ mod human_tests;
 mod llm_policy;
 mod on_timeout;
 pub use human::{DEFAULT_OFFER_TIMEOUT_MS, MAX_FORM_BYTES, MAX_OFFER_TIMEOUT_MS};
+#[cfg(test)]
+mod regions_tests;
 mod retry_policy;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AttemptFailure, TokenRecord};
+use super::{AttemptFailure, CaseStatus, TokenRecord};
 
 /// What ran out of attempts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +16,13 @@ pub enum DeadLetterKind {
     Compensation {
         /// The firing the compensation undoes.
         compensated: u64,
+    },
+    /// A whole case that ended aborted or stuck on the last attempt its
+    /// net's `[net] retry` allows (`transition` is empty, `tokens` none):
+    /// `retry` starts it once more, `discard` leaves it as it ended.
+    Case {
+        /// How the last attempt ended: `aborted` or `stuck`.
+        ended: CaseStatus,
     },
 }
 

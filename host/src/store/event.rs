@@ -248,6 +248,31 @@ pub enum Event {
         #[serde(default)]
         compensations: Vec<u64>,
     },
+    /// A firing of a region's transition aborted (a guest's `abort`, or
+    /// `on_exhausted = "abort"`): the region's tokens and its firings' dead
+    /// letters went, its completed compensable firings are compensated,
+    /// newest first, and one token went to the region's `on_abort` place.
+    /// The rest of the case runs on.
+    RegionAborted {
+        /// Firing id.
+        firing: u64,
+        /// Transition.
+        transition: String,
+        /// The region (`[regions.NAME]`).
+        region: String,
+        /// The guest's reason.
+        reason: String,
+        /// The region's tokens removed.
+        consumed: Vec<TokenRef>,
+        /// Dead letters of the region's firings, discarded.
+        discarded: Vec<u64>,
+        /// The firings to compensate, in the order their compensations run.
+        compensations: Vec<u64>,
+        /// The token put in `on_abort`.
+        produced: Vec<TokenRecord>,
+        /// What the guest logged.
+        log: Vec<LogLine>,
+    },
     /// An operator cancelled the case (`POST /v1/cases/{id}/cancel`,
     /// `petrel cancel`): as [`Event::CaseAborted`], its tokens are removed
     /// and its compensations run, newest first; firings in flight are
@@ -274,6 +299,30 @@ pub enum Event {
     CaseStuck {
         /// Places holding the non-final tokens.
         places: Vec<String>,
+    },
+    /// The net's `[net] retry` started the case again, as attempt
+    /// `attempt`, from its start tokens: what the last attempt left (tokens,
+    /// dead letters of its firings) went.
+    CaseRestarted {
+        /// The attempt starting (2 for the first restart).
+        attempt: u32,
+        /// The case tokens the last attempt left, removed.
+        consumed: Vec<TokenRef>,
+        /// Dead letters of the last attempt's firings, discarded.
+        discarded: Vec<u64>,
+        /// The start tokens, produced afresh.
+        tokens: Vec<TokenRecord>,
+    },
+    /// The case ended aborted or stuck on the last attempt its net's
+    /// `[net] retry` allows: it waits in the dead-letter queue (a letter of
+    /// kind `case`) for an operator to start it once more or discard it.
+    CaseDeadLettered {
+        /// The letter's id.
+        dead_letter: u64,
+        /// Attempts made.
+        attempts: u32,
+        /// How the last one ended.
+        ended: super::CaseStatus,
     },
     /// Finished cases' entries left the log for an archive (see
     /// `petrel::retention`); each case's record says where, and holds a
@@ -311,16 +360,19 @@ impl Event {
             Event::FiringAbandoned { .. } => "firing_abandoned",
             Event::FiringDiscarded { .. } => "firing_discarded",
             Event::CaseAborted { .. } => "case_aborted",
+            Event::RegionAborted { .. } => "region_aborted",
             Event::CaseCancelled { .. } => "case_cancelled",
             Event::LlmExchange(_) => "llm_exchange",
             Event::CaseCompleted => "case_completed",
             Event::CaseStuck { .. } => "case_stuck",
+            Event::CaseRestarted { .. } => "case_restarted",
+            Event::CaseDeadLettered { .. } => "case_dead_lettered",
             Event::LogCompacted { .. } => "log_compacted",
         }
     }
 
     /// Every [`Event::kind`], in declaration order.
-    pub const KINDS: [&'static str; 19] = [
+    pub const KINDS: [&'static str; 22] = [
         "net_deployed",
         "shared_tokens_added",
         "case_started",
@@ -335,10 +387,13 @@ impl Event {
         "firing_abandoned",
         "firing_discarded",
         "case_aborted",
+        "region_aborted",
         "case_cancelled",
         "llm_exchange",
         "case_completed",
         "case_stuck",
+        "case_restarted",
+        "case_dead_lettered",
         "log_compacted",
     ];
 }

@@ -1,5 +1,7 @@
 //! Records the store keeps besides tokens and events.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{AttemptFailure, TokenId, TokenRecord};
@@ -38,13 +40,18 @@ pub enum CaseStatus {
     Compensating,
     /// A compensation failed for good: it waits in the dead-letter queue.
     CompensationFailed,
+    /// The case ended aborted or stuck and starts again from its start
+    /// tokens at [`CaseRecord::restart_at_ms`], as a new attempt (the net's
+    /// `[net] retry`).
+    Restarting,
 }
 
 impl CaseStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [CaseStatus; 6] = [
+    pub const ALL: [CaseStatus; 7] = [
         CaseStatus::Running,
         CaseStatus::Stuck,
+        CaseStatus::Restarting,
         CaseStatus::Completed,
         CaseStatus::Compensating,
         CaseStatus::CompensationFailed,
@@ -60,6 +67,7 @@ impl CaseStatus {
             CaseStatus::Aborted => "aborted",
             CaseStatus::Compensating => "compensating",
             CaseStatus::CompensationFailed => "compensation_failed",
+            CaseStatus::Restarting => "restarting",
         }
     }
 
@@ -107,6 +115,31 @@ pub struct CaseRecord {
     /// Compensations still to run after an abort (the saga's durable cursor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saga: Option<Saga>,
+    /// Which attempt of the case this is: 1, then one more each time the
+    /// net's `[net] retry` starts it again.
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempt: u32,
+    /// The case's first tokens (payloads; their seqs as first stored), kept
+    /// when its net retries whole cases: a new attempt starts from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start: Vec<TokenRecord>,
+    /// When a `restarting` case starts again (ms since the Unix epoch; a
+    /// durable timer), 0 otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restart_at_ms: u64,
+    /// Regions (`[regions.NAME]`) that aborted, each with the id drawn at
+    /// its last abort: a firing of the region launched before (a lower
+    /// firing id) is discarded when it returns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub region_aborts: BTreeMap<String, u64>,
+}
+
+fn first_attempt() -> u32 {
+    1
+}
+
+fn is_first_attempt(n: &u32) -> bool {
+    *n == 1
 }
 
 /// Where a compacted case's log entries went, and the marking they left:
@@ -155,11 +188,31 @@ pub struct Saga {
     /// The next step waits until then (ms since the Unix epoch; a durable
     /// retry timer), 0 when it may run now.
     pub not_before_ms: u64,
+    /// Whether the case starts again once the steps are done (a firing
+    /// aborted it and its net retries whole cases; not after an operator's
+    /// cancel).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub then_restart: bool,
+    /// Set while the case runs on: the regions whose aborts queued these
+    /// steps (empty: the whole case aborted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// The dead letter a failed step of a region's compensations waits in
+    /// (the case runs on meanwhile); cleared when it is retried or
+    /// discarded. A whole case's saga waits as `compensation_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_letter: Option<u64>,
     /// Failed attempts of the next step, oldest first.
     pub failures: Vec<AttemptFailure>,
 }
 
 impl Saga {
+    /// Whether the case runs on while these steps run (a region aborted,
+    /// not the case).
+    pub fn is_branch(&self) -> bool {
+        !self.regions.is_empty()
+    }
+
     /// The next step starts afresh: attempt 1, now, no failures.
     pub fn restart_step(&mut self) {
         self.attempt = 1;

@@ -62,6 +62,15 @@ impl Rebuild {
         }
     }
 
+    /// Dead letter `letter` is closed by entry `seq` (which `does` it).
+    fn close_letter(&mut self, seq: u64, letter: u64, does: &str) {
+        if self.dead.remove(&letter).is_none() {
+            self.problems.push(format!(
+                "event {seq} {does} dead letter {letter}, which the log never created"
+            ));
+        }
+    }
+
     fn remove(&mut self, seq: u64, case: &str, refs: &[TokenRef]) -> BTreeMap<TokenId, Vec<u8>> {
         let mut removed = BTreeMap::new();
         for r in refs {
@@ -127,6 +136,33 @@ impl Rebuild {
             | Event::FiringDiscarded { consumed, .. } => {
                 self.remove(rec.seq, case, consumed);
             }
+            Event::RegionAborted {
+                consumed,
+                discarded,
+                produced,
+                ..
+            } => {
+                self.remove(rec.seq, case, consumed);
+                for letter in discarded {
+                    self.close_letter(rec.seq, *letter, "discards");
+                }
+                self.produce(rec.seq, case, produced);
+            }
+            Event::CaseRestarted {
+                consumed,
+                discarded,
+                tokens,
+                ..
+            } => {
+                self.remove(rec.seq, case, consumed);
+                for letter in discarded {
+                    self.close_letter(rec.seq, *letter, "discards");
+                }
+                self.add(rec.seq, Owner::Case(case.to_string()), tokens);
+            }
+            Event::CaseDeadLettered { dead_letter, .. } => {
+                self.dead.insert(*dead_letter, BTreeMap::new());
+            }
             Event::FiringDeadLettered {
                 firing, consumed, ..
             } => {
@@ -138,21 +174,11 @@ impl Rebuild {
                 restored,
                 ..
             } => {
-                if self.dead.remove(dead_letter).is_none() {
-                    self.problems.push(format!(
-                        "event {} retries dead letter {dead_letter}, which the log never created",
-                        rec.seq
-                    ));
-                }
+                self.close_letter(rec.seq, *dead_letter, "retries");
                 self.add(rec.seq, Owner::Case(case.to_string()), restored);
             }
-            Event::DeadLetterDiscarded { dead_letter, .. }
-                if self.dead.remove(dead_letter).is_none() =>
-            {
-                self.problems.push(format!(
-                    "event {} discards dead letter {dead_letter}, which the log never created",
-                    rec.seq
-                ));
+            Event::DeadLetterDiscarded { dead_letter, .. } => {
+                self.close_letter(rec.seq, *dead_letter, "discards");
             }
             _ => {}
         }

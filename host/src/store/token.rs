@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::event::TokenRecord;
 use super::keys;
 pub use super::keys::Owner;
 
@@ -122,6 +123,16 @@ pub struct StoredToken {
 }
 
 impl StoredToken {
+    /// The token as the log records it.
+    pub fn record(&self) -> TokenRecord {
+        TokenRecord {
+            place: self.place.clone(),
+            seq: self.seq,
+            shared: matches!(self.owner, Owner::Shared(_)),
+            payload: self.payload.clone(),
+        }
+    }
+
     /// Where it lies.
     pub fn id(&self) -> TokenId {
         TokenId::new(self.owner.clone(), self.place.clone(), self.seq)

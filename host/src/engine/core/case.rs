@@ -18,8 +18,11 @@ pub(crate) struct CaseState {
     pub(crate) blocked: HashSet<usize>,
     /// Retries waiting on their timers (or due, not launched yet).
     pub(crate) retrying: usize,
-    /// Dead letters of ordinary firings of this case.
-    pub(crate) dead_letters: usize,
+    /// Dead letters of ordinary firings of this case: id, transition.
+    pub(crate) dead_letters: Vec<(u64, String)>,
+    /// Whether one of its compensations runs or is offered (one at a
+    /// time, also while the case runs on after a region aborted).
+    pub(crate) compensating: bool,
 }
 
 impl CaseState {
@@ -30,12 +33,20 @@ impl CaseState {
             in_flight: 0,
             blocked: HashSet::new(),
             retrying: 0,
-            dead_letters: 0,
+            dead_letters: Vec::new(),
+            compensating: false,
         }
     }
 
-    /// Whether nothing of the case runs or waits.
+    /// Whether nothing of the case runs or waits (a region's compensation
+    /// waiting in the dead-letter queue waits on an operator).
     pub(crate) fn is_quiet(&self) -> bool {
-        self.in_flight == 0 && self.retrying == 0
+        self.in_flight == 0
+            && self.retrying == 0
+            && self
+                .record
+                .saga
+                .as_ref()
+                .is_none_or(|s| s.waiting_letter.is_some())
     }
 }

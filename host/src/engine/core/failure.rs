@@ -183,7 +183,9 @@ impl Core {
             .filter(|r| !r.shared)
             .collect();
         let (consume, consumed) = self.drop_inputs(&id, launch.inputs.iter().map(|i| i.at));
-        self.case_mut(&id)?.dead_letters += 1;
+        self.case_mut(&id)?
+            .dead_letters
+            .push((launch.firing, t.clone()));
         self.summary.dead_lettered += 1;
         tracing::warn!(firing = launch.firing, case = %id, transition = %t, attempts = launch.attempt, "firing dead-lettered");
         let event = Event::FiringDeadLettered {

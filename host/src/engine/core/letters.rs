@@ -27,7 +27,11 @@ pub(crate) fn retry(
                 case.status.as_str()
             )));
         }
-        DeadLetterKind::Firing => case.status = CaseStatus::Running,
+        DeadLetterKind::Firing => {
+            // An operator's retry comes before a pending workflow restart.
+            case.status = CaseStatus::Running;
+            case.restart_at_ms = 0;
+        }
         DeadLetterKind::Compensation { .. } => {
             let saga = case.saga.as_mut().ok_or_else(|| {
                 EngineError::Invalid(format!(
@@ -36,7 +40,25 @@ pub(crate) fn retry(
                 ))
             })?;
             saga.restart_step();
-            case.status = CaseStatus::Compensating;
+            saga.waiting_letter = None;
+            // A region's steps run beside the case, which is re-planned.
+            case.status = if saga.is_branch() {
+                CaseStatus::Running
+            } else {
+                CaseStatus::Compensating
+            };
+        }
+        DeadLetterKind::Case { .. } => {
+            if !matches!(case.status, CaseStatus::Aborted | CaseStatus::Stuck) {
+                return Err(EngineError::Invalid(format!(
+                    "case `{}` is {}: only an aborted or stuck case starts again",
+                    case.id,
+                    case.status.as_str()
+                )));
+            }
+            // Planned at once: the next attempt starts from the start tokens.
+            case.status = CaseStatus::Restarting;
+            case.restart_at_ms = now_ms.max(1);
         }
     }
     case.updated_at_ms = now_ms;
@@ -125,16 +147,23 @@ pub(crate) fn discard(
             match case.saga.as_mut().filter(|s| !s.steps.is_empty()) {
                 Some(saga) => {
                     saga.step_done();
+                    saga.waiting_letter = None;
+                    let branch = saga.is_branch();
                     if saga.steps.is_empty() {
                         case.saga = None;
-                        case.status = CaseStatus::Aborted;
-                    } else {
-                        case.status = CaseStatus::Compensating;
                     }
+                    case.status = match (branch, case.saga.is_some()) {
+                        // A region's: the case runs on, re-planned.
+                        (true, _) => CaseStatus::Running,
+                        (false, true) => CaseStatus::Compensating,
+                        (false, false) => CaseStatus::Aborted,
+                    };
                 }
                 None => case.status = CaseStatus::Aborted,
             }
         }
+        // The case stays as its last attempt left it.
+        DeadLetterKind::Case { .. } => {}
     }
     case.updated_at_ms = now_ms;
     let dropped = letter
@@ -196,7 +225,7 @@ impl Core {
         let reload = match self.cases.get_mut(&letter.case) {
             Some(case) => {
                 if letter.kind == DeadLetterKind::Firing {
-                    case.dead_letters = case.dead_letters.saturating_sub(1);
+                    case.dead_letters.retain(|(d, _)| *d != letter.id);
                     case.blocked.clear();
                 }
                 case.record = record;

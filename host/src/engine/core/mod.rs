@@ -13,11 +13,13 @@
 //! Layout: `marking` (tokens, reservations), `case` (a case's counters),
 //! `launch` (a firing to run), `timers`, `plan` (enabling, reserving, case
 //! status), `settle` (a decision into a change), `failure` (retries, dead
-//! letters), `abort` and `saga` (aborting a case and compensating it),
+//! letters), `abort`, `branch` and `saga` (aborting a case or one of its
+//! regions, and compensating it),
 //! `offers` (external work: claims, leases), `letters` (dead letters put
-//! back or discarded).
+//! back or discarded), `restart` (a case's next attempt: `[net] retry`).
 
 mod abort;
+mod branch;
 mod case;
 mod failure;
 mod launch;
@@ -25,6 +27,7 @@ pub(crate) mod letters;
 mod marking;
 mod offers;
 mod plan;
+mod restart;
 mod saga;
 mod settle;
 mod timers;
@@ -186,7 +189,7 @@ impl Core {
         record: CaseRecord,
         dep: Arc<Deployment>,
         tokens: Vec<StoredToken>,
-        dead_letters: usize,
+        dead_letters: Vec<(u64, String)>,
     ) {
         if record.status.is_terminal() {
             return;
@@ -226,6 +229,12 @@ impl Core {
             .cases
             .get_mut(&r.case)
             .filter(|c| !c.record.status.is_aborted())
+            .filter(|c| {
+                !c.dep
+                    .net
+                    .transition_index(&r.transition)
+                    .is_some_and(|t| branch::voided(&c.record, &c.dep.net, t, firing))
+            })
         else {
             // Its case ended while it waited: nothing to run.
             self.drop_reservation(firing, r.tokens);
@@ -303,7 +312,7 @@ impl Core {
                     self.due.entry(case.clone()).or_default().push(firing);
                     self.mark_dirty(&case);
                 }
-                Timer::Saga(case) => self.mark_dirty(&case),
+                Timer::Saga(case) | Timer::Restart(case) => self.mark_dirty(&case),
                 Timer::Lease(firing) => self.expire_lease(firing, now_ms)?,
                 Timer::Offer(firing) => self.expire_offer(firing, now_ms)?,
             }

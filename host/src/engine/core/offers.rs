@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::launch::reservation;
 use super::timers::Timer;
-use super::{Core, EngineError, Launch, Offer, bug};
+use super::{Core, EngineError, Launch, Offer, Work, bug};
 use crate::engine::decision;
 use crate::engine::form;
 use crate::engine::work::{
@@ -351,13 +351,22 @@ impl Core {
         self.settle_call(launch, call, now_ms)
     }
 
-    /// Withdraws the offers of case `id` (aborted): their firings, which
-    /// the caller releases with their inputs.
-    pub(super) fn withdraw_offers(&mut self, id: &str) -> Vec<Launch> {
+    /// Withdraws the offered firings of case `id` whose transition `within`
+    /// accepts (its case or their region aborted), for the caller to release
+    /// with their inputs. Offered compensations stay: a saga goes on.
+    pub(super) fn withdraw_offers(
+        &mut self,
+        id: &str,
+        within: &dyn Fn(usize) -> bool,
+    ) -> Vec<Launch> {
         let firings: Vec<u64> = self
             .offers
             .iter()
-            .filter(|(_, o)| o.launch.case == id)
+            .filter(|(_, o)| {
+                o.launch.case == id
+                    && matches!(o.launch.work, Work::Transition)
+                    && within(o.launch.transition)
+            })
             .map(|(&f, _)| f)
             .collect();
         let mut launches = Vec::with_capacity(firings.len());

@@ -27,11 +27,19 @@ impl Core {
                     launches.extend(self.next_compensation(&id, now_ms)?);
                     continue;
                 }
+                CaseStatus::Restarting => {
+                    self.restart_when_due(&id, now_ms)?;
+                    continue;
+                }
                 s if s.is_terminal() || s.is_aborted() => continue,
                 _ => {}
             }
             let mut waits_on_shared = self.launch_due(&id, now_ms, &mut launches)?;
             waits_on_shared |= self.launch_enabled(&id, now_ms, &mut launches)?;
+            // An aborted region's compensations run beside the case.
+            if self.cases[&id].record.saga.is_some() && self.may_launch(launches.len()) {
+                launches.extend(self.next_compensation(&id, now_ms)?);
+            }
             let case = &self.cases[&id];
             if waits_on_shared {
                 let version = case.record.version.clone();
@@ -181,20 +189,30 @@ impl Core {
             .filter(|&p| !places[p].is_final)
             .map(|p| places[p].name.clone())
             .collect();
-        let (status, event) = if outside.is_empty() && case.dead_letters == 0 {
-            (CaseStatus::Completed, Event::CaseCompleted)
-        } else {
-            (CaseStatus::Stuck, Event::CaseStuck { places: outside })
-        };
+        let (status, event) =
+            if outside.is_empty() && case.dead_letters.is_empty() && case.record.saga.is_none() {
+                (CaseStatus::Completed, Event::CaseCompleted)
+            } else {
+                (CaseStatus::Stuck, Event::CaseStuck { places: outside })
+            };
         if case.record.status == status {
             return Ok(());
         }
         case.record.status = status;
         case.record.updated_at_ms = now_ms;
-        let record = case.record.clone();
+        let mut events = vec![Core::event(now_ms, id, event)];
+        let mut dead_letter = None;
+        if status == CaseStatus::Stuck
+            && let Some(ended) = self.attempt_ended(id, now_ms)?
+        {
+            events.push(ended.event);
+            dead_letter = Some(ended.letter);
+        }
+        let record = self.cases[id].record.clone();
         self.outbox.push(Change {
             case: Some(record),
-            events: vec![Core::event(now_ms, id, event)],
+            events,
+            dead_letter,
             ..Change::default()
         });
         Ok(())

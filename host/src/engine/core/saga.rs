@@ -1,5 +1,6 @@
-//! Compensations of an aborted case: one at a time, newest firing first,
-//! each step's commit advancing the saga cursor in the case record.
+//! Compensations of an aborted case, or of an aborted region while the
+//! case runs on: one at a time, newest firing first, each step's commit
+//! advancing the saga cursor in the case record.
 
 use super::failure::{failed_event, retry_at};
 use super::timers::Timer;
@@ -19,12 +20,17 @@ impl Core {
         now_ms: u64,
     ) -> Result<Option<Launch>, EngineError> {
         let case = &self.cases[id];
-        if case.in_flight > 0 {
-            return Ok(None); // it is planned again when they settle
-        }
         let Some(saga) = &case.record.saga else {
             return Ok(None);
         };
+        // A whole case's saga waits for its firings in flight (discarded as
+        // they settle); a region's runs beside the rest of the case.
+        if case.compensating
+            || saga.waiting_letter.is_some()
+            || (!saga.is_branch() && case.in_flight > 0)
+        {
+            return Ok(None); // it is planned again when they settle
+        }
         if saga.not_before_ms > now_ms {
             self.timers
                 .set(saga.not_before_ms, Timer::Saga(id.to_string()));
@@ -45,7 +51,9 @@ impl Core {
             })?;
         let (attempt, failures) = (saga.attempt, saga.failures.clone());
         let firing = self.next_id()?;
-        self.case_mut(id)?.in_flight += 1;
+        let case = self.case_mut(id)?;
+        case.in_flight += 1;
+        case.compensating = true;
         self.launched += 1;
         Ok(Some(Launch {
             firing,
@@ -74,7 +82,9 @@ impl Core {
         let id = launch.case.clone();
         let dep = launch.dep.clone();
         let t = &dep.net.transitions()[launch.transition];
-        self.case_mut(&id)?.in_flight -= 1;
+        let case = self.case_mut(&id)?;
+        case.in_flight -= 1;
+        case.compensating = false;
         self.mark_dirty(&id);
         let mut last_decision = None;
         let decided = match call.decision {
@@ -111,12 +121,21 @@ impl Core {
             .ok_or_else(|| bug(format!("compensating case `{id}` has no saga")))?;
         saga.step_done();
         let remaining = saga.steps.len() as u32;
+        let then_restart = saga.then_restart;
+        let branch = saga.is_branch();
+        case.record.updated_at_ms = now_ms;
+        let mut ended = None;
         if remaining == 0 {
             case.record.saga = None;
-            case.record.status = CaseStatus::Aborted;
         }
-        case.record.updated_at_ms = now_ms;
-        let record = case.record.clone();
+        // A region's last step leaves the case running.
+        if remaining == 0 && !branch {
+            case.record.status = CaseStatus::Aborted;
+            if then_restart {
+                ended = self.attempt_ended(&id, now_ms)?;
+            }
+        }
+        let record = self.cases[&id].record.clone();
         self.summary.compensated += 1;
         if produced.iter().any(|t| t.shared) {
             self.wake_waiting(dep.version());
@@ -131,11 +150,17 @@ impl Core {
             log: call.log,
             remaining,
         };
+        let mut events = vec![Core::event(now_ms, &id, event)];
+        let dead_letter = ended.map(|e| {
+            events.push(e.event);
+            e.letter
+        });
         self.outbox.push(Change {
             release: self.claim_released(&launch),
             produce,
             case: Some(record),
-            events: vec![Core::event(now_ms, &id, event)],
+            events,
+            dead_letter,
             ..Change::default()
         });
         Ok(())
@@ -162,6 +187,7 @@ impl Core {
             .cases
             .get_mut(&id)
             .ok_or_else(|| bug(format!("case `{id}` is not loaded")))?;
+        case.compensating = false;
         let saga = case
             .record
             .saga
@@ -196,9 +222,15 @@ impl Core {
                     last_decision,
                     dead_at_ms: now_ms,
                 });
-                case.record.status = CaseStatus::CompensationFailed;
+                if saga.is_branch() {
+                    // The case runs on; the region's steps wait on the letter.
+                    saga.waiting_letter = Some(launch.firing);
+                    tracing::error!(case = %id, compensation = %t.name, "compensation of an aborted region dead-lettered");
+                } else {
+                    case.record.status = CaseStatus::CompensationFailed;
+                    tracing::error!(case = %id, compensation = %t.name, "compensation dead-lettered; case is compensation_failed");
+                }
                 self.summary.dead_lettered += 1;
-                tracing::error!(case = %id, compensation = %t.name, "compensation dead-lettered; case is compensation_failed");
                 events.push(Core::event(
                     now_ms,
                     &id,
@@ -247,7 +279,10 @@ impl Core {
         let step = self
             .cases
             .get(&r.case)
-            .filter(|c| c.record.status == CaseStatus::Compensating)
+            .filter(|c| {
+                c.record.status == CaseStatus::Compensating
+                    || c.record.saga.as_ref().is_some_and(|s| s.is_branch())
+            })
             .and_then(|c| c.record.saga.as_ref())
             .and_then(|saga| saga.steps.first())
             .filter(|step| step.firing == compensated && step.compensation == r.transition)
@@ -258,6 +293,7 @@ impl Core {
         };
         let case = self.case_mut(&r.case)?;
         case.in_flight += 1;
+        case.compensating = true;
         let dep = case.dep.clone();
         let transition = dep.net.transition_index(&r.transition).ok_or_else(|| {
             bug(format!(

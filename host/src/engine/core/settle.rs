@@ -36,7 +36,13 @@ impl Core {
         }
         let case = self.case_mut(&launch.case)?;
         case.in_flight -= 1;
-        if case.record.status.is_aborted() {
+        let void = super::branch::voided(
+            &case.record,
+            &launch.dep.net,
+            launch.transition,
+            launch.firing,
+        );
+        if case.record.status.is_aborted() || void {
             return self.discard(launch, call, now_ms);
         }
         let dep = launch.dep.clone();

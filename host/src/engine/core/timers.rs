@@ -11,6 +11,8 @@ pub(crate) enum Timer {
     Retry(u64),
     /// A case's next compensation.
     Saga(String),
+    /// A `restarting` case's next attempt (see `restart`).
+    Restart(String),
     /// A claimed external firing's lease (by firing id).
     Lease(u64),
     /// An external firing's offer deadline (by firing id): unless claimed

@@ -21,6 +21,7 @@ pub(super) fn check_size(cx: &Ctx<'_>, raw: &RawNet) -> Result<(), NetError> {
         }
     };
     count(raw.places.len(), l.places, "places", "places")?;
+    count(raw.regions.len(), l.places, "regions", "places")?;
     count(
         raw.transitions.len(),
         l.transitions,

@@ -18,6 +18,31 @@ pub(super) struct RawRetryPolicy {
     on_exhausted: Option<Spanned<String>>,
 }
 
+/// The net's `[net] retry` (whole cases started again): the same table
+/// without `retry_on` (an attempt is retried when the case ends aborted or
+/// stuck) and `on_exhausted` (the case is dead-lettered).
+pub(super) fn parse_workflow(
+    cx: &Ctx<'_>,
+    raw: &Spanned<RawRetryPolicy>,
+) -> Result<RetryPolicy, NetError> {
+    let r = raw.get_ref();
+    if let Some(first) = r.retry_on.as_ref().and_then(|v| v.first()) {
+        return Err(cx.err(
+            first.span(),
+            "net.retry.retry_on",
+            "a whole case is retried when it ends aborted or stuck, whatever failed (drop `retry_on`; transitions keep their own `retry`)",
+        ));
+    }
+    if let Some(v) = &r.on_exhausted {
+        return Err(cx.err(
+            v.span(),
+            "net.retry.on_exhausted",
+            "a case that used up its attempts always goes to the dead-letter queue (drop `on_exhausted`)",
+        ));
+    }
+    parse(cx, Some(raw), "net")
+}
+
 /// The policy of transition `field` (`transitions.NAME`).
 pub(super) fn parse(
     cx: &Ctx<'_>,

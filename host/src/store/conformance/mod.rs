@@ -61,6 +61,10 @@ pub(crate) fn case(id: &str) -> CaseRecord {
         archived: None,
         compensable: vec![],
         saga: None,
+        attempt: 1,
+        start: Vec::new(),
+        restart_at_ms: 0,
+        region_aborts: Default::default(),
     }
 }
 
@@ -97,15 +101,7 @@ pub(crate) fn declined(case: &str, firing: u64) -> EventRecord {
 
 /// Starts case `id` with `tokens`, logged.
 pub(crate) fn started(store: &dyn Store, id: &str, tokens: Vec<StoredToken>) {
-    let records = tokens
-        .iter()
-        .map(|t| TokenRecord {
-            place: t.place.clone(),
-            seq: t.seq,
-            shared: false,
-            payload: t.payload.clone(),
-        })
-        .collect();
+    let records = tokens.iter().map(StoredToken::record).collect();
     let ev = event(
         id,
         Event::CaseStarted {

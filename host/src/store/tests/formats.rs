@@ -217,6 +217,17 @@ fn events() -> Vec<Event> {
             log: log(),
             compensations: vec![11],
         },
+        Event::RegionAborted {
+            firing: 6,
+            transition: "ship".into(),
+            region: "shipping".into(),
+            reason: "carrier down".into(),
+            consumed: refs()[..1].to_vec(),
+            discarded: vec![4],
+            compensations: vec![3],
+            produced: vec![token("shipping_failed", 13, false)],
+            log: log(),
+        },
         Event::CaseCancelled {
             by: "ops".into(),
             reason: "customer withdrew".into(),
@@ -227,6 +238,17 @@ fn events() -> Vec<Event> {
         Event::CaseCompleted,
         Event::CaseStuck {
             places: vec!["human_handoff".into()],
+        },
+        Event::CaseRestarted {
+            attempt: 2,
+            consumed: refs()[..1].to_vec(),
+            discarded: vec![12],
+            tokens: vec![token("received", 20, false)],
+        },
+        Event::CaseDeadLettered {
+            dead_letter: 21,
+            attempts: 3,
+            ended: CaseStatus::Aborted,
         },
         Event::LogCompacted {
             cases: 2,
@@ -346,7 +368,14 @@ fn records_encode_as_pinned() {
             attempt: 2,
             not_before_ms: 1_700_000_001_000,
             failures: vec![failure()],
+            then_restart: false,
+            regions: Vec::new(),
+            waiting_letter: None,
         }),
+        attempt: 2,
+        start: vec![token("received", 1, false)],
+        restart_at_ms: 0,
+        region_aborts: Default::default(),
     };
     let letter = DeadLetter {
         id: 5,
@@ -402,6 +431,10 @@ fn records_encode_as_pinned() {
         }),
         compensable: vec![],
         saga: None,
+        attempt: 1,
+        start: Vec::new(),
+        restart_at_ms: 0,
+        region_aborts: Default::default(),
         ..case.clone()
     };
     let all = [

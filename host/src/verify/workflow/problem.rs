@@ -17,7 +17,7 @@ pub struct Step {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     /// When the step is no outcome: `abort` (the case aborts),
-    /// `dead-letter` (the firing fails for good into the dead-letter queue)
+    /// `abort-region` (its region aborts; the case runs on), `dead-letter` (the firing fails for good into the dead-letter queue)
     /// or `retry` (an operator retries that dead letter).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<&'static str>,
@@ -31,6 +31,7 @@ impl std::fmt::Display for Step {
         match (&self.outcome, self.action) {
             (Some(o), _) => write!(f, "{t}→{o} (case {c})"),
             (None, Some("abort")) => write!(f, "{t} aborts case {c}"),
+            (None, Some("abort-region")) => write!(f, "{t} aborts its region (case {c})"),
             (None, Some("retry")) => write!(f, "an operator retries {t} (case {c})"),
             (None, _) => write!(
                 f,
@@ -201,6 +202,7 @@ pub fn steps(net: &Net, t: &Translation, trace: &[TransitionId]) -> Vec<Step> {
             let (outcome, action) = match o.kind {
                 Move::Outcome(i) => (Some(tr.outcomes[i].name.clone()), None),
                 Move::Abort => (None, Some("abort")),
+                Move::AbortRegion => (None, Some("abort-region")),
                 Move::DeadLetter => (None, Some("dead-letter")),
                 Move::Retry => (None, Some("retry")),
             };

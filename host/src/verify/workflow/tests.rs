@@ -303,3 +303,4 @@ fn the_examples_pass_clean() {
 }
 
 mod planted;
+mod regions;

@@ -14,6 +14,11 @@
 //!   policy ends in `on_exhausted = "abort"`: the case's tokens all go (a
 //!   reset of every place of the case) and the shared tokens the firing
 //!   held go back, and the case is marked aborted;
+//! * **branch abort** (`transition!abort-region#c`) instead, for such a
+//!   transition of a region (`[regions.NAME]`): the region's places and
+//!   the dead-letter places of its transitions are reset, the shared tokens
+//!   the firing held go back, and one token goes to the region's
+//!   `on_abort` place; the case runs on;
 //! * **dead letter** (`transition!dead-letter#c`), for a transition whose
 //!   retry policy ends in the dead-letter queue (the default: any guest can
 //!   trap or answer nonsense, any worker can fail): the case inputs move to
@@ -37,6 +42,8 @@ pub enum Move {
     Outcome(usize),
     /// Aborts the case.
     Abort,
+    /// Aborts the transition's region; the case runs on.
+    AbortRegion,
     /// Moves the case inputs to the dead-letter queue.
     DeadLetter,
     /// An operator puts a dead letter's tokens back.
@@ -260,11 +267,27 @@ pub fn translate(net: &Net, cases: usize) -> Translation {
                 let name = format!("{}.{}{suffix}", t.name, o.name);
                 push(&mut pt, name, &inputs, &outputs, &[], Move::Outcome(oi));
             }
-            if may_abort(net, ti) {
-                let mut outputs = shared_back.clone();
-                outputs.push((aborted[c - 1], 1));
-                let name = format!("{}!abort{suffix}", t.name);
-                push(&mut pt, name, &inputs, &outputs, &case_places, Move::Abort);
+            match t.region.map(|r| &net.regions()[r]) {
+                Some(region) if may_abort(net, ti) => {
+                    let mut outputs = shared_back.clone();
+                    outputs.push((at(region.on_abort, c), 1));
+                    let mut resets: Vec<PlaceId> =
+                        region.places.iter().map(|&p| at(p, c)).collect();
+                    for (tj, u) in net.transitions().iter().enumerate() {
+                        if u.region == t.region {
+                            resets.extend(parked[c - 1][tj].iter().map(|&(_, q, _)| q));
+                        }
+                    }
+                    let name = format!("{}!abort-region{suffix}", t.name);
+                    push(&mut pt, name, &inputs, &outputs, &resets, Move::AbortRegion);
+                }
+                _ if may_abort(net, ti) => {
+                    let mut outputs = shared_back.clone();
+                    outputs.push((aborted[c - 1], 1));
+                    let name = format!("{}!abort{suffix}", t.name);
+                    push(&mut pt, name, &inputs, &outputs, &case_places, Move::Abort);
+                }
+                _ => {}
             }
             let queue = &parked[c - 1][ti];
             if may_dead_letter(net, ti) && !queue.is_empty() {

@@ -213,7 +213,8 @@ fn a_claimed_undo_is_still_held_by_its_worker_after_a_restart() {
 
     // A new host: the case from the store, then its reservations.
     let mut h = Harness::new(&net());
-    h.core.add_case(record, h.dep.clone(), Vec::new(), 0);
+    h.core
+        .add_case(record, h.dep.clone(), Vec::new(), Vec::new());
     h.core.adopt(firing, stored.clone()).unwrap();
     assert!(
         claim(&mut h, "refund").is_none(),
@@ -227,7 +228,8 @@ fn a_claimed_undo_is_still_held_by_its_worker_after_a_restart() {
     let mut h = Harness::new(&net());
     let mut ended = super::record("c");
     ended.status = CaseStatus::Aborted;
-    h.core.add_case(ended, h.dep.clone(), Vec::new(), 0);
+    h.core
+        .add_case(ended, h.dep.clone(), Vec::new(), Vec::new());
     h.core.adopt(firing, stored).unwrap();
     assert_eq!(h.commit()[0].release[0].firing, firing);
     assert!(h.core.offers.is_empty());

@@ -2,6 +2,7 @@
 //! plays the shell: it starts cases, plans, hands launches back with a
 //! made-up guest result, and reads the changes the core would commit.
 
+mod branch;
 mod compensation_work;
 mod offers;
 mod operate;
@@ -10,6 +11,7 @@ mod restart;
 mod retry;
 mod saga;
 mod settle;
+mod workflow_retry;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -86,9 +88,10 @@ impl Harness {
         }
     }
 
-    /// Starts case `id` with a token per (place, payload).
+    /// Starts case `id` with a token per (place, payload); they are kept
+    /// with the case when its net retries whole cases, as the engine does.
     fn start(&mut self, id: &str, tokens: &[(&str, serde_json::Value)]) {
-        let tokens = tokens
+        let tokens: Vec<StoredToken> = tokens
             .iter()
             .map(|(place, value)| StoredToken {
                 owner: Owner::Case(id.into()),
@@ -97,7 +100,12 @@ impl Harness {
                 payload: mp(value.clone()),
             })
             .collect();
-        self.core.add_case(record(id), self.dep.clone(), tokens, 0);
+        let mut record = record(id);
+        if self.dep.net.workflow_retry().is_some() {
+            record.start = tokens.iter().map(StoredToken::record).collect();
+        }
+        self.core
+            .add_case(record, self.dep.clone(), tokens, Vec::new());
     }
 
     fn plan(&mut self) -> Vec<Launch> {
@@ -173,6 +181,10 @@ fn record(id: &str) -> CaseRecord {
         archived: None,
         compensable: vec![],
         saga: None,
+        attempt: 1,
+        start: Vec::new(),
+        restart_at_ms: 0,
+        region_aborts: Default::default(),
     }
 }
 

@@ -113,7 +113,7 @@ fn a_terminal_case_is_not_loaded() {
     let mut h = Harness::new(STEPS);
     let mut done = record("old");
     done.status = CaseStatus::Completed;
-    h.core.add_case(done, h.dep.clone(), vec![], 0);
+    h.core.add_case(done, h.dep.clone(), vec![], Vec::new());
     assert!(!h.core.has_case("old"));
     assert!(h.plan().is_empty());
 }
