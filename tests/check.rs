@@ -35,8 +35,13 @@ outcomes.done = { done = 1 }
 
 #[test]
 fn examples_check_clean_with_exit_0() {
-    for example in ["refund", "order-approval", "order-fulfilment"] {
-        let net = repo().join("examples").join(example).join("net.toml");
+    for example in [
+        "refund/net.toml",
+        "order-approval/net.toml",
+        "order-fulfilment/net.toml",
+        "order-fulfilment/net-branches.toml",
+    ] {
+        let net = repo().join("examples").join(example);
         let run = petrel(&[
             "check",
             net.to_str().unwrap(),
@@ -146,6 +151,7 @@ fn graph_mermaid_output_parses_with_mermaid() {
         repo().join("examples/order-approval/net.toml"),
         repo().join("examples/order-fulfilment/net.toml"),
         planted,
+        repo().join("examples/order-fulfilment/net-branches.toml"),
     ];
     for (i, net) in nets.iter().enumerate() {
         let run = petrel(&["graph", net.to_str().unwrap(), "--format", "mermaid"]).expect_code(0);
@@ -164,6 +170,11 @@ fn graph_mermaid_output_parses_with_mermaid() {
     );
     let saga = std::fs::read_to_string(&drawings[2]).unwrap();
     assert!(saga.contains("t1 -.->|\"undone by\"| t3"), "{saga}");
+    let branches = std::fs::read_to_string(&drawings[4]).unwrap();
+    assert!(
+        branches.contains("subgraph r0[\"region shipping\"]"),
+        "{branches}"
+    );
     let paths: Vec<&Path> = drawings.iter().map(|p| p.as_path()).collect();
     mermaid_parse(&paths);
 }

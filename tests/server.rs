@@ -231,13 +231,20 @@ impl InProcess {
     }
 
     /// Shuts the server down; what the host's shutdown did.
-    pub async fn stop(mut self) -> ShutdownReport {
+    pub async fn stop(self) -> ShutdownReport {
+        self.stop_keeping_dir().await.0
+    }
+
+    /// Shuts the server down, keeping its temp dir (its data in `data`)
+    /// for a look afterwards.
+    pub async fn stop_keeping_dir(mut self) -> (ShutdownReport, tempfile::TempDir) {
         let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(30), self.task)
+        let report = tokio::time::timeout(Duration::from_secs(30), self.task)
             .await
             .expect("the server did not stop within 30 s")
             .unwrap()
-            .unwrap()
+            .unwrap();
+        (report, self.dir)
     }
 }
 

@@ -74,6 +74,8 @@ export async function caseView(root, ctx) {
       fact("Net", h("a", { href: `#/nets/${enc(view.version)}` }, view.net, " ", h("span", { class: "mono muted" }, short(view.version)))),
       fact("Started", when(view.started_at_ms)),
       fact("Updated", when(view.updated_at_ms)),
+      view.attempt > 1 ? fact("Attempt", String(view.attempt)) : null,
+      view.restart_at_ms ? fact("Starts again", when(view.restart_at_ms)) : null,
       view.saga ? fact("Compensations", inline(view.saga, 200)) : null,
       view.archived ? fact("Archived", inline(view.archived, 200)) : null,
     );

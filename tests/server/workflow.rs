@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Api, InProcess, claim, complete};
+use crate::util::petrel;
 
 /// `ship` is done by workers; a failure aborts the case, which the net
 /// starts again once, 50 ms later.
@@ -35,6 +36,14 @@ async fn fail(api: &Api, item: &Value, message: &str) {
     )
     .await
     .expect(204);
+}
+
+/// Stops `server`; `petrel replay --verify` then agrees with its store
+/// (restarts, region aborts and dead letters of kind `case` included).
+async fn stop_and_verify(server: InProcess) {
+    let (_, dir) = server.stop_keeping_dir().await;
+    let data = dir.path().join("data");
+    petrel(&["replay", "--data", data.to_str().unwrap(), "--verify"]).expect_code(0);
 }
 
 /// Completes claimed `ship` item `item`; its case completes on attempt
@@ -125,7 +134,7 @@ async fn an_aborted_case_succeeds_on_its_second_attempt_and_one_that_keeps_faili
     .expect(200);
     let item = claim(api, "ship", 30_000, 5_000).await.expect("attempt 3");
     ship_on(api, &item, 3).await;
-    server.stop().await;
+    stop_and_verify(server).await;
 }
 
 /// A fork: the shipping branch (pack, then ship) is a region; billing runs
@@ -254,5 +263,5 @@ async fn a_failed_branch_is_compensated_alone_and_the_case_completes_along_the_o
         assert!(kinds.contains(&kind.to_string()), "{kind}: {kinds:?}");
     }
     assert!(!kinds.contains(&"case_aborted".to_string()), "{kinds:?}");
-    server.stop().await;
+    stop_and_verify(server).await;
 }

@@ -5,7 +5,9 @@
 //! when decided by a guest granted `llm`, slanted when `external`. Input arcs
 //! carry their weight when it is not 1; output arcs carry the outcome's name.
 //! An overlay (tokens per place, e.g. a case's live marking) is printed in
-//! the places and highlights the marked ones.
+//! the places and highlights the marked ones. A region (`[regions.NAME]`)
+//! is a dashed box around its places and transitions, with a dashed arc
+//! to its `on_abort` place.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -36,6 +38,15 @@ fn kind(net: &Net, t: usize) -> Kind {
         Performer::Guest { .. } if t.grants(Capability::Llm) => Kind::Llm,
         Performer::Guest { .. } => Kind::Guest,
     }
+}
+
+/// The node ids of region `r`: its places, then its transitions.
+fn region_nodes(net: &Net, r: usize) -> Vec<String> {
+    let places = net.regions()[r].places.iter().map(|p| format!("p{p}"));
+    let transitions = (0..net.transitions().len())
+        .filter(|&i| net.transitions()[i].region == Some(r))
+        .map(|i| format!("t{i}"));
+    places.chain(transitions).collect()
 }
 
 /// Renders `net` in `format`, with `overlay` tokens (by place name) shown.
@@ -81,6 +92,15 @@ fn mermaid(net: &Net, overlay: Option<&BTreeMap<String, usize>>) -> String {
             Kind::External => format!("[/\"{label}\"/]"),
         };
         let _ = writeln!(out, "  t{i}{node}");
+    }
+    for (r, region) in net.regions().iter().enumerate() {
+        let label = mermaid_label(&region.name);
+        let _ = writeln!(out, "  subgraph r{r}[\"region {label}\"]");
+        for id in region_nodes(net, r) {
+            let _ = writeln!(out, "    {id}");
+        }
+        let _ = writeln!(out, "  end");
+        let _ = writeln!(out, "  r{r} -.->|\"on abort\"| p{}", region.on_abort);
     }
     for (i, t) in net.transitions().iter().enumerate() {
         if let Some(c) = t.compensate {
@@ -204,6 +224,20 @@ fn dot(net: &Net, overlay: Option<&BTreeMap<String, usize>>) -> String {
         };
         let _ = writeln!(out, "  t{i} [{attrs}];");
     }
+    for (r, region) in net.regions().iter().enumerate() {
+        let label = dot_string(&format!("region {}", region.name));
+        let _ = writeln!(out, "  subgraph cluster_r{r} {{");
+        let _ = writeln!(out, "    label={label}; style=dashed;");
+        let _ = writeln!(out, "    {};", region_nodes(net, r).join("; "));
+        let _ = writeln!(out, "  }}");
+        if let Some(&first) = region.places.first() {
+            let _ = writeln!(
+                out,
+                "  p{first} -> p{} [style=dashed, label=\"on abort\", constraint=false];",
+                region.on_abort
+            );
+        }
+    }
     for (i, t) in net.transitions().iter().enumerate() {
         if let Some(c) = t.compensate {
             let _ = writeln!(
@@ -291,5 +325,49 @@ outcomes.paid = { out = 2 }
         assert!(d.contains("t0 -> p2 [label=\"late (timeout)\"];"), "{d}");
         assert!(d.trim_end().ends_with('}'));
         assert_eq!(dot_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+
+    #[test]
+    fn a_region_is_a_box_around_its_places_and_transitions() {
+        let net = Net::parse(
+            r#"
+[net]
+name = "r"
+[places.a]
+start = true
+[places.b]
+[places.failed]
+[places.done]
+final = true
+[transitions.split]
+external = true
+inputs = { a = 1 }
+outcomes.ok = { b = 1 }
+[transitions.work]
+external = true
+inputs = { b = 1 }
+outcomes.ok = { done = 1 }
+[transitions.recover]
+external = true
+inputs = { failed = 1 }
+outcomes.ok = { done = 1 }
+[regions.branch]
+places = ["b"]
+on_abort = "failed"
+"#,
+            "net.toml",
+        )
+        .unwrap();
+        let m = render(&net, GraphFormat::Mermaid, None);
+        assert!(
+            m.contains("  subgraph r0[\"region branch\"]\n    p1\n    t1\n  end\n  r0 -.->|\"on abort\"| p2\n"),
+            "{m}"
+        );
+        let d = render(&net, GraphFormat::Dot, None);
+        assert!(d.contains("  subgraph cluster_r0 {\n    label=\"region branch\"; style=dashed;\n    p1; t1;\n  }\n"), "{d}");
+        assert!(
+            d.contains("  p1 -> p2 [style=dashed, label=\"on abort\", constraint=false];"),
+            "{d}"
+        );
     }
 }

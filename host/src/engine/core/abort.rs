@@ -141,6 +141,8 @@ impl Core {
         }
         let compensations = steps.iter().map(|s| s.firing).collect();
         let restart = restart && case.dep.net.workflow_retry().is_some();
+        // A cancelled `restarting` case does not start again.
+        case.record.restart_at_ms = 0;
         case.record.updated_at_ms = now_ms;
         let mut ended = None;
         if steps.is_empty() {
