@@ -14,6 +14,7 @@ mod host;
 mod llm;
 mod mcc;
 mod poly;
+mod postgres;
 mod retention;
 mod sandbox;
 mod server;

@@ -49,6 +49,10 @@ pub(crate) struct Args {
     /// With --guest: the input token's payload (JSON).
     #[arg(long, default_value = r#"{"message":"bench"}"#, requires = "guest")]
     payload: String,
+    /// Also measure the end-to-end rate on this PostgreSQL database (rounds
+    /// alternate with sled's, each in a scratch schema dropped after).
+    #[arg(long, value_name = "URL", env = "PETREL_STORE")]
+    store: Option<String>,
 }
 
 const BENCH_NET: &str = r#"
@@ -217,24 +221,34 @@ fn raw_sled_rate(dir: &Path, n: usize) -> anyhow::Result<Rate> {
     Ok(meter.rate(n))
 }
 
-async fn end_to_end_rate(wasm: &Path, dir: &Path, cases: usize) -> anyhow::Result<Rate> {
+async fn end_to_end_rate(
+    wasm: &Path,
+    dir: &Path,
+    cases: usize,
+    store: Option<&str>,
+) -> anyhow::Result<Rate> {
     std::fs::create_dir_all(dir)?;
     let file = dir.join("e2e.toml");
     std::fs::write(
         &file,
         BENCH_NET.replace("GUEST", &wasm.display().to_string()),
     )?;
-    let engine = std::sync::Arc::new(Engine::open(EngineConfig::new(dir.join("data"))).await?);
+    let mut config = EngineConfig::new(dir.join("data"));
+    // Each round on PostgreSQL in a scratch schema, dropped after.
+    let scratch = store
+        .map(|url| petrel::store::postgres::Scratch::new(url, "bench"))
+        .transpose()?;
+    config.store = scratch.as_ref().map(|s| s.url().to_string());
+    let engine = std::sync::Arc::new(Engine::open(config).await?);
     let version = engine.deploy(&file).await?.version;
     // Started concurrently: their flushes group-commit (setup, not measured).
     let mut starts = tokio::task::JoinSet::new();
     for i in 0..cases {
         let (engine, version) = (engine.clone(), version.clone());
+        let id = format!("c{i}");
         starts.spawn(async move {
             let token = ("stock_check".to_string(), order_payload(i));
-            engine
-                .start_case(&version, &format!("c{i}"), vec![token])
-                .await
+            engine.start_case(&version, &id, vec![token]).await
         });
     }
     while let Some(started) = starts.join_next().await {
@@ -279,10 +293,25 @@ pub(crate) async fn run(args: Args) -> Outcome {
 
     let (mut raws, mut e2es, mut ratios, mut costs) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut pgs, mut pg_ratios) = (Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         let raw = raw_sled_rate(&dir.path().join(format!("raw-{round}")), args.transactions)?;
-        let e2e =
-            end_to_end_rate(&wasm, &dir.path().join(format!("e2e-{round}")), args.cases).await?;
+        let e2e_dir = dir.path().join(format!("e2e-{round}"));
+        let e2e = end_to_end_rate(&wasm, &e2e_dir, args.cases, None).await?;
+        if let Some(url) = &args.store {
+            let pg_dir = dir.path().join(format!("pg-{round}"));
+            let pg = end_to_end_rate(&wasm, &pg_dir, args.cases, Some(url)).await?;
+            println!(
+                "round {round}: postgres end-to-end {:.0} firings/s ({} in {} ms; {}); postgres / sled {:.2}",
+                pg.per_second,
+                args.cases,
+                pg.elapsed.as_millis(),
+                pg.cpu(),
+                pg.per_second / e2e.per_second
+            );
+            pgs.push(pg.per_second);
+            pg_ratios.push(pg.per_second / e2e.per_second);
+        }
         let ratio = e2e.per_second / raw.per_second;
         println!(
             "round {round}: raw sled {:.0} tx/s ({}); end-to-end {:.0} firings/s ({} in {} ms, flush included; {}); ratio {ratio:.2}",
@@ -315,6 +344,14 @@ pub(crate) async fn run(args: Args) -> Outcome {
         args.rounds,
         median(&mut ratios)
     );
+    if !pgs.is_empty() {
+        println!(
+            "durable end-to-end firings on postgres, {} cases each: median {:.0}/s; postgres / sled median {:.2}",
+            args.cases,
+            median(&mut pgs),
+            median(&mut pg_ratios)
+        );
+    }
     if !costs.is_empty() {
         println!(
             "CPU time per firing / per raw transaction (all threads), median of {} rounds: {:.2}",

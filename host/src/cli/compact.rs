@@ -47,7 +47,10 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 pub(crate) async fn run(args: Args) -> Outcome {
     let (_, config) = engine_config(&args.data)?;
-    let archive = archive_dir(&args.data.data, args.archive_dir.as_ref(), &config);
+    // PostgreSQL reclaims the rows itself (autovacuum); sled's directory
+    // is copied to give its space back.
+    let postgres = args.data.in_postgres(&config);
+    let archive = archive_dir(&args.data.dir(), args.archive_dir.as_ref(), &config);
     let mut policy = config
         .retention
         .map(|r| r.policy)
@@ -61,7 +64,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
     if let Some(n) = args.max_cases {
         policy.max_cases = n as usize;
     }
-    let db = args.data.data.join("db");
+    let db = args.data.dir().join("db");
     let before = petrel::store::bytes_under(&db);
     let engine = open(&args.data).await?;
     let now = engine.clock().now_ms();
@@ -73,8 +76,8 @@ pub(crate) async fn run(args: Args) -> Outcome {
     .map_err(anyhow::Error::from)?
     .map_err(petrel::engine::EngineError::from)?;
     drop(engine);
-    if !args.no_vacuum && report.cases > 0 {
-        let data = args.data.data.clone();
+    if !args.no_vacuum && report.cases > 0 && !postgres {
+        let data = args.data.dir();
         tokio::task::spawn_blocking(move || petrel::store::vacuum(&data))
             .await
             .map_err(anyhow::Error::from)??;

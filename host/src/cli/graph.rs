@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use petrel::net::Net;
+use petrel::store::postgres::PgStore;
 use petrel::store::{CaseRecord, Owner, SledStore, Store};
 use petrel::verify::{GraphFormat, render};
 
 use super::remote::Remote;
-use super::{Failure, OK, Outcome, Source, SourceArgs, bad_input, held};
+use super::{DataArgs, Failure, OK, Outcome, Source, SourceArgs, bad_input, engine_config, held};
 
 /// Tokens per place.
 type Counts = BTreeMap<String, usize>;
@@ -42,10 +43,13 @@ pub(crate) async fn run(args: Args) -> Outcome {
     let net = Net::load(&args.file).map_err(bad_input)?;
     let overlay = match &args.case {
         Some(case) => Some(match args.source.source()? {
-            Source::Data(data) => marking(&net, &data.data, case)?,
+            Source::Data(data) => marking(&net, &data, case)?,
             Source::Url(remote) => remote_marking(&net, &remote, case).await?,
         }),
-        None if args.source.data.is_some() || args.source.url.is_some() => {
+        None if args.source.data.is_some()
+            || args.source.url.is_some()
+            || args.source.store.is_some() =>
+        {
             return Err(bad_input(anyhow::anyhow!(
                 "--data and --url name where a case is: add --case ID to draw its tokens"
             )));
@@ -74,14 +78,19 @@ fn same_net(net: &Net, case: &str, record: &CaseRecord) -> Result<(), Failure> {
 }
 
 /// Tokens per place of `case` (and of its net version's shared places).
-fn marking(net: &Net, data: &std::path::Path, case: &str) -> Result<Counts, Failure> {
-    if !data.join("db").is_dir() {
-        return Err(bad_input(anyhow::anyhow!(
-            "no Petrel data in {} (expected the `--data` directory of `petrel start`)",
-            data.display()
-        )));
-    }
-    let store = SledStore::open(data).map_err(|e| held(e.into()))?;
+fn marking(net: &Net, args: &DataArgs, case: &str) -> Result<Counts, Failure> {
+    let (config, _) = engine_config(args)?;
+    let data = &config.data_dir;
+    let store: Box<dyn Store> = match &config.store {
+        Some(url) => Box::new(PgStore::open(url, 1).map_err(|e| held(e.into()))?),
+        None if !data.join("db").is_dir() => {
+            return Err(bad_input(anyhow::anyhow!(
+                "no Petrel data in {} (expected the `--data` directory of `petrel start`)",
+                data.display()
+            )));
+        }
+        None => Box::new(SledStore::open(data).map_err(|e| held(e.into()))?),
+    };
     let record = store
         .case(case)?
         .ok_or_else(|| bad_input(anyhow::anyhow!("no case `{case}` in {}", data.display())))?;

@@ -94,13 +94,13 @@ async fn local(
         bad_input(anyhow::anyhow!(
             "no case `{}` in {}",
             args.case,
-            data.data.display()
+            data.dir().display()
         ))
     })?;
     let mut events: Vec<EventRecord> = Vec::new();
     if let (true, Some(archived)) = (args.archive, &case.archived) {
         let (_, config) = engine_config(data)?;
-        let dir = archive_dir(&data.data, args.archive_dir.as_ref(), &config);
+        let dir = archive_dir(&data.dir(), args.archive_dir.as_ref(), &config);
         let read = petrel::retention::archive::read(&dir, &archived.file, &case.id);
         events = read.map_err(bad_input)?;
     }

@@ -43,7 +43,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
     let (cases, shared) = match args.source.source()? {
         Source::Data(data) => {
             let engine = open_or_ask(&data).await?;
-            let dir = data.data.display();
+            let dir = data.dir().display().to_string();
             let missing = |id: &str| bad_input(anyhow!("no case `{id}` in {dir}"));
             local(engine.store().as_ref(), args.case.as_deref(), missing)?
         }

@@ -17,6 +17,7 @@ mod graph;
 mod guests;
 mod history;
 mod marking;
+mod migrate;
 mod new;
 mod remote;
 mod replay;
@@ -93,6 +94,9 @@ enum Command {
     /// Run the host as a daemon with its HTTP API (JSON under /v1, /metrics,
     /// /openapi.json) until SIGTERM or Ctrl-C.
     Serve(serve::Args),
+    /// Create or upgrade a PostgreSQL store's schema (every command that
+    /// opens one does it too).
+    Migrate(migrate::Args),
 }
 
 /// Output format.
@@ -105,9 +109,14 @@ pub(crate) enum Format {
 /// Arguments every command that opens a store takes.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DataArgs {
-    /// Data directory (created if missing).
+    /// Data directory (created if missing): the store, or with `--store`
+    /// only the compiled-component cache (default `petrel-data`).
     #[arg(long, value_name = "DIR", env = "PETREL_DATA")]
-    data: PathBuf,
+    data: Option<PathBuf>,
+    /// Keep cases in a PostgreSQL database instead (`postgres://USER@HOST:PORT/DB`;
+    /// the password from the URL or PGPASSWORD). Overrides `[store] url`.
+    #[arg(long, value_name = "URL", env = "PETREL_STORE")]
+    store: Option<String>,
     /// Host configuration (`petrel.toml`: the language model guests granted
     /// `llm` may call). Without it, their calls get `not-configured`.
     #[arg(long, value_name = "FILE", env = "PETREL_CONFIG")]
@@ -126,10 +135,30 @@ pub(crate) struct SourceArgs {
     /// Host configuration (`petrel.toml`), with `--data`.
     #[arg(long, value_name = "FILE", env = "PETREL_CONFIG")]
     config: Option<PathBuf>,
+    /// A PostgreSQL store instead of a data directory's (`postgres://…`)
+    /// [env: PETREL_STORE].
+    #[arg(long, value_name = "URL", conflicts_with = "url")]
+    store: Option<String>,
     /// Ask the `petrel serve` listening at URL instead of opening a data
     /// directory (the bearer token from PETREL_API_TOKEN) [env: PETREL_URL].
     #[arg(long, value_name = "URL", conflicts_with = "data")]
     url: Option<String>,
+}
+
+impl DataArgs {
+    /// The data directory: as given, or `petrel-data` beside a PostgreSQL
+    /// store (its component cache).
+    pub(crate) fn dir(&self) -> PathBuf {
+        self.data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("petrel-data"))
+    }
+
+    /// Whether the cases live in PostgreSQL (`--store`, PETREL_STORE or
+    /// the config file's `[store] url`).
+    pub(crate) fn in_postgres(&self, config: &petrel::config::Config) -> bool {
+        self.store.is_some() || config.store.url.is_some()
+    }
 }
 
 /// What [`SourceArgs`] name.
@@ -143,24 +172,31 @@ pub(crate) enum Source {
 impl SourceArgs {
     pub(crate) fn source(&self) -> Result<Source, Failure> {
         let env = |name| std::env::var_os(name).filter(|v: &std::ffi::OsString| !v.is_empty());
-        let data = |dir: PathBuf| {
+        let store = self
+            .store
+            .clone()
+            .or_else(|| env("PETREL_STORE").map(|s| s.to_string_lossy().into_owned()));
+        let data = |dir: Option<PathBuf>| {
             Source::Data(DataArgs {
                 data: dir,
+                store: store.clone(),
                 config: self.config.clone(),
             })
         };
         let url = |url: &str| remote::Remote::new(url).map(Source::Url);
         match (&self.data, &self.url) {
-            (Some(dir), _) => Ok(data(dir.clone())),
+            (Some(dir), _) => Ok(data(Some(dir.clone()))),
             (None, Some(u)) => url(u),
+            (None, None) if self.store.is_some() => Ok(data(None)),
             (None, None) => match (env("PETREL_DATA"), env("PETREL_URL")) {
-                (Some(dir), None) => Ok(data(dir.into())),
+                (Some(dir), None) => Ok(data(Some(dir.into()))),
                 (None, Some(u)) => url(&u.to_string_lossy()),
                 (Some(_), Some(_)) => Err(bad_input(anyhow::anyhow!(
                     "PETREL_DATA and PETREL_URL are both set: say which to use with --data DIR or --url URL"
                 ))),
+                (None, None) if store.is_some() => Ok(data(None)),
                 (None, None) => Err(bad_input(anyhow::anyhow!(
-                    "no cases to read: give --data DIR (a data directory) or --url URL (a running `petrel serve`)"
+                    "no cases to read: give --data DIR (a data directory), --store URL (a PostgreSQL store) or --url URL (a running `petrel serve`)"
                 ))),
             },
         }
@@ -184,7 +220,7 @@ pub(crate) fn held(e: EngineError) -> Failure {
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "http://HOST:PORT".to_string());
     bad_input(anyhow::anyhow!(
-        "data dir `{dir}` is held by a running `petrel serve` (or another petrel process); ask the server instead: --url {url}"
+        "store `{dir}` is held by a running `petrel serve` (or another petrel process); ask the server instead: --url {url}"
     ))
 }
 
@@ -260,11 +296,30 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 pub(crate) fn engine_config(
     data: &DataArgs,
 ) -> Result<(EngineConfig, petrel::config::Config), Failure> {
-    let mut config = EngineConfig::new(&data.data);
-    let Some(file) = &data.config else {
-        return Ok((config, petrel::config::Config::default()));
+    let mut config = EngineConfig::new(data.dir());
+    let host = match &data.config {
+        Some(file) => petrel::config::Config::load(file).map_err(bad_input)?,
+        None => petrel::config::Config::default(),
     };
-    let host = petrel::config::Config::load(file).map_err(bad_input)?;
+    config.store = data.store.clone().or_else(|| host.store.url.clone());
+    if let Some(n) = host.store.pool_size {
+        config.pool_size = n;
+    }
+    if let Some(url) = &config.store
+        && !petrel::store::postgres::is_postgres_url(url)
+    {
+        return Err(bad_input(anyhow::anyhow!(
+            "--store: expected a PostgreSQL URL, postgres://USER@HOST:PORT/DB"
+        )));
+    }
+    if config.store.is_none() && data.data.is_none() {
+        return Err(bad_input(anyhow::anyhow!(
+            "no store: give --data DIR (a data directory) or --store URL (a PostgreSQL database)"
+        )));
+    }
+    if data.config.is_none() {
+        return Ok((config, host));
+    }
     config.llm = host.llm_provider().map_err(bad_input)?;
     config.limits = host.limits;
     config.record_llm_bodies = host.telemetry.record_llm_bodies;
@@ -318,6 +373,7 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::Check(a) => check::run(a),
             Command::Graph(a) => graph::run(a).await,
             Command::Serve(a) => serve::run(a).await,
+            Command::Migrate(a) => migrate::run(a).await,
         }
     })
 }

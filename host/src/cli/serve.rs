@@ -166,7 +166,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
         config = config.with_token(token);
     }
     if let Some(retention) = host_config.retention.clone() {
-        let archive = super::history::archive_dir(&args.data.data, None, &host_config);
+        let archive = super::history::archive_dir(&args.data.dir(), None, &host_config);
         tokio::spawn(compact_every(host.clone(), retention, archive));
     }
     println!("listening on http://{bound}");

@@ -76,7 +76,9 @@ mod retention;
 
 pub use retention::RetentionSettings;
 pub use retention::parse_duration;
+mod store;
 mod telemetry;
+pub use store::{MAX_POOL_SIZE, StoreSettings};
 
 /// The parsed `petrel.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -91,6 +93,9 @@ pub struct Config {
     pub retention: Option<RetentionSettings>,
     /// The `[telemetry]` table: where traces go (defaults when absent).
     pub telemetry: TelemetrySettings,
+    /// The `[store]` table: a PostgreSQL database instead of the data
+    /// directory's store (defaults when absent).
+    pub store: StoreSettings,
 }
 
 /// The `[server]` table: settings of `petrel serve`.
@@ -186,6 +191,7 @@ struct RawConfig {
     limits: Option<limits::RawLimits>,
     retention: Option<retention::RawRetention>,
     telemetry: Option<telemetry::RawTelemetry>,
+    store: Option<store::RawStore>,
 }
 
 /// Turns byte spans into errors that name the file, line and field.
@@ -292,12 +298,19 @@ impl Config {
             .as_ref()
             .map(|raw| retention::parse(&cx, raw))
             .transpose()?;
+        let store = raw
+            .store
+            .as_ref()
+            .map(|raw| store::parse(&cx, raw))
+            .transpose()?
+            .unwrap_or_default();
         Ok(Config {
             llm,
             server,
             limits,
             retention,
             telemetry,
+            store,
         })
     }
 

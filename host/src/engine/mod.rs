@@ -51,6 +51,7 @@ pub use run::{RunOptions, RunSummary};
 pub use versions::{Deployed, UPLOADED_NET};
 
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::store::postgres::PgStore;
 use crate::store::{Change, Event, EventRecord, SledStore, Store};
 use commit::Committer;
 
@@ -63,6 +64,11 @@ pub type EventObserver = Arc<dyn Fn(&EventRecord) + Send + Sync>;
 pub struct EngineConfig {
     /// Data directory: the sled store and the compiled-component cache.
     pub data_dir: PathBuf,
+    /// A PostgreSQL store instead of sled (`postgres://…`; the data
+    /// directory then keeps only the component cache).
+    pub store: Option<String>,
+    /// Most connections to a PostgreSQL store.
+    pub pool_size: usize,
     /// Guest instances alive at once.
     pub instance_slots: u32,
     /// Firings in flight at once during a run.
@@ -86,6 +92,8 @@ impl std::fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineConfig")
             .field("data_dir", &self.data_dir)
+            .field("store", &self.store.as_ref().map(|_| "postgres"))
+            .field("pool_size", &self.pool_size)
             .field("instance_slots", &self.instance_slots)
             .field("max_in_flight", &self.max_in_flight)
             .field("llm", &self.llm)
@@ -102,6 +110,8 @@ impl EngineConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> EngineConfig {
         EngineConfig {
             data_dir: data_dir.into(),
+            store: None,
+            pool_size: crate::store::postgres::DEFAULT_POOL_SIZE,
             instance_slots: 64,
             max_in_flight: 256,
             llm: None,
@@ -144,7 +154,10 @@ impl Engine {
                 config.data_dir.display()
             ))
         })?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir)?);
+        let store: Arc<dyn Store> = match &config.store {
+            Some(url) => Arc::new(PgStore::open(url, config.pool_size)?),
+            None => Arc::new(SledStore::open(&config.data_dir)?),
+        };
         let sandbox = Sandbox::new(SandboxConfig {
             instance_slots: config.instance_slots,
             cache_dir: Some(config.data_dir.join("cache")),

@@ -21,8 +21,11 @@ pub enum StoreError {
     #[error("case `{0}` exists already (case ids are unique; pick another)")]
     CaseExists(String),
     /// The data directory is in use by another process.
-    #[error("data dir `{0}` is in use by another petrel process")]
+    #[error("store `{0}` is in use by another petrel process (one host per store)")]
     Locked(String),
+    /// PostgreSQL refused or failed (connection, query, schema).
+    #[error("postgres: {0}")]
+    Postgres(String),
     /// An invariant of the store is broken; this is a bug in Petrel.
     #[error("bug: {0} (please report it)")]
     Bug(String),

@@ -19,6 +19,7 @@ mod exchange;
 mod failure;
 mod keys;
 mod letter_index;
+pub mod postgres;
 mod record;
 mod replay;
 mod sled_store;
