@@ -81,6 +81,48 @@ fn the_order_approval_flow_runs_on_postgres_through_the_cli() {
     .json();
     assert_eq!(replay["agree"], true, "{replay}");
 
+    // Retention works on it too: the log of finished cases moves to an
+    // archive file, and replay still agrees.
+    let compacted = petrel(&[
+        "compact",
+        "--store",
+        store,
+        "--data",
+        cache,
+        "--keep-last",
+        "0",
+        "--format",
+        "json",
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(compacted["cases"], 2, "{compacted}");
+    let replay = petrel(&[
+        "replay", "--store", store, "--data", cache, "--verify", "--format", "json",
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(replay["agree"], true, "{replay}");
+    let history = petrel(&[
+        "history",
+        "--store",
+        store,
+        "--data",
+        cache,
+        "--case",
+        "o-2",
+        "--archive",
+        "--format",
+        "json",
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(
+        history["events"].as_array().unwrap().last().unwrap()["type"],
+        "case_completed",
+        "{history}"
+    );
+
     // One host at a time: while `petrel serve` holds the store, another
     // opener is refused and pointed at the server.
     let daemon = Daemon::start(Path::new(cache), &["--store", store], &[], None);
