@@ -1,7 +1,8 @@
 //! Crash safety: the real binary is killed with SIGKILL at random moments
 //! while it fires, restarted, and run to completion. Every case must end with
 //! exactly its expected tokens (none lost, none duplicated), every firing
-//! must be logged exactly once, and replay must agree with the store.
+//! must be logged exactly once, and replay must agree with the store. The
+//! same on sled and on PostgreSQL (`PETREL_TEST_POSTGRES`).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,16 +28,41 @@ fn expected(i: u64) -> (u64, u32, &'static str, usize) {
 fn sigkill_at_random_moments_never_loses_or_duplicates_a_token() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let data_s = data.to_str().unwrap();
+    sigkill_run(&["--data", data.to_str().unwrap()], 10);
+}
+
+#[test]
+fn sigkill_at_random_moments_never_loses_or_duplicates_a_token_on_postgres() {
+    let Some(schema) = crate::postgres::scratch() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    // A run connects and loads before it fires: kill it later than sled's.
+    let store = ["--store", schema.url(), "--data", cache.to_str().unwrap()];
+    sigkill_run(&store, 25);
+}
+
+/// Starts the cases, kills `petrel run` at random moments, then checks
+/// every case, its history and replay; `store` names the store (`--data
+/// DIR` or `--store URL --data DIR`). A kill comes `min_ms` to 5 × `min_ms`
+/// after a run starts.
+fn sigkill_run(store: &[&str], min_ms: u64) {
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter().chain(store).map(|a| a.to_string()).collect()
+    };
+    let run = |args: &[&str]| {
+        let args = with(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        petrel(&args)
+    };
     let net = order_net();
     for i in 0..CASES {
         let (amount, items, _, _) = expected(i);
         let id = format!("o-{i}");
-        petrel(&[
+        run(&[
             "start",
             net.to_str().unwrap(),
-            "--data",
-            data_s,
             "--case",
             &id,
             "--token",
@@ -57,12 +83,12 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_token() {
     // Kill runs until one finishes on its own (all work done) or time is up.
     while Instant::now() < deadline {
         let mut child = Command::new(petrel_bin())
-            .args(["run", "--data", data_s, "--max-firings", "400"])
+            .args(with(&["run", "--max-firings", "400"]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(10 + rng.next() % 40));
+        std::thread::sleep(Duration::from_millis(min_ms + rng.next() % (4 * min_ms)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
@@ -81,10 +107,8 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_token() {
         "seed {seed}: no run was killed mid-flight; the test proved nothing"
     );
 
-    petrel(&["run", "--data", data_s]).expect_code(0);
-    let marking = petrel(&["marking", "--data", data_s, "--format", "json"])
-        .expect_code(0)
-        .json();
+    run(&["run"]).expect_code(0);
+    let marking = run(&["marking", "--format", "json"]).expect_code(0).json();
     let cases = marking["cases"].as_array().unwrap();
     let mut abandoned = 0;
     assert_eq!(cases.len() as u64, CASES);
@@ -98,11 +122,9 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_token() {
         assert_eq!(tokens[0]["place"], place, "seed {seed}: case {id}");
         assert_eq!(tokens[0]["payload"]["order_id"], id, "seed {seed}");
 
-        let history = petrel(&[
-            "history", "--data", data_s, "--case", id, "--format", "json",
-        ])
-        .expect_code(0)
-        .json();
+        let history = run(&["history", "--case", id, "--format", "json"])
+            .expect_code(0)
+            .json();
         let completed = history["events"]
             .as_array()
             .unwrap()
@@ -128,5 +150,5 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_token() {
         "seed {seed}: exactly one reviewer token: {shared:?}"
     );
     assert_eq!(shared[0]["payload"]["name"], "ana");
-    petrel(&["replay", "--data", data_s, "--verify"]).expect_code(0);
+    run(&["replay", "--verify"]).expect_code(0);
 }

@@ -11,7 +11,7 @@ use crate::server::Daemon;
 use crate::util::{order_net, order_token, petrel};
 
 /// A schema of its own in the test database, or `None` (printing why).
-fn scratch() -> Option<Scratch> {
+pub fn scratch() -> Option<Scratch> {
     let Ok(admin) = std::env::var("PETREL_TEST_POSTGRES") else {
         eprintln!(
             "skipped: PETREL_TEST_POSTGRES is not set (e.g. PETREL_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test)"
