@@ -200,9 +200,20 @@ impl InProcess {
     /// Starts a server; `token` is required of clients when set, `tweak`
     /// adjusts the config.
     pub async fn start(token: Option<&str>, tweak: impl FnOnce(&mut ServerConfig)) -> InProcess {
+        InProcess::start_on(None, token, tweak).await
+    }
+
+    /// [`InProcess::start`] on the PostgreSQL store at `store` (`None`:
+    /// sled in the temp dir).
+    pub async fn start_on(
+        store: Option<&str>,
+        token: Option<&str>,
+        tweak: impl FnOnce(&mut ServerConfig),
+    ) -> InProcess {
         let dir = tempfile::tempdir().unwrap();
         let metrics = Arc::new(Metrics::new());
         let mut engine = EngineConfig::new(dir.path().join("data"));
+        engine.store = store.map(str::to_string);
         engine.observer = Some(metrics.observer());
         let host = petrel::Host::open(engine).await.unwrap();
         let mut config = ServerConfig::default();

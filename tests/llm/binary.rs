@@ -188,6 +188,30 @@ fn the_api_key_reaches_the_server_and_nowhere_else() {
 
 #[test]
 fn a_crash_between_exchange_and_commit_reuses_the_journaled_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    journal_reuse(dir.path(), &["--data", data.to_str().unwrap()]);
+}
+
+#[test]
+fn a_crash_between_exchange_and_commit_reuses_the_journaled_answer_on_postgres() {
+    let Some(schema) = crate::postgres::scratch() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    journal_reuse(
+        dir.path(),
+        &["--store", schema.url(), "--data", cache.to_str().unwrap()],
+    );
+}
+
+/// The journal test in `dir` on the store `store` names (`--data DIR`, or
+/// `--store URL --data DIR`).
+fn journal_reuse(dir: &Path, store: &[&str]) {
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter().chain(store).map(|a| a.to_string()).collect()
+    };
     let rt = runtime();
     // The second question hangs the first time it is asked: the process is
     // killed while the first answer is journaled and the firing uncommitted.
@@ -197,33 +221,25 @@ fn a_crash_between_exchange_and_commit_reuses_the_journaled_answer() {
             (p, _) => Reply::answer(&format!("answer to {p}")),
         }
     }));
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data_s = data.to_str().unwrap();
-    let config = write_config(dir.path(), &server.url, "");
+    let config = write_config(dir, &server.url, "");
     let config_s = config.to_str().unwrap();
-    let net = write_net(dir.path(), "net.toml", NET);
+    let net = write_net(dir, "net.toml", NET);
     let env = [(KEY_VAR, "sk-test-crash")];
     let token = r#"prompts={"prompts":["first question","second question"]}"#;
-    petrel_env(
-        &[
-            "start",
-            net.to_str().unwrap(),
-            "--data",
-            data_s,
-            "--config",
-            config_s,
-            "--case",
-            "c1",
-            "--token",
-            token,
-        ],
-        &env,
-    )
-    .expect_code(0);
+    let start = with(&[
+        "start",
+        net.to_str().unwrap(),
+        "--config",
+        config_s,
+        "--case",
+        "c1",
+        "--token",
+        token,
+    ]);
+    petrel_env(&strs(&start), &env).expect_code(0);
 
     let mut child = Command::new(petrel_bin())
-        .args(["run", "--data", data_s, "--config", config_s])
+        .args(with(&["run", "--config", config_s]))
         .env(KEY_VAR, "sk-test-crash")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -245,7 +261,7 @@ fn a_crash_between_exchange_and_commit_reuses_the_journaled_answer() {
     child.wait().unwrap();
     assert_eq!(server.count("first question"), 1);
 
-    petrel_env(&["run", "--data", data_s, "--config", config_s], &env).expect_code(0);
+    petrel_env(&strs(&with(&["run", "--config", config_s])), &env).expect_code(0);
     assert_eq!(
         server.count("first question"),
         1,
@@ -256,7 +272,7 @@ fn a_crash_between_exchange_and_commit_reuses_the_journaled_answer() {
         2,
         "the cut-off call is asked again"
     );
-    let marking = petrel_env(&["marking", "--data", data_s, "--format", "json"], &env)
+    let marking = petrel_env(&strs(&with(&["marking", "--format", "json"])), &env)
         .expect_code(0)
         .json();
     let out = answers_of(&marking, "c1");
@@ -267,9 +283,7 @@ fn a_crash_between_exchange_and_commit_reuses_the_journaled_answer() {
     );
 
     let history = petrel_env(
-        &[
-            "history", "--data", data_s, "--case", "c1", "--format", "json",
-        ],
+        &strs(&with(&["history", "--case", "c1", "--format", "json"])),
         &env,
     )
     .expect_code(0)
@@ -303,11 +317,15 @@ fn a_crash_between_exchange_and_commit_reuses_the_journaled_answer() {
     // Replay rebuilds the marking from the log and never asks the model.
     let before = server.seen().len();
     petrel_env(
-        &["replay", "--data", data_s, "--config", config_s, "--verify"],
+        &strs(&with(&["replay", "--config", config_s, "--verify"])),
         &env,
     )
     .expect_code(0);
     assert_eq!(server.seen().len(), before);
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 #[test]

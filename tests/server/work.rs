@@ -73,7 +73,18 @@ async fn a_worker_loop_claims_and_completes_external_firings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_is_reclaimed_and_the_old_one_refused() {
-    let server = InProcess::start(None, |_| {}).await;
+    expired_lease(InProcess::start(None, |_| {}).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_is_reclaimed_and_the_old_one_refused_on_postgres() {
+    let Some(schema) = crate::postgres::scratch() else {
+        return;
+    };
+    expired_lease(InProcess::start_on(Some(schema.url()), None, |_| {}).await).await;
+}
+
+async fn expired_lease(server: InProcess) {
     let api = &server.api;
     api.deploy(&server.net("payments.toml", PAYMENTS_NET)).await;
     api.start("payments", "p-1", "due", json!({ "invoice": 1 }))
@@ -144,7 +155,18 @@ async fn an_expired_lease_is_reclaimed_and_the_old_one_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_work_is_dead_lettered_then_retried_or_discarded() {
-    let server = InProcess::start(None, |_| {}).await;
+    dead_letters(InProcess::start(None, |_| {}).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_work_is_dead_lettered_then_retried_or_discarded_on_postgres() {
+    let Some(schema) = crate::postgres::scratch() else {
+        return;
+    };
+    dead_letters(InProcess::start_on(Some(schema.url()), None, |_| {}).await).await;
+}
+
+async fn dead_letters(server: InProcess) {
     let api = &server.api;
     api.deploy(&server.net("payments.toml", PAYMENTS_NET)).await;
     for id in ["p-retry", "p-discard"] {
