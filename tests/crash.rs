@@ -7,7 +7,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{Rng, order_net, order_token, petrel, petrel_bin};
+use crate::util::{Rng, order_net, order_token, petrel, petrel_bin, with_store};
 
 const CASES: u64 = 200;
 
@@ -48,14 +48,7 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_token_on_postgres() {
 /// DIR` or `--store URL --data DIR`). A kill comes `min_ms` to 5 × `min_ms`
 /// after a run starts.
 fn sigkill_run(store: &[&str], min_ms: u64) {
-    let with = |args: &[&str]| -> Vec<String> {
-        args.iter().chain(store).map(|a| a.to_string()).collect()
-    };
-    let run = |args: &[&str]| {
-        let args = with(args);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        petrel(&args)
-    };
+    let run = |args: &[&str]| petrel(&with_store(args, store));
     let net = order_net();
     for i in 0..CASES {
         let (amount, items, _, _) = expected(i);
@@ -83,7 +76,7 @@ fn sigkill_run(store: &[&str], min_ms: u64) {
     // Kill runs until one finishes on its own (all work done) or time is up.
     while Instant::now() < deadline {
         let mut child = Command::new(petrel_bin())
-            .args(with(&["run", "--max-firings", "400"]))
+            .args(with_store(&["run", "--max-firings", "400"], store))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

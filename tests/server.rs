@@ -305,6 +305,7 @@ impl Daemon {
             .args(args)
             .env_remove("PETREL_API_TOKEN")
             .env_remove("PETREL_DATA")
+            .env_remove("PETREL_STORE")
             .env_remove("PETREL_CONFIG")
             .envs(env.iter().copied())
             .stdin(Stdio::null())

@@ -178,6 +178,12 @@ fn list(dir: &Path) -> String {
 }
 
 /// Runs `petrel ARGS`, noting `--data DIR` for the failure report.
+/// `args` followed by `store`, the flags that name a store (`--data DIR`,
+/// or `--store URL --data DIR`): one test on sled and on PostgreSQL.
+pub fn with_store<'a>(args: &[&'a str], store: &[&'a str]) -> Vec<&'a str> {
+    args.iter().chain(store).copied().collect()
+}
+
 pub fn petrel(args: &[&str]) -> Run {
     petrel_env(args, &[])
 }
@@ -205,6 +211,7 @@ pub fn petrel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(petrel_bin());
     cmd.args(args)
         .env_remove("PETREL_DATA")
+        .env_remove("PETREL_STORE")
         .env_remove("PETREL_CONFIG")
         .env("PATH", toolchain_path())
         .env("XDG_CACHE_HOME", repo().join("target/petrel-test-cache"));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::server::{ChatServer, Reply};
-use crate::util::{petrel_bin, petrel_env, write_net};
+use crate::util::{petrel_bin, petrel_env, with_store, write_net};
 
 const NET: &str = r#"
 [net]
@@ -209,9 +209,6 @@ fn a_crash_between_exchange_and_commit_reuses_the_journaled_answer_on_postgres()
 /// The journal test in `dir` on the store `store` names (`--data DIR`, or
 /// `--store URL --data DIR`).
 fn journal_reuse(dir: &Path, store: &[&str]) {
-    let with = |args: &[&str]| -> Vec<String> {
-        args.iter().chain(store).map(|a| a.to_string()).collect()
-    };
     let rt = runtime();
     // The second question hangs the first time it is asked: the process is
     // killed while the first answer is journaled and the firing uncommitted.
@@ -226,20 +223,23 @@ fn journal_reuse(dir: &Path, store: &[&str]) {
     let net = write_net(dir, "net.toml", NET);
     let env = [(KEY_VAR, "sk-test-crash")];
     let token = r#"prompts={"prompts":["first question","second question"]}"#;
-    let start = with(&[
-        "start",
-        net.to_str().unwrap(),
-        "--config",
-        config_s,
-        "--case",
-        "c1",
-        "--token",
-        token,
-    ]);
-    petrel_env(&strs(&start), &env).expect_code(0);
+    let start = with_store(
+        &[
+            "start",
+            net.to_str().unwrap(),
+            "--config",
+            config_s,
+            "--case",
+            "c1",
+            "--token",
+            token,
+        ],
+        store,
+    );
+    petrel_env(&start, &env).expect_code(0);
 
     let mut child = Command::new(petrel_bin())
-        .args(with(&["run", "--config", config_s]))
+        .args(with_store(&["run", "--config", config_s], store))
         .env(KEY_VAR, "sk-test-crash")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -261,7 +261,7 @@ fn journal_reuse(dir: &Path, store: &[&str]) {
     child.wait().unwrap();
     assert_eq!(server.count("first question"), 1);
 
-    petrel_env(&strs(&with(&["run", "--config", config_s])), &env).expect_code(0);
+    petrel_env(&with_store(&["run", "--config", config_s], store), &env).expect_code(0);
     assert_eq!(
         server.count("first question"),
         1,
@@ -272,7 +272,7 @@ fn journal_reuse(dir: &Path, store: &[&str]) {
         2,
         "the cut-off call is asked again"
     );
-    let marking = petrel_env(&strs(&with(&["marking", "--format", "json"])), &env)
+    let marking = petrel_env(&with_store(&["marking", "--format", "json"], store), &env)
         .expect_code(0)
         .json();
     let out = answers_of(&marking, "c1");
@@ -283,7 +283,7 @@ fn journal_reuse(dir: &Path, store: &[&str]) {
     );
 
     let history = petrel_env(
-        &strs(&with(&["history", "--case", "c1", "--format", "json"])),
+        &with_store(&["history", "--case", "c1", "--format", "json"], store),
         &env,
     )
     .expect_code(0)
@@ -317,15 +317,11 @@ fn journal_reuse(dir: &Path, store: &[&str]) {
     // Replay rebuilds the marking from the log and never asks the model.
     let before = server.seen().len();
     petrel_env(
-        &strs(&with(&["replay", "--config", config_s, "--verify"])),
+        &with_store(&["replay", "--config", config_s, "--verify"], store),
         &env,
     )
     .expect_code(0);
     assert_eq!(server.seen().len(), before);
-}
-
-fn strs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
 }
 
 #[test]

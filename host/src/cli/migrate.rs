@@ -2,25 +2,18 @@
 //! done by every command that opens it; this runs it alone, e.g. before a
 //! rolling restart of several hosts).
 
-use anyhow::anyhow;
-
-use super::{OK, Outcome, bad_input};
-use petrel::store::postgres::{MIGRATIONS, PgStore, is_postgres_url};
+use super::{OK, Outcome};
+use petrel::store::postgres::{MIGRATIONS, PgStore};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The PostgreSQL database (`postgres://USER@HOST:PORT/DB`; the
     /// password from the URL or PGPASSWORD).
-    #[arg(long, value_name = "URL", env = "PETREL_STORE")]
+    #[arg(long, value_name = "URL", env = "PETREL_STORE", value_parser = super::store_url)]
     store: String,
 }
 
 pub(crate) async fn run(args: Args) -> Outcome {
-    if !is_postgres_url(&args.store) {
-        return Err(bad_input(anyhow!(
-            "--store: expected a PostgreSQL URL, postgres://USER@HOST:PORT/DB"
-        )));
-    }
     let url = args.store.clone();
     let (describe, applied) = tokio::task::spawn_blocking(move || {
         let store = PgStore::open(&url, 1)?;

@@ -115,7 +115,7 @@ pub(crate) struct DataArgs {
     data: Option<PathBuf>,
     /// Keep cases in a PostgreSQL database instead (`postgres://USER@HOST:PORT/DB`;
     /// the password from the URL or PGPASSWORD). Overrides `[store] url`.
-    #[arg(long, value_name = "URL", env = "PETREL_STORE")]
+    #[arg(long, value_name = "URL", env = "PETREL_STORE", value_parser = store_url)]
     store: Option<String>,
     /// Host configuration (`petrel.toml`: the language model guests granted
     /// `llm` may call). Without it, their calls get `not-configured`.
@@ -137,12 +137,21 @@ pub(crate) struct SourceArgs {
     config: Option<PathBuf>,
     /// A PostgreSQL store instead of a data directory's (`postgres://…`)
     /// [env: PETREL_STORE].
-    #[arg(long, value_name = "URL", conflicts_with = "url")]
+    #[arg(long, value_name = "URL", conflicts_with = "url", value_parser = store_url)]
     store: Option<String>,
     /// Ask the `petrel serve` listening at URL instead of opening a data
     /// directory (the bearer token from PETREL_API_TOKEN) [env: PETREL_URL].
     #[arg(long, value_name = "URL", conflicts_with = "data")]
     url: Option<String>,
+}
+
+/// `--store`: a PostgreSQL URL.
+pub(crate) fn store_url(url: &str) -> Result<String, String> {
+    if petrel::store::postgres::is_postgres_url(url) {
+        Ok(url.to_string())
+    } else {
+        Err("expected a PostgreSQL URL, postgres://USER@HOST:PORT/DB".into())
+    }
 }
 
 impl DataArgs {
@@ -176,6 +185,9 @@ impl SourceArgs {
             .store
             .clone()
             .or_else(|| env("PETREL_STORE").map(|s| s.to_string_lossy().into_owned()));
+        if let Some(url) = &store {
+            store_url(url).map_err(|e| bad_input(anyhow::anyhow!("PETREL_STORE: {e}")))?;
+        }
         let data = |dir: Option<PathBuf>| {
             Source::Data(DataArgs {
                 data: dir,
@@ -304,13 +316,6 @@ pub(crate) fn engine_config(
     config.store = data.store.clone().or_else(|| host.store.url.clone());
     if let Some(n) = host.store.pool_size {
         config.pool_size = n;
-    }
-    if let Some(url) = &config.store
-        && !petrel::store::postgres::is_postgres_url(url)
-    {
-        return Err(bad_input(anyhow::anyhow!(
-            "--store: expected a PostgreSQL URL, postgres://USER@HOST:PORT/DB"
-        )));
     }
     if config.store.is_none() && data.data.is_none() {
         return Err(bad_input(anyhow::anyhow!(

@@ -207,6 +207,20 @@ pub struct Saga {
 }
 
 impl Saga {
+    /// `steps` to run for `reason`, the first from its first attempt, now.
+    pub fn new(reason: &str, steps: Vec<SagaStep>) -> Saga {
+        Saga {
+            reason: reason.to_string(),
+            steps,
+            attempt: 1,
+            not_before_ms: 0,
+            failures: Vec::new(),
+            then_restart: false,
+            regions: Vec::new(),
+            waiting_letter: None,
+        }
+    }
+
     /// Whether the case runs on while these steps run (a region aborted,
     /// not the case).
     pub fn is_branch(&self) -> bool {

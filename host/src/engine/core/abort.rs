@@ -5,11 +5,10 @@
 //! operator's cancel ([`Core::cancel`]).
 
 use super::marking::Position;
+use super::restart::Ended;
 use super::timers::Timer;
 use super::{Core, EngineError, Launch};
-use crate::store::{
-    CaseRecord, CaseStatus, Change, Event, EventRecord, LogLine, Release, Saga, TokenRef,
-};
+use crate::store::{CaseRecord, CaseStatus, Change, Event, LogLine, Release, Saga, TokenRef};
 
 /// What aborting a case did, before its log entry is written.
 struct Aborted {
@@ -19,8 +18,8 @@ struct Aborted {
     consumed: Vec<TokenRef>,
     /// The firings to compensate, in the order their compensations run.
     compensations: Vec<u64>,
-    /// Entries that follow the abort's own (the case dead-lettered).
-    after: Vec<EventRecord>,
+    /// The case dead-lettered on its last attempt, after the abort's entry.
+    ended: Option<Ended>,
 }
 
 impl Core {
@@ -49,7 +48,7 @@ impl Core {
             log,
             compensations: aborted.compensations,
         };
-        self.commit_abort(&launch.case, aborted.change, event, aborted.after, now_ms);
+        self.commit_abort(&launch.case, aborted.change, event, aborted.ended, now_ms);
         Ok(())
     }
 
@@ -83,22 +82,25 @@ impl Core {
             consumed: aborted.consumed,
             compensations: aborted.compensations,
         };
-        self.commit_abort(id, aborted.change, event, aborted.after, now_ms);
+        self.commit_abort(id, aborted.change, event, aborted.ended, now_ms);
         Ok(record)
     }
 
-    /// Queues an abort's change with its log entry (and the entries that
-    /// follow it); wakes what waited for the shared tokens it gave back.
+    /// Queues an abort's change with its log entry (and the case's dead
+    /// letter after it); wakes what waited for the shared tokens it gave
+    /// back.
     fn commit_abort(
         &mut self,
         id: &str,
         mut change: Change,
         event: Event,
-        after: Vec<EventRecord>,
+        ended: Option<Ended>,
         now_ms: u64,
     ) {
         change.events.push(Core::event(now_ms, id, event));
-        change.events.extend(after);
+        if let Some(ended) = ended {
+            ended.add_to(&mut change);
+        }
         self.outbox.push(change);
         if let Some(version) = self.cases.get(id).map(|c| c.dep.version().to_string()) {
             self.wake_waiting(&version);
@@ -151,16 +153,8 @@ impl Core {
                 ended = self.attempt_ended(id, now_ms)?;
             }
         } else {
-            let mut saga = Saga {
-                reason: reason.to_string(),
-                steps,
-                attempt: 1,
-                not_before_ms: 0,
-                failures: Vec::new(),
-                then_restart: restart,
-                regions: Vec::new(),
-                waiting_letter: None,
-            };
+            let mut saga = Saga::new(reason, steps);
+            saga.then_restart = restart;
             if let Some(b) = branch {
                 saga.attempt = b.attempt;
                 saga.not_before_ms = b.not_before_ms;
@@ -177,21 +171,16 @@ impl Core {
         let record = self.cases[id].record.clone();
         self.summary.aborted += 1;
         tracing::warn!(case = %id, reason = %reason, "case aborted");
-        let (after, dead_letter) = match ended {
-            Some(e) => (vec![e.event], Some(e.letter)),
-            None => (Vec::new(), None),
-        };
         Ok(Aborted {
             change: Change {
                 release,
                 consume,
                 case: Some(record),
-                dead_letter,
                 ..Change::default()
             },
             consumed,
             compensations,
-            after,
+            ended,
         })
     }
 

@@ -72,16 +72,9 @@ impl Core {
         steps.reverse();
         let compensations: Vec<u64> = steps.iter().map(|s| s.firing).collect();
         if !steps.is_empty() {
-            let saga = record.saga.get_or_insert_with(|| Saga {
-                reason: reason.clone(),
-                steps: Vec::new(),
-                attempt: 1,
-                not_before_ms: 0,
-                failures: Vec::new(),
-                then_restart: false,
-                regions: Vec::new(),
-                waiting_letter: None,
-            });
+            let saga = record
+                .saga
+                .get_or_insert_with(|| Saga::new(&reason, Vec::new()));
             saga.steps.extend(steps);
             if !saga.regions.contains(&r.name) {
                 saga.regions.push(r.name.clone());
@@ -94,7 +87,7 @@ impl Core {
             "transition": t,
             "reason": reason,
         }))?;
-        let (produce, produced) = self.produce(&id, &launch, vec![(r.on_abort, payload)])?;
+        let (produce, produced) = self.produce(&id, net, vec![(r.on_abort, payload)])?;
         let record = self.cases[&id].record.clone();
         tracing::warn!(case = %id, region = %r.name, transition = %t, reason = %reason, "region aborted; the case runs on");
         let discarded: Vec<u64> = discarded.into_iter().map(|(d, _)| d).collect();
@@ -117,12 +110,7 @@ impl Core {
             events: vec![Core::event(now_ms, &id, event)],
             ..Change::default()
         });
-        for letter in discarded {
-            self.outbox.push(Change {
-                remove_dead_letter: Some(letter),
-                ..Change::default()
-            });
-        }
+        self.remove_dead_letters(discarded);
         self.wake_waiting(dep.version());
         self.mark_dirty(&id);
         Ok(())

@@ -436,6 +436,17 @@ impl Core {
         });
     }
 
+    /// Removes the dead letters `ids` an abort or a restart discards (their
+    /// log entry names them), a change each.
+    fn remove_dead_letters(&mut self, ids: Vec<u64>) {
+        for id in ids {
+            self.outbox.push(Change {
+                remove_dead_letter: Some(id),
+                ..Change::default()
+            });
+        }
+    }
+
     /// The release of `launch`'s reservation.
     fn release(&self, launch: &Launch) -> Release {
         Release {

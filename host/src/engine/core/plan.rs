@@ -200,21 +200,19 @@ impl Core {
         }
         case.record.status = status;
         case.record.updated_at_ms = now_ms;
-        let mut events = vec![Core::event(now_ms, id, event)];
-        let mut dead_letter = None;
-        if status == CaseStatus::Stuck
-            && let Some(ended) = self.attempt_ended(id, now_ms)?
-        {
-            events.push(ended.event);
-            dead_letter = Some(ended.letter);
-        }
-        let record = self.cases[id].record.clone();
-        self.outbox.push(Change {
-            case: Some(record),
-            events,
-            dead_letter,
+        let ended = match status {
+            CaseStatus::Stuck => self.attempt_ended(id, now_ms)?,
+            _ => None,
+        };
+        let mut change = Change {
+            case: Some(self.cases[id].record.clone()),
+            events: vec![Core::event(now_ms, id, event)],
             ..Change::default()
-        });
+        };
+        if let Some(ended) = ended {
+            ended.add_to(&mut change);
+        }
+        self.outbox.push(change);
         Ok(())
     }
 }

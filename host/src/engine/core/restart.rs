@@ -5,19 +5,23 @@
 //! attempt left (tokens, dead letters of its firings) goes, its history
 //! stays. The last attempt allowed ends in the dead-letter queue instead.
 
-use super::marking::Position;
 use super::timers::Timer;
 use super::{Core, EngineError, bug};
-use crate::store::{
-    CaseStatus, Change, DeadLetter, DeadLetterKind, Event, EventRecord, Owner, StoredToken,
-    TokenRecord,
-};
+use crate::store::{CaseStatus, Change, DeadLetter, DeadLetterKind, Event, EventRecord};
 
 /// What ending an attempt adds to the change that ended it: on the last
 /// attempt, the case's dead letter and its log entry.
 pub(super) struct Ended {
-    pub(super) letter: DeadLetter,
-    pub(super) event: EventRecord,
+    letter: DeadLetter,
+    event: EventRecord,
+}
+
+impl Ended {
+    /// Adds the letter and its entry (after the change's own) to `change`.
+    pub(super) fn add_to(self, change: &mut Change) {
+        change.events.push(self.event);
+        change.dead_letter = Some(self.letter);
+    }
 }
 
 impl Core {
@@ -103,27 +107,21 @@ impl Core {
             .map(|(d, _)| d)
             .collect();
         case.blocked.clear();
-        let start = case.record.start.clone();
-        let mut produce = Vec::with_capacity(start.len());
-        let mut tokens = Vec::with_capacity(start.len());
-        for t in start {
-            let place = dep.net.place_index(&t.place).ok_or_else(|| {
-                bug(format!(
-                    "case `{id}` keeps a start token of unknown place `{}`",
-                    t.place
-                ))
-            })?;
-            let seq = self.next_id()?;
-            self.marking
-                .put(id, Position { place, seq }, t.payload.clone());
-            produce.push(StoredToken {
-                owner: Owner::Case(id.to_string()),
-                place: t.place.clone(),
-                seq,
-                payload: t.payload.clone(),
-            });
-            tokens.push(TokenRecord { seq, ..t });
-        }
+        let start = case
+            .record
+            .start
+            .iter()
+            .map(|t| {
+                let place = dep.net.place_index(&t.place).ok_or_else(|| {
+                    bug(format!(
+                        "case `{id}` keeps a start token of unknown place `{}`",
+                        t.place
+                    ))
+                })?;
+                Ok((place, t.payload.clone()))
+            })
+            .collect::<Result<Vec<_>, EngineError>>()?;
+        let (produce, tokens) = self.produce(id, &dep.net, start)?;
         let case = self.case_mut(id)?;
         let record = &mut case.record;
         record.attempt += 1;
@@ -148,12 +146,7 @@ impl Core {
             events: vec![Core::event(now_ms, id, event)],
             ..Change::default()
         });
-        for letter in discarded {
-            self.outbox.push(Change {
-                remove_dead_letter: Some(letter),
-                ..Change::default()
-            });
-        }
+        self.remove_dead_letters(discarded);
         self.mark_dirty(id);
         Ok(())
     }

@@ -112,7 +112,7 @@ impl Core {
         };
         let outcome = checked.as_ref().map(|c| t.outcomes[c.outcome].name.clone());
         let outputs = checked.map(|c| c.outputs).unwrap_or_default();
-        let (produce, produced) = self.produce(&id, &launch, outputs)?;
+        let (produce, produced) = self.produce(&id, &dep.net, outputs)?;
         let case = self.case_mut(&id)?;
         let saga = case
             .record
@@ -150,19 +150,17 @@ impl Core {
             log: call.log,
             remaining,
         };
-        let mut events = vec![Core::event(now_ms, &id, event)];
-        let dead_letter = ended.map(|e| {
-            events.push(e.event);
-            e.letter
-        });
-        self.outbox.push(Change {
+        let mut change = Change {
             release: self.claim_released(&launch),
             produce,
             case: Some(record),
-            events,
-            dead_letter,
+            events: vec![Core::event(now_ms, &id, event)],
             ..Change::default()
-        });
+        };
+        if let Some(ended) = ended {
+            ended.add_to(&mut change);
+        }
+        self.outbox.push(change);
         Ok(())
     }
 

@@ -131,7 +131,7 @@ impl Core {
         let release = self.release(&launch);
         let holds_shared = self.holds_shared(&launch);
         self.marking.remove(&id, launch.inputs.iter().map(|i| i.at));
-        let (produce, produced) = self.produce(&id, &launch, checked.outputs)?;
+        let (produce, produced) = self.produce(&id, &dep.net, checked.outputs)?;
         let touches_shared = holds_shared || produced.iter().any(|p| p.shared);
         let compensate = t.compensate.map(|c| SagaStep {
             firing: launch.firing,
@@ -245,16 +245,16 @@ impl Core {
             .any(|i| self.marking.is_shared(&launch.case, i.at.place))
     }
 
-    /// Produces `outputs` (place index, payload) into case `id`: fresh
-    /// seqs, put in the marking. Returns the tokens to store and as the log
-    /// records them.
+    /// Produces `outputs` (place index of `net`, payload) into case `id`:
+    /// fresh seqs, put in the marking. Returns the tokens to store and as
+    /// the log records them.
     pub(super) fn produce(
         &mut self,
         id: &str,
-        launch: &Launch,
+        net: &crate::net::Net,
         outputs: Vec<(usize, Vec<u8>)>,
     ) -> Result<(Vec<StoredToken>, Vec<TokenRecord>), EngineError> {
-        let places = launch.dep.net.places();
+        let places = net.places();
         let mut produce = Vec::with_capacity(outputs.len());
         let mut produced = Vec::with_capacity(outputs.len());
         for (place, payload) in outputs {
