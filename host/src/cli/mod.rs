@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_guest;
+mod bench_hosts;
 mod bench_http;
 mod bench_llm;
 mod build;
@@ -117,6 +118,11 @@ pub(crate) struct DataArgs {
     /// the password from the URL or PGPASSWORD). Overrides `[store] url`.
     #[arg(long, value_name = "URL", env = "PETREL_STORE", value_parser = store_url)]
     store: Option<String>,
+    /// With --store: this host's lease on the database, shared with other
+    /// hosts (when it dies, they take its cases over this much later;
+    /// default 10000). Overrides `[store] lease_ms`.
+    #[arg(long, value_name = "MS", env = "PETREL_LEASE_MS", value_parser = lease_ms)]
+    lease_ms: Option<u64>,
     /// Host configuration (`petrel.toml`: the language model guests granted
     /// `llm` may call). Without it, their calls get `not-configured`.
     #[arg(long, value_name = "FILE", env = "PETREL_CONFIG")]
@@ -143,6 +149,14 @@ pub(crate) struct SourceArgs {
     /// directory (the bearer token from PETREL_API_TOKEN) [env: PETREL_URL].
     #[arg(long, value_name = "URL", conflicts_with = "data")]
     url: Option<String>,
+}
+
+/// `--lease-ms`: a host lease length.
+fn lease_ms(ms: &str) -> Result<u64, String> {
+    let ms: u64 = ms
+        .parse()
+        .map_err(|_| format!("`{ms}` is not a number of milliseconds"))?;
+    petrel::config::check_lease_ms(ms)
 }
 
 /// `--store`: a PostgreSQL URL.
@@ -192,6 +206,7 @@ impl SourceArgs {
             Source::Data(DataArgs {
                 data: dir,
                 store: store.clone(),
+                lease_ms: None,
                 config: self.config.clone(),
             })
         };
@@ -316,6 +331,9 @@ pub(crate) fn engine_config(
     config.store = data.store.clone().or_else(|| host.store.url.clone());
     if let Some(n) = host.store.pool_size {
         config.pool_size = n;
+    }
+    if let Some(ms) = data.lease_ms.or(host.store.lease_ms) {
+        config.lease_ms = ms;
     }
     if config.store.is_none() && data.data.is_none() {
         return Err(bad_input(anyhow::anyhow!(

@@ -124,6 +124,22 @@ async fn compact_every(host: Host, retention: RetentionSettings, archive: PathBu
     }
 }
 
+/// Ends the process (code 3) once another host took this one's cases
+/// over (its lease lapsed: it was paused or cut off longer than its
+/// lease). None of its writes can commit any more; restarted, it joins
+/// afresh.
+async fn exit_when_fenced(host: Host) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if host.engine().store().cluster().is_some_and(|c| c.fenced()) {
+            eprintln!(
+                "error: this host's lease lapsed and other hosts took its cases over; stopping (restart it to rejoin)"
+            );
+            std::process::exit(3);
+        }
+    }
+}
+
 pub(crate) async fn run(args: Args) -> Outcome {
     let (mut engine, host_config) = engine_config(&args.data)?;
     let named = args
@@ -168,6 +184,12 @@ pub(crate) async fn run(args: Args) -> Outcome {
     if let Some(retention) = host_config.retention.clone() {
         let archive = super::history::archive_dir(&args.data.dir(), None, &host_config);
         tokio::spawn(compact_every(host.clone(), retention, archive));
+    }
+    if let Some(cluster) = host.engine().store().cluster() {
+        cluster
+            .set_url(&format!("http://{bound}"))
+            .context("recording this host's address")?;
+        tokio::spawn(exit_when_fenced(host.clone()));
     }
     println!("listening on http://{bound}");
     use std::io::Write as _;

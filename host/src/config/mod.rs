@@ -78,7 +78,7 @@ pub use retention::RetentionSettings;
 pub use retention::parse_duration;
 mod store;
 mod telemetry;
-pub use store::{MAX_POOL_SIZE, StoreSettings};
+pub use store::{MAX_POOL_SIZE, StoreSettings, check_lease_ms};
 
 /// The parsed `petrel.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,6 +5,7 @@
 //! [store]
 //! url = "postgres://petrel@db.internal:5432/petrel"   # or --store / PETREL_STORE
 //! pool_size = 8                                       # connections per host
+//! lease_ms = 10000                                    # take-over after a host dies
 //! ```
 //!
 //! The password is best left out of the file: the standard `PGPASSWORD`
@@ -27,6 +28,8 @@ pub struct StoreSettings {
     pub url: Option<String>,
     /// Most connections one host opens to it.
     pub pool_size: Option<usize>,
+    /// A host's lease: others take its cases over this long after it died.
+    pub lease_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -34,6 +37,7 @@ pub struct StoreSettings {
 pub(super) struct RawStore {
     url: Option<Spanned<String>>,
     pool_size: Option<Spanned<u32>>,
+    lease_ms: Option<Spanned<u64>>,
 }
 
 pub(super) fn parse(cx: &Ctx<'_>, raw: &RawStore) -> Result<StoreSettings, ConfigError> {
@@ -58,10 +62,30 @@ pub(super) fn parse(cx: &Ctx<'_>, raw: &RawStore) -> Result<StoreSettings, Confi
             ),
         ));
     }
+    if let Some(ms) = &raw.lease_ms
+        && let Err(e) = check_lease_ms(*ms.get_ref())
+    {
+        return Err(cx.err(ms.span(), "store.lease_ms", e));
+    }
     Ok(StoreSettings {
         url: raw.url.as_ref().map(|u| u.get_ref().clone()),
         pool_size: raw.pool_size.as_ref().map(|n| *n.get_ref() as usize),
+        lease_ms: raw.lease_ms.as_ref().map(|n| *n.get_ref()),
     })
+}
+
+/// Checks a host lease length (`[store] lease_ms`, `--lease-ms`).
+pub fn check_lease_ms(ms: u64) -> Result<u64, String> {
+    let range = crate::store::postgres::LEASE_MS_RANGE;
+    if range.contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(format!(
+            "{ms} is out of range (expected {} to {} ms)",
+            range.start(),
+            range.end()
+        ))
+    }
 }
 
 #[cfg(test)]

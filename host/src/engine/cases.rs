@@ -24,10 +24,16 @@ impl Engine {
             ));
         }
         let mut core = self.core(None, false);
-        self.load_case(&mut core, id)?;
-        for (firing, r) in self.store().reservations()? {
-            if r.case == id {
-                core.adopt(firing, r)?;
+        if self.cluster().is_some() {
+            // Sharing the store: only a case no live host runs.
+            core.share_with_hosts();
+            self.claim(&mut core, id).await?;
+        } else {
+            self.load_case(&mut core, id)?;
+            for (firing, r) in self.store().reservations()? {
+                if r.case == id {
+                    core.adopt(firing, r)?;
+                }
             }
         }
         let now = self.clock().now_ms();

@@ -33,12 +33,24 @@ impl Engine {
         Ok((letter, case))
     }
 
+    /// [`Engine::letter_and_case`], the case claimed first on a shared
+    /// store (refused while another live host runs it).
+    async fn claimed_letter(&self, id: u64) -> Result<(DeadLetter, CaseRecord), EngineError> {
+        if self.cluster().is_some() {
+            let letter = self.dead_letter(id)?;
+            let mut core = self.core(None, false);
+            core.share_with_hosts();
+            self.claim(&mut core, &letter.case).await?;
+        }
+        self.letter_and_case(id)
+    }
+
     /// Puts a dead letter's tokens back in their places (under their old
     /// seqs), held for its transition, which the next run fires again on
     /// them with a fresh attempt count; for a compensation, runs the saga
     /// again from that step. `by` (who) is recorded. Durable when it returns.
     pub async fn retry_dead_letter(&self, id: u64, by: &str) -> Result<DeadLetter, EngineError> {
-        let (letter, case) = self.letter_and_case(id)?;
+        let (letter, case) = self.claimed_letter(id).await?;
         let change = letters::retry(&letter, case, by, self.clock().now_ms())?;
         self.committer.commit(vec![change]).await?;
         Ok(letter)
@@ -53,7 +65,7 @@ impl Engine {
         by: &str,
         reason: &str,
     ) -> Result<DeadLetter, EngineError> {
-        let (letter, case) = self.letter_and_case(id)?;
+        let (letter, case) = self.claimed_letter(id).await?;
         let change = letters::discard(&letter, case, by, reason, self.clock().now_ms())?;
         self.committer.commit(vec![change]).await?;
         Ok(letter)

@@ -13,6 +13,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::core::{Core, Launch, letters};
+use super::sharing::{Lending, TICK};
 use super::work::{
     ClaimRequest, Completion, LeaseInfo, OfferFilter, OpenOffer, WorkFailure, WorkItem,
 };
@@ -119,6 +120,8 @@ pub(crate) struct Shell<'e> {
     engine: &'e Engine,
     core: Core,
     tasks: JoinSet<(Launch, CallResult)>,
+    /// Shared tokens borrowed from other hosts (a shared store).
+    lending: Lending,
 }
 
 /// A firing task's result.
@@ -136,6 +139,7 @@ impl<'e> Shell<'e> {
             engine,
             core,
             tasks: JoinSet::new(),
+            lending: Lending::default(),
         }
     }
 
@@ -150,6 +154,9 @@ impl<'e> Shell<'e> {
         let clock = self.engine.clock().clone();
         let mut stopping: Option<Stopping> = None;
         let mut report = ShutdownReport::default();
+        let wake = self.engine.cluster().map(|c| c.wake());
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let now = clock.now_ms();
             self.core.timers_due(now)?;
@@ -159,6 +166,12 @@ impl<'e> Shell<'e> {
             };
             self.commit().await?;
             self.launch(launches);
+            if let Some(cluster) = self.engine.cluster()
+                && stopping.is_none()
+                && self.lending.newly_awaiting(&self.core)
+            {
+                self.lending.borrow(cluster, &mut self.core, now)?;
+            }
             if self.core.take_offered()
                 && let Mode::Daemon { claimable, .. } = &mode
             {
@@ -173,6 +186,9 @@ impl<'e> Shell<'e> {
                         continue; // firings settled during the commit enabled more
                     }
                     let next = self.core.next_timer(false);
+                    if self.tasks.is_empty() && self.share().await? {
+                        continue; // adopted cases or borrowed tokens
+                    }
                     if self.tasks.is_empty() {
                         match next {
                             Some(at) if !*no_wait => {
@@ -218,6 +234,13 @@ impl<'e> Shell<'e> {
                 }
             };
             let ready = stopping.is_none() && self.core.ready();
+            let woken = async {
+                match &wake {
+                    Some(wake) => wake.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let sharing = wake.is_some() && stopping.is_none();
             tokio::select! {
                 Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
                     self.settle(done)?;
@@ -230,6 +253,9 @@ impl<'e> Shell<'e> {
                     None => stopping = Some((tokio::time::Instant::now(), None)),
                 },
                 () = timer, if stopping.is_none() => {}
+                // Another host freed cases, gave back or wants tokens.
+                () = woken, if sharing => { self.share().await?; }
+                _ = tick.tick(), if sharing => { self.share().await?; }
                 // Firings settled during a commit enabled more (a branch of
                 // its own, so commands still get their turn).
                 () = std::future::ready(()), if ready => {}
@@ -263,6 +289,17 @@ impl<'e> Shell<'e> {
             self.tasks
                 .spawn(async move { Box::pin(execute::execute(sandbox, llm, launch)).await });
         }
+    }
+
+    /// A turn with the other hosts sharing the store (see
+    /// [`Lending::turn`]); whether it brought work.
+    async fn share(&mut self) -> Result<bool, EngineError> {
+        if self.engine.cluster().is_none() {
+            return Ok(false);
+        }
+        self.commit().await?;
+        let now = self.engine.clock().now_ms();
+        self.lending.turn(self.engine, &mut self.core, now).await
     }
 
     fn settle(&mut self, done: Finished) -> Result<(), EngineError> {
@@ -404,7 +441,10 @@ impl<'e> Shell<'e> {
                 reason,
                 reply,
             } => {
-                let result = self.core.cancel(&id, &by, reason, now);
+                let result = match self.engine.claim(&mut self.core, &id).await {
+                    Ok(()) => self.core.cancel(&id, &by, reason, now),
+                    Err(e) => Err(e),
+                };
                 answer(answers, reply, result)
             }
             Command::RetryDeadLetter { id, by, reply } => {
@@ -447,6 +487,8 @@ impl<'e> Shell<'e> {
     ) -> Result<DeadLetter, EngineError> {
         // The stored case record must be the one the core holds.
         self.commit().await?;
+        let letter = self.engine.dead_letter(id)?;
+        self.engine.claim(&mut self.core, &letter.case).await?;
         let (letter, case) = self.engine.letter_and_case(id)?;
         let change = close(&letter, case)?;
         let refire = change.reserve.first().cloned();
@@ -505,7 +547,7 @@ impl Engine {
         started: oneshot::Sender<Result<(), EngineError>>,
     ) -> Result<(), EngineError> {
         let mut core = self.core(None, true);
-        if let Err(e) = self.load(&mut core) {
+        if let Err(e) = self.load(&mut core).await {
             let _ = started.send(Err(e));
             return Ok(());
         }

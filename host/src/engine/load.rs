@@ -12,7 +12,15 @@ use crate::store::{CaseRecord, DeadLetterKind, Owner, StoredToken};
 impl Engine {
     /// Loads every case that is not finished, and takes over the stored
     /// reservations (retries, firings a crash cut off, offers and leases).
-    pub(super) fn load(&self, core: &mut Core) -> Result<(), EngineError> {
+    /// On a store other hosts share: adopts the cases no host runs.
+    pub(super) async fn load(&self, core: &mut Core) -> Result<(), EngineError> {
+        if self.cluster().is_some() {
+            core.share_with_hosts();
+            return super::sharing::Lending::default()
+                .turn(self, core, self.clock().now_ms())
+                .await
+                .map(|_| ());
+        }
         let store = self.store();
         let mut case_tokens: HashMap<String, Vec<StoredToken>> = HashMap::new();
         let mut shared: HashMap<String, Vec<StoredToken>> = HashMap::new();
@@ -78,9 +86,14 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let dep = self.deployment(&record.version)?;
         if !core.has_version(dep.version()) {
-            let shared = self
-                .store()
-                .tokens(&Owner::Shared(dep.version().to_string()))?;
+            // Sharing the store, this host holds only the shared tokens
+            // lent to it.
+            let shared = match self.cluster() {
+                Some(_) => Vec::new(),
+                None => self
+                    .store()
+                    .tokens(&Owner::Shared(dep.version().to_string()))?,
+            };
             core.add_version(&dep, shared);
         }
         core.add_case(record, dep, tokens, dead_letters);

@@ -34,6 +34,7 @@ mod execute;
 mod form;
 mod load;
 mod run;
+mod sharing;
 mod versions;
 pub mod work;
 
@@ -69,6 +70,9 @@ pub struct EngineConfig {
     pub store: Option<String>,
     /// Most connections to a PostgreSQL store.
     pub pool_size: usize,
+    /// This host's lease on a PostgreSQL store shared with other hosts:
+    /// when it dies, others take its cases over this much later.
+    pub lease_ms: u64,
     /// Guest instances alive at once.
     pub instance_slots: u32,
     /// Firings in flight at once during a run.
@@ -94,6 +98,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("data_dir", &self.data_dir)
             .field("store", &self.store.as_ref().map(|_| "postgres"))
             .field("pool_size", &self.pool_size)
+            .field("lease_ms", &self.lease_ms)
             .field("instance_slots", &self.instance_slots)
             .field("max_in_flight", &self.max_in_flight)
             .field("llm", &self.llm)
@@ -112,6 +117,7 @@ impl EngineConfig {
             data_dir: data_dir.into(),
             store: None,
             pool_size: crate::store::postgres::DEFAULT_POOL_SIZE,
+            lease_ms: crate::store::postgres::DEFAULT_LEASE_MS,
             instance_slots: 64,
             max_in_flight: 256,
             llm: None,
@@ -155,7 +161,7 @@ impl Engine {
             ))
         })?;
         let store: Arc<dyn Store> = match &config.store {
-            Some(url) => Arc::new(PgStore::open(url, config.pool_size)?),
+            Some(url) => Arc::new(PgStore::open_host(url, config.pool_size, config.lease_ms)?),
             None => Arc::new(SledStore::open(&config.data_dir)?),
         };
         let sandbox = Sandbox::new(SandboxConfig {
@@ -204,6 +210,10 @@ impl Engine {
     /// Logs the firings a crash cut off; the next run re-runs each (same
     /// attempt, same tokens: their reservations are kept).
     async fn recover(&self) -> Result<(), EngineError> {
+        if self.cluster().is_some() {
+            // Each host logs those of the cases it adopts.
+            return Ok(());
+        }
         let now = self.clock().now_ms();
         let events: Vec<EventRecord> = self
             .store

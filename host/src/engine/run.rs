@@ -67,7 +67,7 @@ impl Engine {
         }
         let started = Instant::now();
         let mut core = self.core(options.max_firings, false);
-        self.load(&mut core)?;
+        self.load(&mut core).await?;
         let mut shell = Shell::new(self, core);
         shell
             .drive(Mode::Batch {

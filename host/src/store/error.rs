@@ -23,6 +23,10 @@ pub enum StoreError {
     /// The data directory is in use by another process.
     #[error("store `{0}` is in use by another petrel process (one host per store)")]
     Locked(String),
+    /// Another host took this host's cases over (its lease lapsed while it
+    /// was paused or cut off): it must stop; restarted, it joins afresh.
+    #[error("this host was fenced: {0}")]
+    Fenced(String),
     /// PostgreSQL refused or failed (connection, query, schema).
     #[error("postgres: {0}")]
     Postgres(String),

@@ -9,6 +9,7 @@
 
 mod case_entry;
 mod case_index;
+mod cluster;
 mod compaction;
 mod dead_letter;
 mod directory;
@@ -28,6 +29,7 @@ mod token_entry;
 mod transaction;
 mod vacuum;
 
+pub use cluster::{Adopted, Cluster, Elsewhere, Traffic};
 pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
 pub use error::StoreError;
 pub use event::{Event, EventRecord, TokenRecord, TokenRef, decode_payload};
@@ -172,6 +174,12 @@ pub trait Store: Send + Sync {
 
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// The store's side of sharing it with other hosts, if it can be
+    /// shared (PostgreSQL); `None`: this process is its only host.
+    fn cluster(&self) -> Option<&dyn Cluster> {
+        None
+    }
 }
 
 /// Checks a case id: 1 to 128 ASCII letters, digits, `_`, `-`, `.` or `:`.

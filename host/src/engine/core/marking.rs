@@ -175,6 +175,9 @@ pub(crate) enum Enabled {
 pub(crate) struct Marking {
     cases: HashMap<String, (String, Tokens)>,
     versions: HashMap<String, Version>,
+    /// Shared tokens may lie with other hosts: a shared place lacking
+    /// tokens here makes a transition wait ([`Enabled::Held`]), not fail.
+    remote: bool,
 }
 
 /// Whose tokens a case reaches in a place.
@@ -295,6 +298,36 @@ impl Marking {
         )
     }
 
+    /// Shared tokens may lie with other hosts (see [`Marking`]).
+    pub(crate) fn set_remote(&mut self) {
+        self.remote = true;
+    }
+
+    /// The index of shared place `place` of version `version`.
+    pub(crate) fn shared_place(&self, version: &str, place: &str) -> Option<usize> {
+        let v = self.versions.get(version)?;
+        let i = v.names.iter().position(|n| n == place)?;
+        v.shared[i].then_some(i)
+    }
+
+    /// Takes the free shared tokens of version `version` out (to give
+    /// them to other hosts): (place, seq, payload) each.
+    pub(crate) fn take_free_shared(&mut self, version: &str) -> Vec<(String, u64, Vec<u8>)> {
+        let Some(v) = self.versions.get_mut(version) else {
+            return Vec::new();
+        };
+        let mut taken = Vec::new();
+        for (i, place) in v.tokens.places.iter_mut().enumerate() {
+            let free: Vec<u64> = place.free_seqs().collect();
+            for seq in free {
+                if let Some(payload) = place.remove(seq) {
+                    taken.push((v.names[i].clone(), seq, payload));
+                }
+            }
+        }
+        taken
+    }
+
     /// Puts a shared token of version `version` in place (loading).
     pub(crate) fn put_shared(&mut self, version: &str, place: usize, seq: u64, payload: Vec<u8>) {
         if let Some(v) = self.versions.get_mut(version) {
@@ -314,6 +347,10 @@ impl Marking {
             let p = self.place(case, a.place);
             let weight = a.weight as usize;
             if p.len() < weight {
+                if self.remote && self.is_shared(case, a.place) {
+                    held = true;
+                    continue;
+                }
                 return Enabled::No;
             }
             held |= p.free() < weight;

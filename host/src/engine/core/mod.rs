@@ -23,6 +23,7 @@ mod branch;
 mod case;
 mod failure;
 mod launch;
+mod lending;
 pub(crate) mod letters;
 mod marking;
 mod offers;

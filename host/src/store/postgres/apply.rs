@@ -39,6 +39,9 @@ fn key(id: &TokenId) -> Key {
 /// A reservation to write.
 struct Reserve {
     firing: i64,
+    case: String,
+    /// The shared tokens it holds (each held by it alone).
+    shared: Vec<(Key, String)>,
     /// Its first input token (not an external firing's), and its name.
     first: Option<(Key, String)>,
     /// Whether it holds that token (a first attempt run by the host).
@@ -49,7 +52,7 @@ struct Reserve {
 /// A change with its records encoded (owned: it runs on the store's
 /// runtime).
 pub(super) struct Encoded {
-    release: Vec<(i64, Option<Key>)>,
+    release: Vec<i64>,
     reserve: Vec<Reserve>,
     remove_dead_letter: Option<i64>,
     dead_letter: Option<(i64, String, Vec<u8>)>,
@@ -69,11 +72,7 @@ pub(super) fn encode_changes(changes: &[Change]) -> Result<Vec<Encoded>, StoreEr
 
 fn encode_one(c: &Change) -> Result<Encoded, StoreError> {
     Ok(Encoded {
-        release: c
-            .release
-            .iter()
-            .map(|r| (i64_of(r.firing), r.tokens.first().map(key)))
-            .collect(),
+        release: c.release.iter().map(|r| i64_of(r.firing)).collect(),
         reserve: c
             .reserve
             .iter()
@@ -83,8 +82,16 @@ fn encode_one(c: &Change) -> Result<Encoded, StoreError> {
                     .first()
                     .filter(|_| !r.external)
                     .map(|t| (key(t), t.to_string()));
+                let shared = r
+                    .tokens
+                    .iter()
+                    .filter(|t| matches!(t.owner, crate::store::Owner::Shared(_)))
+                    .map(|t| (key(t), t.to_string()))
+                    .collect();
                 Ok(Reserve {
                     firing: i64_of(*id),
+                    case: r.case.clone(),
+                    shared,
                     first,
                     holds: kept_on_token(r),
                     record: encode("reservation", r)?,
@@ -122,12 +129,16 @@ fn conflict(message: String) -> StoreError {
     StoreError::Conflict(message)
 }
 
-/// Applies `changes` in one transaction; returns the seqs of their log
-/// entries, in order.
-pub(super) async fn apply(pool: &Pool, changes: &[Encoded]) -> Result<Vec<u64>, StoreError> {
+/// Applies `changes` in one transaction of host `host`; returns the seqs
+/// of their log entries, in order.
+pub(super) async fn apply(
+    pool: &Pool,
+    changes: &[Encoded],
+    host: i64,
+) -> Result<Vec<u64>, StoreError> {
     let mut client = client(pool).await?;
     let tx = client.transaction().await.map_err(pg)?;
-    let seqs = write(&tx, changes).await?;
+    let seqs = write(&tx, changes, Some(&host)).await?;
     tx.commit().await.map_err(pg)?;
     Ok(seqs)
 }
@@ -165,7 +176,7 @@ pub(super) async fn deploy(
         .map_err(pg)?;
     }
     let encoded = encode_changes(std::slice::from_ref(shared))?;
-    let seqs = write(&tx, &encoded).await?;
+    let seqs = write(&tx, &encoded, None).await?;
     tx.commit().await.map_err(pg)?;
     for (event, seq) in shared.events.iter_mut().zip(seqs) {
         event.seq = seq;
@@ -173,23 +184,32 @@ pub(super) async fn deploy(
     Ok(true)
 }
 
-const CASE_START: &str = "INSERT INTO petrel_cases (id, started_at_ms, record) VALUES ($1, $2, $3) \
-     ON CONFLICT (id) DO NOTHING";
+/// The host's own row, locked against reaping until commit (fencing).
+const FENCE: &str = "SELECT 1 FROM petrel_hosts WHERE id = $1 FOR KEY SHARE";
+const CASE_START: &str = "INSERT INTO petrel_cases (id, started_at_ms, record, host) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
 const RELEASE: &str = "DELETE FROM petrel_reservations WHERE firing = $1";
+/// Every token a firing holds (its first input; shared ones).
+const UNHOLD_ALL: &str = "UPDATE petrel_tokens SET held_by = NULL WHERE held_by = $1";
+/// The shared tokens a rewritten reservation held before.
+const UNHOLD_SHARED: &str = "UPDATE petrel_tokens SET held_by = NULL \
+     WHERE held_by = $1 AND owner LIKE 's:%'";
 const UNHOLD: &str = "UPDATE petrel_tokens SET held_by = NULL \
      WHERE owner = $1 AND place = $2 AND seq = $3 AND held_by = $4";
 const HOLD: &str = "UPDATE petrel_tokens SET held_by = $4 \
      WHERE owner = $1 AND place = $2 AND seq = $3 AND (held_by IS NULL OR held_by = $4)";
-const RESERVE: &str = "INSERT INTO petrel_reservations (firing, record) VALUES ($1, $2) \
-     ON CONFLICT (firing) DO UPDATE SET record = EXCLUDED.record";
+const RESERVE: &str = "INSERT INTO petrel_reservations (firing, record, case_id) \
+     VALUES ($1, $2, $3) ON CONFLICT (firing) DO UPDATE SET record = EXCLUDED.record";
 const UNLETTER: &str = "DELETE FROM petrel_dead_letters WHERE id = $1";
 const LETTER: &str = "INSERT INTO petrel_dead_letters (id, case_id, record) VALUES ($1, $2, $3) \
      ON CONFLICT (id) DO UPDATE SET case_id = EXCLUDED.case_id, record = EXCLUDED.record";
 const CONSUME: &str = "DELETE FROM petrel_tokens WHERE owner = $1 AND place = $2 AND seq = $3";
-const PRODUCE: &str = "INSERT INTO petrel_tokens (owner, place, seq, payload) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (owner, place, seq) DO UPDATE SET payload = EXCLUDED.payload, held_by = NULL";
-const CASE: &str = "INSERT INTO petrel_cases (id, started_at_ms, record) VALUES ($1, $2, $3) \
-     ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record";
+/// `$5`: the host a shared token is lent to (its producer's).
+const PRODUCE: &str = "INSERT INTO petrel_tokens (owner, place, seq, payload, lent_to) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, place, seq) \
+     DO UPDATE SET payload = EXCLUDED.payload, held_by = NULL, lent_to = EXCLUDED.lent_to";
+const CASE: &str = "INSERT INTO petrel_cases (id, started_at_ms, record, live) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, live = EXCLUDED.live";
 const LOG_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1)";
 /// Numbers the entries in their order (the subquery's), under the lock.
 const EVENTS: &str = "INSERT INTO petrel_events (seq, case_id, record) \
@@ -201,6 +221,7 @@ const EVENTS: &str = "INSERT INTO petrel_events (seq, case_id, record) \
 /// fails with.
 enum Must<'a> {
     Any,
+    Host,
     CaseFree(&'a str),
     Reserved(i64),
     Hold {
@@ -219,18 +240,28 @@ struct Step<'a> {
     must: Must<'a>,
 }
 
-/// The statements of `c`, in the sled store's order.
-fn steps<'a>(c: &'a Encoded, out: &mut Vec<Step<'a>>) {
+/// The statements of `c`, in the sled store's order; `lent`: the host
+/// its produced shared tokens are lent to.
+fn steps<'a>(c: &'a Encoded, lent: &'a Option<i64>, out: &mut Vec<Step<'a>>) {
     let mut push = |sql, params: Vec<&'a (dyn ToSql + Sync)>, must| {
         out.push(Step { sql, params, must });
     };
-    for (firing, first) in &c.release {
+    for firing in &c.release {
         push(RELEASE, vec![firing], Must::Reserved(*firing));
-        if let Some((owner, place, seq)) = first {
-            push(UNHOLD, vec![owner, place, seq, firing], Must::Any);
-        }
+        push(UNHOLD_ALL, vec![firing], Must::Any);
     }
     for r in &c.reserve {
+        if !r.holds {
+            push(UNHOLD_SHARED, vec![&r.firing], Must::Any);
+        }
+        for (key @ (owner, place, seq), name) in &r.shared {
+            let must = Must::Hold {
+                firing: r.firing,
+                key,
+                name,
+            };
+            push(HOLD, vec![owner, place, seq, &r.firing], must);
+        }
         if let Some((key @ (owner, place, seq), name)) = &r.first {
             if r.holds {
                 let must = Must::Hold {
@@ -243,7 +274,7 @@ fn steps<'a>(c: &'a Encoded, out: &mut Vec<Step<'a>>) {
                 push(UNHOLD, vec![owner, place, seq, &r.firing], Must::Any);
             }
         }
-        push(RESERVE, vec![&r.firing, &r.record], Must::Any);
+        push(RESERVE, vec![&r.firing, &r.record, &r.case], Must::Any);
     }
     if let Some(id) = &c.remove_dead_letter {
         push(UNLETTER, vec![id], Must::Letter(*id));
@@ -255,17 +286,24 @@ fn steps<'a>(c: &'a Encoded, out: &mut Vec<Step<'a>>) {
         push(CONSUME, vec![owner, place, seq], Must::Token(name));
     }
     for ((owner, place, seq), payload) in &c.produce {
-        push(PRODUCE, vec![owner, place, seq, payload], Must::Any);
+        let lent = if owner.starts_with("s:") { lent } else { &None };
+        push(PRODUCE, vec![owner, place, seq, payload, lent], Must::Any);
     }
 }
 
-/// Writes `changes` in the open transaction `tx`: compactions' checks
-/// first, then every statement pipelined (sent together, run in order),
-/// then each statement's row count checked. Returns the log seqs.
-async fn write(tx: &Transaction<'_>, changes: &[Encoded]) -> Result<Vec<u64>, StoreError> {
+/// Writes `changes` in the open transaction `tx` of host `host` (`None`:
+/// a deployment, no host's own): the host's fence, compactions' checks,
+/// then every statement pipelined (sent together, run in order), then each
+/// statement's row count checked. Returns the log seqs.
+async fn write(
+    tx: &Transaction<'_>,
+    changes: &[Encoded],
+    host: Option<&i64>,
+) -> Result<Vec<u64>, StoreError> {
     for c in changes.iter().filter(|c| c.compacts_case) {
         compact(tx, c).await?;
     }
+    let lent = host.copied();
     let starts: Vec<(&str, i64, &[u8])> = changes
         .iter()
         .filter(|c| c.starts_case)
@@ -281,26 +319,41 @@ async fn write(tx: &Transaction<'_>, changes: &[Encoded]) -> Result<Vec<u64>, St
             ))
         })
         .collect::<Result<_, StoreError>>()?;
-    let cases: Vec<(&str, i64, &[u8])> = changes
+    let cases: Vec<(&str, i64, &[u8], bool)> = changes
         .iter()
         .filter_map(|c| c.case.as_ref())
-        .map(|(r, bytes)| (r.id.as_str(), i64_of(r.started_at_ms), bytes.as_slice()))
+        .map(|(r, bytes)| {
+            let live = !r.status.is_terminal();
+            (
+                r.id.as_str(),
+                i64_of(r.started_at_ms),
+                bytes.as_slice(),
+                live,
+            )
+        })
         .collect();
     let mut all = Vec::new();
+    if let Some(host) = host {
+        all.push(Step {
+            sql: FENCE,
+            params: vec![host],
+            must: Must::Host,
+        });
+    }
     for (id, started, bytes) in &starts {
         all.push(Step {
             sql: CASE_START,
-            params: vec![id, started, bytes],
+            params: vec![id, started, bytes, &lent],
             must: Must::CaseFree(id),
         });
     }
     for c in changes {
-        steps(c, &mut all);
+        steps(c, &lent, &mut all);
     }
-    for (id, started, bytes) in &cases {
+    for (id, started, bytes, live) in &cases {
         all.push(Step {
             sql: CASE,
-            params: vec![id, started, bytes],
+            params: vec![id, started, bytes, live],
             must: Must::Any,
         });
     }
@@ -367,6 +420,9 @@ async fn prepare(
 async fn check(tx: &Transaction<'_>, must: &Must<'_>) -> Result<(), StoreError> {
     match must {
         Must::Any => Ok(()),
+        Must::Host => Err(StoreError::Fenced(
+            "another host took this host's cases over (its lease lapsed)".into(),
+        )),
         Must::CaseFree(id) => Err(StoreError::CaseExists(id.to_string())),
         Must::Reserved(firing) => Err(conflict(format!("firing {firing} holds no reservation"))),
         Must::Letter(id) => Err(conflict(format!("dead letter {id} is gone"))),

@@ -10,14 +10,16 @@
 //! the URL or the standard `PG*` variables and is never logged: errors and
 //! [`PgStore::describe`] name the host, port, database and user only.
 //!
-//! One host at a time: a store holds a session advisory lock on its
-//! database and schema for as long as it is open (as sled holds its
-//! directory), so a second `petrel serve` on the same database waits for
-//! none and is refused with [`StoreError::Locked`]; when the first dies its
-//! connection closes and the lock is free. Several hosts sharing the work
-//! of one database is not built yet.
+//! Several hosts at once: every open store is a host of the database
+//! (`hosts`: a row with a lease it renews, reaping of hosts whose lease
+//! lapsed, wake-ups by `LISTEN/NOTIFY`), and runs the cases it started or
+//! adopted, borrowing shared tokens as its cases need them (`cluster`).
 
 mod apply;
+mod cluster;
+#[cfg(test)]
+mod cluster_tests;
+mod hosts;
 mod rows;
 mod schema;
 mod scratch;
@@ -32,8 +34,9 @@ use tokio_postgres::NoTls;
 
 use super::{
     CaseRecord, Change, DeadLetter, EventRecord, NetRecord, Owner, Reservation, Store, StoreError,
-    StoredToken, TokenId, decode,
+    StoredToken, TokenId, Traffic, decode,
 };
+pub use hosts::{DEFAULT_LEASE_MS, LEASE_MS_RANGE};
 use rows::{i64_of, owner_key, p, token_of};
 pub use schema::MIGRATIONS;
 pub use scratch::Scratch;
@@ -53,11 +56,36 @@ pub struct PgStore {
     /// The next id of the block taken last, and the block's end.
     ids: Mutex<(u64, u64)>,
     describe: String,
-    /// The connection holding this host's lock on the database (see
-    /// [`PgStore::open`]); closed last.
-    holder: Option<tokio_postgres::Client>,
+    /// This host's registration (always set but while dropping).
+    host: Option<hosts::Host>,
     /// The schema versions opening it applied.
     applied: Vec<u32>,
+    /// Transactions and round trips so far (see [`Traffic`]).
+    traffic: Counters,
+}
+
+/// [`Traffic`] counted as it happens.
+#[derive(Debug, Default)]
+struct Counters {
+    transactions: std::sync::atomic::AtomicU64,
+    round_trips: std::sync::atomic::AtomicU64,
+}
+
+impl Counters {
+    /// One transaction of `round_trips` round trips.
+    fn add(&self, round_trips: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.transactions.fetch_add(1, Relaxed);
+        self.round_trips.fetch_add(round_trips, Relaxed);
+    }
+
+    fn get(&self) -> Traffic {
+        use std::sync::atomic::Ordering::Relaxed;
+        Traffic {
+            transactions: self.transactions.load(Relaxed),
+            round_trips: self.round_trips.load(Relaxed),
+        }
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -80,8 +108,14 @@ pub fn is_postgres_url(store: &str) -> bool {
 impl PgStore {
     /// Connects to the database at `url` with at most `pool_size`
     /// connections, and creates or migrates its schema (see
-    /// [`PgStore::migrate`]).
+    /// [`PgStore::migrate`]); joins its hosts with the default lease.
     pub fn open(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
+        PgStore::open_host(url, pool_size, DEFAULT_LEASE_MS)
+    }
+
+    /// [`PgStore::open`] with a lease of `lease_ms`: when this host stops
+    /// renewing it (it died), others take its cases over that much later.
+    pub fn open_host(url: &str, pool_size: usize, lease_ms: u64) -> Result<PgStore, StoreError> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Postgres(format!("store URL: {e}")))?;
@@ -93,7 +127,7 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Postgres(format!("cannot start its runtime: {e}")))?;
-        let holder_config = config.clone();
+        let host_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -111,12 +145,14 @@ impl PgStore {
             runtime: Some(runtime),
             ids: Mutex::new((0, 0)),
             describe,
-            holder: None,
+            host: None,
             applied: Vec::new(),
+            traffic: Counters::default(),
         };
         store.applied = store.migrate()?;
-        let describe = store.describe.clone();
-        store.holder = Some(store.block(schema::hold(holder_config, describe))?);
+        let id = i64_of(store.next_id()?);
+        let name = hosts::process_name();
+        store.host = Some(store.block(hosts::register(host_config, id, name, lease_ms))?);
         Ok(store)
     }
 
@@ -138,6 +174,13 @@ impl PgStore {
     /// the password.
     pub fn describe(&self) -> &str {
         &self.describe
+    }
+
+    /// This host's registration.
+    fn host(&self) -> Result<&hosts::Host, StoreError> {
+        self.host
+            .as_ref()
+            .ok_or_else(|| StoreError::Bug("the postgres store is closed".into()))
     }
 
     /// Runs `work` on the store's runtime and waits for its answer.
@@ -166,6 +209,7 @@ impl PgStore {
         read: fn(&tokio_postgres::Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let pool = self.pool.clone();
+        self.traffic.add(1);
         self.block(async move {
             let client = rows::client(&pool).await?;
             let refs = rows::refs(&params);
@@ -190,15 +234,12 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         // Dropped where blocking is not allowed (a tokio task), a runtime
         // must not wait for its threads.
-        if let Some(holder) = self.holder.take() {
-            // Let go of the lock now rather than when the server notices
-            // the closed connection (a reopen follows at once in tests).
-            let _ = self.block(async move {
-                holder
-                    .batch_execute("SELECT pg_advisory_unlock_all()")
-                    .await
-                    .map_err(rows::pg)
-            });
+        if let Some(host) = self.host.take() {
+            // Free this host's cases now, for the others to adopt at once,
+            // rather than when its lease lapses.
+            if let Err(e) = self.block(host.leave()) {
+                tracing::warn!(error = %e, "cannot leave the hosts cleanly; others take over when the lease lapses");
+            }
         }
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
@@ -395,7 +436,10 @@ impl Store for PgStore {
         }
         let pool = self.pool.clone();
         let encoded = apply::encode_changes(changes)?;
-        let seqs = self.block(async move { apply::apply(&pool, &encoded).await })?;
+        let host = self.host()?.id;
+        // BEGIN, the statements pipelined, COMMIT.
+        self.traffic.add(3);
+        let seqs = self.block(async move { apply::apply(&pool, &encoded, host).await })?;
         let events = changes.iter_mut().flat_map(|c| c.events.iter_mut());
         for (event, seq) in events.zip(seqs) {
             event.seq = seq;
@@ -465,5 +509,9 @@ impl Store for PgStore {
         // A committed transaction is durable (synchronous_commit, the
         // server's default).
         Ok(())
+    }
+
+    fn cluster(&self) -> Option<&dyn crate::store::Cluster> {
+        Some(self)
     }
 }

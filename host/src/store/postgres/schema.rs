@@ -7,11 +7,13 @@
 use deadpool_postgres::Pool;
 
 use super::rows::{client, pg};
-use crate::store::StoreError;
+use crate::store::{CaseRecord, Reservation, StoreError, decode};
 
 /// Every schema version this build knows: (version, name, SQL).
-pub const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "initial", include_str!("migrations/V1__initial.sql"))];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "initial", include_str!("migrations/V1__initial.sql")),
+    (2, "hosts", include_str!("migrations/V2__hosts.sql")),
+];
 
 /// The advisory lock key migrations hold (`petrel` in ASCII, as a number).
 const MIGRATION_LOCK: i64 = 0x7065_7472_656c_0001;
@@ -53,6 +55,9 @@ pub(super) async fn migrate(pool: &Pool) -> Result<Vec<u32>, StoreError> {
         tx.batch_execute(sql).await.map_err(|e| {
             StoreError::Postgres(format!("migration {version} ({name}): {}", pg(e)))
         })?;
+        if version == 2 {
+            backfill_hosts(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO petrel_migrations (version, name) VALUES ($1, $2)",
             &[&(version as i32), &name],
@@ -66,42 +71,35 @@ pub(super) async fn migrate(pool: &Pool) -> Result<Vec<u32>, StoreError> {
     Ok(applied)
 }
 
-/// How long opening waits for another store of the same database to let
-/// go of it (one closing as the next opens).
-const HOLD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Connects apart from the pool and takes the host lock of the database
-/// and schema (`describe` names them in the refusal); the returned client
-/// holds it until it is closed.
-pub(super) async fn hold(
-    config: tokio_postgres::Config,
-    describe: String,
-) -> Result<tokio_postgres::Client, StoreError> {
-    let (holder, connection) = config.connect(tokio_postgres::NoTls).await.map_err(pg)?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::error!(error = %e, "the connection holding the store's lock failed");
+/// Version 2's new columns for rows written before it: a case's `live`
+/// and a reservation's `case_id` come from their records.
+async fn backfill_hosts(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
+    let rows = tx
+        .query("SELECT id, record FROM petrel_cases", &[])
+        .await
+        .map_err(pg)?;
+    for row in rows {
+        let record: CaseRecord = decode("case", row.get(1))?;
+        if record.status.is_terminal() {
+            let id: &str = row.get(0);
+            tx.execute("UPDATE petrel_cases SET live = false WHERE id = $1", &[&id])
+                .await
+                .map_err(pg)?;
         }
-    });
-    let deadline = tokio::time::Instant::now() + HOLD_WAIT;
-    loop {
-        let row = holder
-            .query_one(
-                "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
-                &[&HOST_LOCK],
-            )
-            .await
-            .map_err(pg)?;
-        if row.get::<_, bool>(0) {
-            return Ok(holder);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(StoreError::Locked(describe));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let rows = tx
+        .query("SELECT firing, record FROM petrel_reservations", &[])
+        .await
+        .map_err(pg)?;
+    for row in rows {
+        let record: Reservation = decode("reservation", row.get(1))?;
+        let firing: i64 = row.get(0);
+        tx.execute(
+            "UPDATE petrel_reservations SET case_id = $2 WHERE firing = $1",
+            &[&firing, &record.case],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    Ok(())
 }
-
-/// The first key of the host lock (`pet` in ASCII); the second is the
-/// schema's hash.
-const HOST_LOCK: i32 = 0x0070_6574;

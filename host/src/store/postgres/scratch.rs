@@ -48,6 +48,11 @@ impl Scratch {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Runs `sql` in this schema (tests acting behind the store's back).
+    pub fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        execute(&self.url, sql)
+    }
 }
 
 impl Drop for Scratch {

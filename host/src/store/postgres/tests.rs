@@ -27,6 +27,11 @@ impl PgBackend {
         Some(PgBackend(scratch))
     }
 
+    /// Runs `sql` in this schema.
+    pub(crate) fn execute(&self, sql: &str) {
+        self.0.execute(sql).unwrap();
+    }
+
     /// Opens the store in this schema.
     pub(crate) fn store(&self) -> PgStore {
         PgStore::open(self.0.url(), 4).unwrap()

@@ -4,6 +4,7 @@
 
 mod branch;
 mod compensation_work;
+mod lending;
 mod offers;
 mod operate;
 mod plan;
