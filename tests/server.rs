@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod cluster;
 mod crash;
 mod errors;
 mod load;

@@ -249,6 +249,22 @@ pub fn order_token(id: &str, amount_cents: u64, items: u32) -> String {
     )
 }
 
+/// Order `i` of a generated load on the order-approval net: (amount in
+/// cents, items, the final place it ends in, the firings that complete).
+/// Items 0 is invalid (rejected at once); above 100,000 cents credit is
+/// refused.
+pub fn order_case(i: u64) -> (u64, u32, &'static str, usize) {
+    let amount = (i * 7_919) % 150_000;
+    let items = (i % 5) as u32;
+    if amount == 0 || items == 0 {
+        (amount, items, "rejected", 1)
+    } else if amount <= 100_000 {
+        (amount, items, "approved", 4)
+    } else {
+        (amount, items, "rejected", 4)
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

@@ -53,9 +53,13 @@ pub(crate) struct Args {
     /// alternate with sled's, each in a scratch schema dropped after).
     #[arg(long, value_name = "URL", env = "PETREL_STORE")]
     store: Option<String>,
+    /// With --store: also measure 1 to N hosts sharing the database (in
+    /// this process), with the transactions and round trips per firing.
+    #[arg(long, value_name = "N", requires = "store", value_parser = clap::value_parser!(u32).range(1..=8))]
+    hosts: Option<u32>,
 }
 
-const BENCH_NET: &str = r#"
+pub(crate) const BENCH_NET: &str = r#"
 [net]
 name = "bench"
 [places.stock_check]
@@ -75,7 +79,7 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// The median of `values` (sorts them).
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
     if n % 2 == 1 {
@@ -98,8 +102,8 @@ fn cpu_time() -> Option<Duration> {
 }
 
 /// A measured rate, and the CPU time each unit of work took.
-struct Rate {
-    per_second: f64,
+pub(crate) struct Rate {
+    pub(crate) per_second: f64,
     elapsed: Duration,
     cpu_us: Option<f64>,
 }
@@ -120,13 +124,13 @@ impl Rate {
 }
 
 /// Wall-clock and CPU time from its start.
-struct Meter {
+pub(crate) struct Meter {
     started: Instant,
     cpu: Option<Duration>,
 }
 
 impl Meter {
-    fn start() -> Meter {
+    pub(crate) fn start() -> Meter {
         Meter {
             cpu: cpu_time(),
             started: Instant::now(),
@@ -134,7 +138,7 @@ impl Meter {
     }
 
     /// The rate of `n` units of work done since the start.
-    fn rate(&self, n: usize) -> Rate {
+    pub(crate) fn rate(&self, n: usize) -> Rate {
         let elapsed = self.started.elapsed();
         let cpu_us = self
             .cpu
@@ -148,7 +152,7 @@ impl Meter {
     }
 }
 
-fn order_payload(i: usize) -> serde_json::Value {
+pub(crate) fn order_payload(i: usize) -> serde_json::Value {
     serde_json::json!({ "order_id": format!("o-{i}"), "customer": "bench", "amount_cents": 1000 + i, "items": 1 + i % 3 })
 }
 
@@ -351,6 +355,10 @@ pub(crate) async fn run(args: Args) -> Outcome {
             median(&mut pgs),
             median(&mut pg_ratios)
         );
+    }
+    if let (Some(url), Some(hosts)) = (&args.store, args.hosts) {
+        let at = dir.path();
+        super::bench_hosts::run(&wasm, at, url, hosts as usize, args.cases, args.rounds).await?;
     }
     if !costs.is_empty() {
         println!(
