@@ -62,8 +62,9 @@ async fn shared_rate(
         while let Some(started) = starts.join_next().await {
             started??;
         }
+        // The loader leaves: its cases wait for a host.
+        leave(&loader)?;
         version
-        // The loader leaves here: its cases wait for a host.
     };
     let mut engines = Vec::with_capacity(hosts);
     for i in 1..=hosts {
@@ -84,6 +85,9 @@ async fn shared_rate(
     }
     let rate = meter.rate(cases);
     let after = traffic(&engines);
+    for engine in &engines {
+        leave(engine)?;
+    }
     anyhow::ensure!(
         completed == cases as u64,
         "expected {cases} firings on {hosts} host(s), got {completed}"
@@ -94,6 +98,15 @@ async fn shared_rate(
         transactions: (after.transactions - before.transactions) as f64 / n,
         round_trips: (after.round_trips - before.round_trips) as f64 / n,
     })
+}
+
+/// Makes `engine`'s host leave the database now (before its scratch schema
+/// goes).
+fn leave(engine: &Engine) -> anyhow::Result<()> {
+    if let Some(cluster) = engine.store().cluster() {
+        cluster.leave()?;
+    }
+    Ok(())
 }
 
 /// The traffic of `engines` together.

@@ -14,8 +14,9 @@ impl Engine {
     /// reservations (retries, firings a crash cut off, offers and leases).
     /// On a store other hosts share: adopts the cases no host runs.
     pub(super) async fn load(&self, core: &mut Core) -> Result<(), EngineError> {
-        if self.cluster().is_some() {
+        if let Some(cluster) = self.cluster() {
             core.share_with_hosts();
+            self.take_in(core, cluster.own()?).await?;
             return super::sharing::Lending::default()
                 .turn(self, core, self.clock().now_ms())
                 .await

@@ -39,6 +39,9 @@ pub trait Cluster: Send + Sync {
     fn host_id(&self) -> u64;
     /// Takes on up to `limit` live cases no host runs.
     fn adopt(&self, limit: usize) -> Result<Adopted, StoreError>;
+    /// The live cases this host runs already (it started them before it
+    /// loaded them), as adopted.
+    fn own(&self) -> Result<Adopted, StoreError>;
     /// Takes on case `id` to act on it (an operator's command): it is this
     /// host's already (nothing is read: `Ok(None)`), or no live host runs
     /// it (`Ok(Some(..))`, read as adopted), or another host runs it.
@@ -64,6 +67,10 @@ pub trait Cluster: Send + Sync {
     /// Whether another host reaped this one (its lease lapsed): none of its
     /// writes can commit any more.
     fn fenced(&self) -> bool;
+    /// Leaves the hosts now: frees this host's cases and lent tokens for
+    /// the others, and writes nothing more (a store leaves when dropped
+    /// too; this is for a host that must be gone before it returns).
+    fn leave(&self) -> Result<(), StoreError>;
     /// Records where this host's HTTP API listens.
     fn set_url(&self, url: &str) -> Result<(), StoreError>;
     /// Transactions and round trips to the database this host made so far.

@@ -152,6 +152,30 @@ impl Cluster for PgStore {
         Ok(adopted)
     }
 
+    fn own(&self) -> Result<Adopted, StoreError> {
+        let pool = self.pool.clone();
+        let host = self.host()?.id;
+        self.traffic.add(8);
+        self.block(async move {
+            let mut client = client(&pool).await?;
+            let tx = client.transaction().await.map_err(pg)?;
+            fence(&tx, host).await?;
+            let ids: Vec<String> = tx
+                .query(
+                    "SELECT id FROM petrel_cases WHERE live AND host = $1 ORDER BY id",
+                    &[&host],
+                )
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let adopted = read(&tx, host, ids).await?;
+            tx.commit().await.map_err(pg)?;
+            Ok(adopted)
+        })
+    }
+
     fn claim(&self, id: &str) -> Result<Result<Option<Adopted>, Elsewhere>, StoreError> {
         let pool = self.pool.clone();
         let host = self.host()?.id;
@@ -330,6 +354,14 @@ impl Cluster for PgStore {
         self.host
             .as_ref()
             .is_none_or(|h| h.fenced.load(Ordering::SeqCst))
+    }
+
+    fn leave(&self) -> Result<(), StoreError> {
+        let host = self.host()?;
+        if host.fenced.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.block(host.leave())
     }
 
     fn traffic(&self) -> crate::store::Traffic {

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
 use super::rows::pg;
 use crate::store::StoreError;
@@ -217,22 +218,26 @@ impl Host {
     /// Leaves: frees this host's live cases, lent tokens and wants, deletes
     /// its row and tells the others (a host stopping cleanly; one that dies
     /// is reaped instead).
-    pub(super) async fn leave(self) -> Result<(), StoreError> {
+    pub(super) fn leave(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
         self.renewal.abort();
-        self.client
-            .query_one(
-                "WITH me AS (DELETE FROM petrel_hosts WHERE id = $1 RETURNING id), \
-                 c AS (UPDATE petrel_cases SET host = NULL WHERE host = $1 RETURNING 1), \
-                 t AS (UPDATE petrel_tokens SET lent_to = NULL WHERE lent_to = $1 RETURNING 1), \
-                 w AS (DELETE FROM petrel_wants WHERE host = $1 RETURNING 1), \
-                 n AS (SELECT pg_notify($2, 'left')) \
-                 SELECT (SELECT count(*) FROM me), (SELECT count(*) FROM c), \
-                        (SELECT count(*) FROM t), (SELECT count(*) FROM w), (SELECT count(*) FROM n)",
-                &[&self.id, &self.channel],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(())
+        // Whatever follows, this host writes no more.
+        self.fenced.store(true, Ordering::SeqCst);
+        let (client, id, channel) = (self.client.clone(), self.id, self.channel.clone());
+        async move {
+            let mut tries = 0;
+            loop {
+                match free(&client, id, &channel).await {
+                    // Deadlocks with other hosts' statements: try again.
+                    Err(e) if tries < 5 && e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) => {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    result => return result.map(|_| ()).map_err(pg),
+                }
+            }
+        }
     }
 
     /// Records the URL other hosts and operators reach this host's HTTP
@@ -267,4 +272,20 @@ fn machine_name() -> String {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "host".into())
+}
+
+/// Frees what host `id` held and deletes its row (see [`Host::leave`]).
+async fn free(client: &Client, id: i64, channel: &str) -> Result<Row, tokio_postgres::Error> {
+    client
+        .query_one(
+                "WITH me AS (DELETE FROM petrel_hosts WHERE id = $1 RETURNING id), \
+                 c AS (UPDATE petrel_cases SET host = NULL WHERE host = $1 RETURNING 1), \
+                 t AS (UPDATE petrel_tokens SET lent_to = NULL WHERE lent_to = $1 RETURNING 1), \
+                 w AS (DELETE FROM petrel_wants WHERE host = $1 RETURNING 1), \
+                 n AS (SELECT pg_notify($2, 'left')) \
+                 SELECT (SELECT count(*) FROM me), (SELECT count(*) FROM c), \
+                        (SELECT count(*) FROM t), (SELECT count(*) FROM w), (SELECT count(*) FROM n)",
+            &[&id, &channel],
+        )
+        .await
 }
