@@ -407,6 +407,7 @@ impl<'e> Shell<'e> {
                 reply,
             } => {
                 let result = self.core.complete(firing, &lease, completion, now);
+                let result = self.engine.routed(firing, result);
                 answer(answers, reply, result)
             }
             Command::Fail {
@@ -416,6 +417,7 @@ impl<'e> Shell<'e> {
                 reply,
             } => {
                 let result = self.core.fail_work(firing, &lease, failure, now);
+                let result = self.engine.routed(firing, result);
                 answer(answers, reply, result)
             }
             Command::Extend {
@@ -425,6 +427,7 @@ impl<'e> Shell<'e> {
                 reply,
             } => {
                 let result = self.core.extend(firing, &lease, lease_ms, now);
+                let result = self.engine.routed(firing, result);
                 answer(answers, reply, result)
             }
             Command::Offers { filter, reply } => {

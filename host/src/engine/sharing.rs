@@ -118,6 +118,24 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// `result` of a worker's request on firing `firing`, naming the host
+    /// to ask instead when it failed because another host runs its case.
+    pub(super) fn routed<T>(
+        &self,
+        firing: u64,
+        result: Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let (Err(EngineError::Conflict(_)), Some(cluster)) = (&result, self.cluster()) else {
+            return result;
+        };
+        match cluster.firing_elsewhere(firing) {
+            Ok(Some((case, elsewhere))) => Err(elsewhere_error(&case, &elsewhere)),
+            _ => result,
+        }
+    }
+}
+
 /// The refusal of a command on case `id` that another host runs.
 pub(super) fn elsewhere_error(id: &str, e: &Elsewhere) -> EngineError {
     let at = e

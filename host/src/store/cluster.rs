@@ -46,6 +46,9 @@ pub trait Cluster: Send + Sync {
     /// host's already (nothing is read: `Ok(None)`), or no live host runs
     /// it (`Ok(Some(..))`, read as adopted), or another host runs it.
     fn claim(&self, id: &str) -> Result<Result<Option<Adopted>, Elsewhere>, StoreError>;
+    /// The case of firing `firing` and the other live host running it, if
+    /// another host runs it.
+    fn firing_elsewhere(&self, firing: u64) -> Result<Option<(String, Elsewhere)>, StoreError>;
     /// Borrows the free shared tokens of net version `version` no host holds.
     fn borrow(&self, version: &str) -> Result<Vec<StoredToken>, StoreError>;
     /// Gives shared tokens of `version` (place, seq) back for other hosts;

@@ -19,12 +19,29 @@ use petrel::store::postgres::Scratch;
 use super::{Api, Daemon, Reply};
 
 mod orders;
+mod routing;
 mod work;
 use crate::util::{Rng, now_ms, order_net, order_token, petrel, write_net};
 
 const HOSTS: usize = 3;
 /// A host's lease: a dead host's cases are adopted about this long after it died.
 const LEASE_MS: &str = "1000";
+
+/// One external step: a worker pays. A lapsed lease is a failed attempt,
+/// retried often enough never to dead-letter here.
+const PAYMENTS: &str = r#"
+[net]
+name = "cluster-payments"
+[places.due]
+start = true
+[places.paid]
+final = true
+[transitions.pay]
+external = true
+inputs = { due = 1 }
+outcomes.paid = { paid = 1 }
+retry = { max_attempts = 100, initial_delay_ms = 10, max_delay_ms = 10 }
+"#;
 
 /// `petrel serve` hosts on one store, each in a slot that outlives its
 /// process: a killed slot keeps its old (dead) address until restarted.

@@ -2,22 +2,6 @@
 
 use super::*;
 
-/// One external step: a worker pays. A lapsed lease is a failed attempt,
-/// retried often enough never to dead-letter here.
-const PAYMENTS: &str = r#"
-[net]
-name = "cluster-payments"
-[places.due]
-start = true
-[places.paid]
-final = true
-[transitions.pay]
-external = true
-inputs = { due = 1 }
-outcomes.paid = { paid = 1 }
-retry = { max_attempts = 100, initial_delay_ms = 10, max_delay_ms = 10 }
-"#;
-
 /// Cases started before the kill, then after the restart.
 const WAVES: [usize; 2] = [200, 100];
 

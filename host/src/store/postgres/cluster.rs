@@ -223,6 +223,24 @@ impl Cluster for PgStore {
         Ok(claimed)
     }
 
+    fn firing_elsewhere(&self, firing: u64) -> Result<Option<(String, Elsewhere)>, StoreError> {
+        let host = self.host()?.id;
+        let found = self.query(
+            "SELECT c.id, h.name, h.url FROM petrel_reservations r \
+             JOIN petrel_cases c ON c.id = r.case_id JOIN petrel_hosts h ON h.id = c.host \
+             WHERE r.firing = $1 AND c.host <> $2",
+            vec![super::rows::p(i64_of(firing)), super::rows::p(host)],
+            |row| {
+                let elsewhere = Elsewhere {
+                    host: row.get(1),
+                    url: row.get(2),
+                };
+                Ok((row.get::<_, String>(0), elsewhere))
+            },
+        )?;
+        Ok(found.into_iter().next())
+    }
+
     fn borrow(&self, version: &str) -> Result<Vec<StoredToken>, StoreError> {
         let pool = self.pool.clone();
         let host = self.host()?.id;
