@@ -270,6 +270,7 @@ impl From<EngineError> for Failure {
             | EngineError::Invalid(_)
             | EngineError::NotFound(_)
             | EngineError::Conflict(_)
+            | EngineError::Elsewhere { .. }
             | EngineError::Store(petrel::store::StoreError::CaseExists(_)) => BAD_INPUT,
             EngineError::Check(_)
             | EngineError::Store(_)

@@ -32,6 +32,15 @@ pub enum EngineError {
     /// lost or has expired).
     #[error("{0}")]
     Conflict(String),
+    /// The request is about a case another live host runs (a store several
+    /// hosts share): it must go to that host, at `url` if it serves an API.
+    #[error("{message}")]
+    Elsewhere {
+        /// What was asked and which host runs the case.
+        message: String,
+        /// Where that host's HTTP API listens, if it serves one.
+        url: Option<String>,
+    },
     /// The host is shutting down (or its driver stopped).
     #[error("{0}")]
     Unavailable(String),

@@ -142,10 +142,13 @@ pub(super) fn elsewhere_error(id: &str, e: &Elsewhere) -> EngineError {
         .url
         .as_deref()
         .map_or_else(String::new, |u| format!(" (its API: {u})"));
-    EngineError::Conflict(format!(
-        "case `{id}` is run by host `{}`{at}: send the request to that host",
-        e.host
-    ))
+    EngineError::Elsewhere {
+        message: format!(
+            "case `{id}` is run by host `{}`{at}: send the request to that host",
+            e.host
+        ),
+        url: e.url.clone(),
+    }
 }
 
 /// A host's lending state between turns.

@@ -135,6 +135,9 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// What went wrong, naming the bad field or value.
     pub message: String,
+    /// Where the host running the case listens, when another host runs it
+    /// (the request is forwarded there: see `forward`).
+    pub(crate) run_by: Option<String>,
 }
 
 impl ApiError {
@@ -143,6 +146,7 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            run_by: None,
         }
     }
 }
@@ -166,7 +170,11 @@ impl IntoResponse for ApiError {
                 message: &self.message,
             },
         };
-        (self.code.status(), Json(body)).into_response()
+        let mut response = (self.code.status(), Json(body)).into_response();
+        if let Some(url) = self.run_by {
+            response.extensions_mut().insert(super::forward::RunBy(url));
+        }
+        response
     }
 }
 
@@ -179,6 +187,11 @@ impl From<EngineError> for ApiError {
             EngineError::Invalid(_) => ErrorCode::InvalidRequest,
             EngineError::NotFound(_) => ErrorCode::NotFound,
             EngineError::Conflict(_) => ErrorCode::Conflict,
+            EngineError::Elsewhere { url, .. } => {
+                let mut error = ApiError::new(ErrorCode::Conflict, e.to_string());
+                error.run_by = url.clone();
+                return error;
+            }
             EngineError::Store(StoreError::CaseExists(_)) => ErrorCode::CaseExists,
             EngineError::Unavailable(_) => ErrorCode::Unavailable,
             EngineError::Store(_) | EngineError::Sandbox(_) | EngineError::Retention(_) => {

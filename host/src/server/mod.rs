@@ -36,6 +36,7 @@ mod dead_letters;
 mod error;
 mod events;
 mod extract;
+mod forward;
 mod guard;
 mod listener;
 mod nets;
@@ -186,6 +187,10 @@ fn app(state: AppState, config: &ServerConfig) -> Router {
         .router
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state)
+        .layer(from_fn_with_state(
+            forward::Forwarder::new(config.max_body_bytes, config.request_timeout),
+            forward::to_owner,
+        ))
         .layer(from_fn_with_state(guard, guard::guard))
         .layer(from_fn(trace::span))
 }

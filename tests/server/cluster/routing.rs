@@ -1,16 +1,18 @@
-//! What goes to which host: reads from any, a case's commands and its
-//! external work to the host running it, which another host names.
+//! What goes to which host: reads from any host; a case's commands and
+//! its external work to the host running it, where another host forwards
+//! them (once: a forwarded request another host cannot serve is refused,
+//! naming the host running the case).
 
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_host_names_the_host_running_a_case_it_cannot_act_on() {
+async fn commands_on_a_case_are_forwarded_to_the_host_running_it() {
     let nets = tempfile::tempdir().unwrap();
     let net = write_net(nets.path(), "payments.toml", PAYMENTS);
     let Some((_schema, cluster, seed)) = three_hosts(&net).await else {
         return;
     };
-    let (a, b) = (cluster.api(0), cluster.api(1));
+    let (a, b, c) = (cluster.api(0), cluster.api(1), cluster.api(2));
     a.start("cluster-payments", "r-1", "due", json!({ "amount": 5 }))
         .await;
     // Any host reads the case; only A, which runs it, offers its work.
@@ -20,27 +22,29 @@ async fn a_host_names_the_host_running_a_case_it_cannot_act_on() {
     let item = a.post("/v1/work/claim", claim).await.expect(200).body;
     assert_eq!(item["case"], "r-1");
 
-    // Completing through B is refused, naming A and where it listens.
+    // A request already forwarded once is not sent on: B refuses it,
+    // naming A and where it listens.
     let path = format!("/v1/work/{}/complete", item["firing"]);
     let tokens = json!([{ "place": "paid", "payload": {} }]);
     let body = json!({ "lease": item["lease"], "outcome": "paid", "tokens": tokens });
-    let refused = b.post(&path, body.clone()).await.expect(409);
+    let once = b
+        .request(reqwest::Method::POST, &path)
+        .header("petrel-forwarded", "1");
+    let refused = Api::send(once.json(&body)).await.expect(409);
     assert!(refused.message().contains(&a.base), "{refused:#?}");
-    a.post(&path, body).await.expect(204);
+    // Completing through B reaches A, which runs the case.
+    b.post(&path, body).await.expect(204);
     a.wait_status("r-1", "completed", Duration::from_secs(10))
         .await;
 
-    // So is cancelling through B a case A runs; A cancels it.
+    // So does cancelling through C a case A runs.
     a.start("cluster-payments", "r-2", "due", json!({ "amount": 7 }))
         .await;
-    let cancel = json!({ "reason": "customer withdrew", "by": "ops" });
-    let refused = b
-        .post("/v1/cases/r-2/cancel", cancel.clone())
-        .await
-        .expect(409);
-    assert!(refused.message().contains(&a.base), "{refused:#?}");
-    let cancelled = a.post("/v1/cases/r-2/cancel", cancel).await.expect(200);
+    let cancel = json!({ "reason": "customer withdrew", "by": "ops-ana" });
+    let cancelled = c.post("/v1/cases/r-2/cancel", cancel).await.expect(200);
     assert_eq!(cancelled.body["status"], "aborted");
+    let history = a.get("/v1/cases/r-2/history").await.expect(200).body;
+    assert!(history.to_string().contains("ops-ana"), "{history}");
 
     let marking = stop_and_read(&cluster, seed).await;
     assert_eq!(marking["cases"].as_array().unwrap().len(), 2, "{marking}");

@@ -376,7 +376,7 @@ impl Cluster for PgStore {
 
     fn leave(&self) -> Result<(), StoreError> {
         let host = self.host()?;
-        if host.fenced.load(Ordering::SeqCst) {
+        if host.fenced.load(Ordering::SeqCst) || host.left.load(Ordering::SeqCst) {
             return Ok(());
         }
         self.block(host.leave())

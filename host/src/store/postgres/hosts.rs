@@ -40,6 +40,9 @@ pub(super) struct Host {
     pub(super) wake: Arc<Notify>,
     /// Set once the host's row is gone.
     pub(super) fenced: Arc<AtomicBool>,
+    /// Set once it left (see [`Host::leave`]): it writes no more, and
+    /// leaving again does nothing.
+    pub(super) left: AtomicBool,
     /// The connection (renewals, reaping, `LISTEN`); used last by `leave`.
     client: Arc<Client>,
     renewal: tokio::task::JoinHandle<()>,
@@ -113,6 +116,7 @@ pub(super) async fn register(
         channel,
         wake,
         fenced,
+        left: AtomicBool::new(false),
         client,
         renewal,
     })
@@ -222,8 +226,7 @@ impl Host {
         &self,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
         self.renewal.abort();
-        // Whatever follows, this host writes no more.
-        self.fenced.store(true, Ordering::SeqCst);
+        self.left.store(true, Ordering::SeqCst);
         let (client, id, channel) = (self.client.clone(), self.id, self.channel.clone());
         async move {
             let mut tries = 0;

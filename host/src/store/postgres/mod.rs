@@ -236,6 +236,7 @@ impl Drop for PgStore {
         // must not wait for its threads.
         if let Some(host) = self.host.take()
             && !host.fenced.load(std::sync::atomic::Ordering::SeqCst)
+            && !host.left.load(std::sync::atomic::Ordering::SeqCst)
         {
             // Free this host's cases now, for the others to adopt at once,
             // rather than when its lease lapses.
