@@ -142,6 +142,22 @@ fn the_order_approval_flow_runs_on_postgres_through_the_cli() {
         let cases = runtime.block_on(host.api.get("/v1/cases")).expect(200).body;
         assert_eq!(cases["cases"].as_array().unwrap().len(), 2, "{cases}");
     }
+    // `petrel hosts` lists both, where they listen, and no case waiting.
+    let hosts = petrel(&["hosts", "--store", store, "--format", "json"])
+        .expect_code(0)
+        .json();
+    let urls: Vec<&str> = hosts["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        [daemon.api.base.as_str(), second.api.base.as_str()],
+        "{hosts}"
+    );
+    assert_eq!(hosts["waiting"], 0, "{hosts}");
     drop(second);
     drop(daemon);
 }

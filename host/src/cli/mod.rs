@@ -17,6 +17,7 @@ mod embedded;
 mod graph;
 mod guests;
 mod history;
+mod hosts;
 mod marking;
 mod migrate;
 mod new;
@@ -98,6 +99,8 @@ enum Command {
     /// Create or upgrade a PostgreSQL store's schema (every command that
     /// opens one does it too).
     Migrate(migrate::Args),
+    /// List the hosts sharing a PostgreSQL store (leases, cases each runs).
+    Hosts(hosts::Args),
 }
 
 /// Output format.
@@ -398,6 +401,7 @@ pub(crate) fn dispatch(cli: Cli) -> Outcome {
             Command::Graph(a) => graph::run(a).await,
             Command::Serve(a) => serve::run(a).await,
             Command::Migrate(a) => migrate::run(a).await,
+            Command::Hosts(a) => hosts::run(a).await,
         }
     })
 }

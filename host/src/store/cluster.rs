@@ -74,10 +74,29 @@ pub trait Cluster: Send + Sync {
     /// the others, and writes nothing more (a store leaves when dropped
     /// too; this is for a host that must be gone before it returns).
     fn leave(&self) -> Result<(), StoreError>;
+    /// The other hosts of the database, oldest first, and how many live
+    /// cases no host runs.
+    fn hosts(&self) -> Result<(Vec<HostInfo>, u64), StoreError>;
     /// Records where this host's HTTP API listens.
     fn set_url(&self, url: &str) -> Result<(), StoreError>;
     /// Transactions and round trips to the database this host made so far.
     fn traffic(&self) -> Traffic;
+}
+
+/// One host of a shared database, as `petrel hosts` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HostInfo {
+    /// Its id.
+    pub id: u64,
+    /// Machine and process id.
+    pub name: String,
+    /// Where its HTTP API listens, if it serves one.
+    pub url: Option<String>,
+    /// Milliseconds until its lease lapses (negative: lapsed, it is dead
+    /// and about to be reaped).
+    pub lease_left_ms: i64,
+    /// The live cases it runs.
+    pub cases: u64,
 }
 
 /// What a host asked of the database: transactions (committed or not) and

@@ -29,7 +29,7 @@ mod token_entry;
 mod transaction;
 mod vacuum;
 
-pub use cluster::{Adopted, Cluster, Elsewhere, Traffic};
+pub use cluster::{Adopted, Cluster, Elsewhere, HostInfo, Traffic};
 pub use dead_letter::{DeadLetter, DeadLetterKind, LastDecision};
 pub use error::StoreError;
 pub use event::{Event, EventRecord, TokenRecord, TokenRef, decode_payload};

@@ -382,6 +382,32 @@ impl Cluster for PgStore {
         self.block(host.leave())
     }
 
+    fn hosts(&self) -> Result<(Vec<crate::store::HostInfo>, u64), StoreError> {
+        let me = self.host()?.id;
+        let hosts = self.query(
+            "SELECT h.id, h.name, h.url, \
+                    (EXTRACT(EPOCH FROM (h.lease_until - now())) * 1000)::bigint, \
+                    (SELECT count(*) FROM petrel_cases c WHERE c.live AND c.host = h.id) \
+             FROM petrel_hosts h WHERE h.id <> $1 ORDER BY h.id",
+            vec![super::rows::p(me)],
+            |row| {
+                Ok(crate::store::HostInfo {
+                    id: row.get::<_, i64>(0) as u64,
+                    name: row.get(1),
+                    url: row.get(2),
+                    lease_left_ms: row.get(3),
+                    cases: row.get::<_, i64>(4) as u64,
+                })
+            },
+        )?;
+        let waiting = self.query(
+            "SELECT count(*) FROM petrel_cases WHERE live AND host IS NULL",
+            vec![],
+            |row| Ok(row.get::<_, i64>(0) as u64),
+        )?;
+        Ok((hosts, waiting.first().copied().unwrap_or(0)))
+    }
+
     fn traffic(&self) -> crate::store::Traffic {
         self.traffic.get()
     }
