@@ -299,7 +299,7 @@ async fn a_net_is_described_and_drawn_with_its_token_counts() {
 
 /// Reads server-sent events from `path` until `until` says stop (at most
 /// 10 s): each as (id, event, data).
-async fn read_events(
+pub(super) async fn read_events(
     api: &Api,
     path: &str,
     last_id: Option<&str>,

@@ -25,6 +25,9 @@ const BATCH: usize = 256;
 /// Shortest time between two reads of one stream: new entries wait at most
 /// this long, however often the store flushes.
 const MIN_READ_INTERVAL: Duration = Duration::from_millis(100);
+/// On a store other hosts share, how often a stream looks for what they
+/// logged (its own host's commits wake it at once).
+const SHARED_POLL: Duration = Duration::from_millis(250);
 /// A comment line this often keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -50,6 +53,9 @@ struct Cursor {
     stopping: watch::Receiver<bool>,
     /// Entries read but not sent yet.
     pending: std::collections::VecDeque<EventRecord>,
+    /// Other hosts share the store: every committed entry is durable, and
+    /// theirs do not move this host's durable seq, so the log is polled.
+    shared: bool,
     /// Held while the stream is open (`[server] max_event_streams`).
     _permit: OwnedSemaphorePermit,
 }
@@ -93,6 +99,7 @@ pub(crate) async fn stream(
         durable,
         applied: state.host.engine().applied_seq(),
         stopping: state.stopping.clone(),
+        shared: state.host.engine().store().cluster().is_some(),
         pending: Default::default(),
         _permit: permit,
     };
@@ -111,7 +118,12 @@ impl Cursor {
             if let Some(entry) = self.pending.pop_front() {
                 return Some(entry);
             }
-            let durable = *self.durable.borrow_and_update();
+            let durable = match self.shared {
+                // Seqs are drawn in commit order: every entry read is
+                // committed, none committed later has a smaller seq.
+                true => u64::MAX,
+                false => *self.durable.borrow_and_update(),
+            };
             if durable > self.after {
                 let page =
                     self.host
@@ -133,13 +145,14 @@ impl Cursor {
                         self.pending.extend(fresh);
                         continue;
                     }
+                    None if self.shared => {}
                     // Nothing of ours up to `durable`: wait for more.
                     None => self.after = durable,
                 }
             }
             // Entries applied but not flushed yet (a turn the driver did not
             // flush at once) are flushed, so they are shown once durable.
-            if *self.applied.borrow_and_update() > durable {
+            if !self.shared && *self.applied.borrow_and_update() > durable {
                 tokio::time::sleep(MIN_READ_INTERVAL).await;
                 if let Err(e) = self.host.engine().flush().await {
                     tracing::warn!(error = %e, "event stream ends: flushing failed");
@@ -147,9 +160,17 @@ impl Cursor {
                 }
                 continue;
             }
+            let shared = self.shared;
+            let poll = async {
+                match shared {
+                    true => tokio::time::sleep(SHARED_POLL).await,
+                    false => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 changed = self.durable.changed() => changed.ok()?,
                 changed = self.applied.changed() => changed.ok()?,
+                () = poll => {}
                 () = stopped(&mut self.stopping) => return None,
             }
             tokio::time::sleep(MIN_READ_INTERVAL).await;

@@ -1,4 +1,5 @@
-//! What goes to which host: reads from any host; a case's commands and
+//! What goes to which host: reads (and the live log) from any host; a
+//! case's commands and
 //! its external work to the host running it, where another host forwards
 //! them (once: a forwarded request another host cannot serve is refused,
 //! naming the host running the case).
@@ -46,6 +47,22 @@ async fn commands_on_a_case_are_forwarded_to_the_host_running_it() {
     let history = a.get("/v1/cases/r-2/history").await.expect(200).body;
     assert!(history.to_string().contains("ops-ana"), "{history}");
 
+    // A stream on C, which runs nothing, shows what A logs.
+    let stream = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            crate::server::operate::read_events(&c, "/v1/events?case=r-3", None, |e| {
+                e.iter().any(|(_, kind, _)| kind == "case_started")
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.start("cluster-payments", "r-3", "due", json!({ "amount": 9 }))
+        .await;
+    let seen = stream.await.unwrap();
+    assert_eq!(seen[0].2["case"], "r-3", "{seen:?}");
+
     let marking = stop_and_read(&cluster, seed).await;
-    assert_eq!(marking["cases"].as_array().unwrap().len(), 2, "{marking}");
+    assert_eq!(marking["cases"].as_array().unwrap().len(), 3, "{marking}");
 }
