@@ -23,6 +23,7 @@
 
 mod cases;
 mod clock;
+mod command;
 mod commit;
 mod core;
 mod dead_letters;

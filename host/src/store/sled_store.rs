@@ -57,7 +57,7 @@ impl SledStore {
     /// Opens sled's database in `dir/db`. sled holds its own file lock until
     /// its flusher thread lets go of a dropped database, a moment after our
     /// lock is free: that lock is waited for too, up to 2 s.
-    fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    pub(crate) fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
         while_locked(dir, || match Self::sled_config(&dir.join("db")).open() {
             Ok(db) => Ok(Some(db)),
             Err(sled::Error::Io(io)) if io.to_string().contains("lock") => Ok(None),

@@ -101,7 +101,8 @@ pub fn vacuum(dir: &Path) -> Result<(u64, u64), StoreError> {
     let (db, fresh, old) = (dir.join("db"), dir.join("db.vacuum"), dir.join("db.old"));
     let before = bytes_under(&db);
     {
-        let from = SledStore::sled_config(&db).open()?;
+        // A store just dropped in this process may still be letting go.
+        let from = SledStore::open_db(dir)?;
         let to = SledStore::sled_config(&fresh).open()?;
         copy(&from, &to)?;
         let next = id_base(&from)? + from.generate_id()? + 1;
