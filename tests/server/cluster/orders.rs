@@ -15,8 +15,11 @@ async fn three_hosts_share_the_order_approval_flow_while_one_is_killed() {
     let acked = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(45);
     // The killer: 2 to 4 times, once a share of the cases is started, one
-    // host dies at a random moment and a new process takes its slot after
-    // 0.2-1 s (around its lease, so either it or another host adopts).
+    // host dies at a random moment and a new process takes its slot. The
+    // first time after 2 s, past the dead host's lease (1 s, reaped within
+    // 1.45 s): the other hosts take its cases over. Later after 0.2-1 s,
+    // around its lease: the new process, which sees its predecessor's
+    // process gone, or another host takes over.
     let killer = tokio::spawn({
         let (cluster, acked) = (cluster.clone(), acked.clone());
         async move {
@@ -30,7 +33,12 @@ async fn three_hosts_share_the_order_approval_flow_while_one_is_killed() {
                 tokio::time::sleep(Duration::from_millis(rng.below(300) as u64)).await;
                 let slot = rng.below(HOSTS);
                 cluster.kill(slot);
-                tokio::time::sleep(Duration::from_millis(200 + rng.below(800) as u64)).await;
+                let down = if k == 0 {
+                    2_000
+                } else {
+                    200 + rng.below(800) as u64
+                };
+                tokio::time::sleep(Duration::from_millis(down)).await;
                 // Same data dir, then a fresh one, and so on: both must work.
                 let again = cluster.clone();
                 blocking(move || again.restart(slot, k % 2 == 1)).await;

@@ -2,7 +2,8 @@
 //! a case is run by one host and adopted by another once its host leaves;
 //! shared tokens are lent to one host at a time, given back when another
 //! wants them, never lent while a reservation holds them; a host whose
-//! row is gone (reaped) can no longer write.
+//! lease lapsed is reaped by another, which adopts its cases, and it can
+//! no longer write.
 
 use super::PgStore;
 use super::tests::PgBackend;
@@ -122,4 +123,41 @@ fn a_host_whose_row_is_gone_can_no_longer_write() {
         backend.store().case("c").unwrap().is_none(),
         "nothing written"
     );
+}
+
+#[test]
+fn a_host_whose_lease_lapsed_is_reaped_by_another_which_adopts_its_cases() {
+    let Some(backend) = PgBackend::from_env() else {
+        return;
+    };
+    // A renews every 150 s: its lease, set in the past, stays lapsed.
+    let a = PgStore::open_host(backend.url(), 2, 600_000).unwrap();
+    let t = token("c", "p", 1);
+    started(&a, "c", vec![t.clone()]);
+    backend.execute(&format!(
+        "UPDATE petrel_hosts SET lease_until = now() - interval '1 second' WHERE id = {}",
+        a.host_id()
+    ));
+    // B renews (and reaps) every 125 ms.
+    let b = PgStore::open_host(backend.url(), 2, 500).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let adopted = loop {
+        let adopted = b.adopt(10).unwrap();
+        if !adopted.cases.is_empty() {
+            break adopted;
+        }
+        assert!(std::time::Instant::now() < deadline, "A was not reaped");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(adopted.tokens, vec![t.clone()]);
+    // A, alive but reaped, can no longer write (fenced).
+    use crate::store::Store as _;
+    let err = a
+        .apply(&mut [Change {
+            consume: vec![t.id()],
+            ..Change::default()
+        }])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Fenced(_)), "{err}");
+    assert_eq!(b.tokens(&Owner::Case("c".into())).unwrap(), vec![t]);
 }

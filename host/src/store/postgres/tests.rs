@@ -27,6 +27,11 @@ impl PgBackend {
         Some(PgBackend(scratch))
     }
 
+    /// The store URL of this schema.
+    pub(crate) fn url(&self) -> &str {
+        self.0.url()
+    }
+
     /// Runs `sql` in this schema.
     pub(crate) fn execute(&self, sql: &str) {
         self.0.execute(sql).unwrap();
