@@ -26,7 +26,6 @@ impl Engine {
         let mut core = self.core(None, false);
         if self.cluster().is_some() {
             // Sharing the store: only a case no live host runs.
-            core.share_with_hosts();
             self.claim(&mut core, id).await?;
         } else {
             self.load_case(&mut core, id)?;

@@ -4,7 +4,7 @@
 //! still there, so a letter is retried or discarded once, never both. A
 //! daemon's driver does the same through its core (see `driver`).
 
-use super::core::letters;
+use super::core::{Core, letters};
 use super::{Engine, EngineError};
 use crate::store::{CaseRecord, DeadLetter};
 
@@ -21,9 +21,16 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("no dead letter {id}")))
     }
 
-    /// A dead letter and its case's record.
-    pub(crate) fn letter_and_case(&self, id: u64) -> Result<(DeadLetter, CaseRecord), EngineError> {
+    /// A dead letter and its case's record, the case first made this
+    /// host's (into `core`) on a shared store: refused while another live
+    /// host runs it.
+    pub(crate) async fn letter_and_case(
+        &self,
+        core: &mut Core,
+        id: u64,
+    ) -> Result<(DeadLetter, CaseRecord), EngineError> {
         let letter = self.dead_letter(id)?;
+        self.claim(core, &letter.case).await?;
         let case = self.store.case(&letter.case)?.ok_or_else(|| {
             EngineError::NotFound(format!(
                 "dead letter {id} belongs to case `{}`, which is gone",
@@ -33,24 +40,14 @@ impl Engine {
         Ok((letter, case))
     }
 
-    /// [`Engine::letter_and_case`], the case claimed first on a shared
-    /// store (refused while another live host runs it).
-    async fn claimed_letter(&self, id: u64) -> Result<(DeadLetter, CaseRecord), EngineError> {
-        if self.cluster().is_some() {
-            let letter = self.dead_letter(id)?;
-            let mut core = self.core(None, false);
-            core.share_with_hosts();
-            self.claim(&mut core, &letter.case).await?;
-        }
-        self.letter_and_case(id)
-    }
-
     /// Puts a dead letter's tokens back in their places (under their old
     /// seqs), held for its transition, which the next run fires again on
     /// them with a fresh attempt count; for a compensation, runs the saga
     /// again from that step. `by` (who) is recorded. Durable when it returns.
     pub async fn retry_dead_letter(&self, id: u64, by: &str) -> Result<DeadLetter, EngineError> {
-        let (letter, case) = self.claimed_letter(id).await?;
+        let (letter, case) = self
+            .letter_and_case(&mut self.core(None, false), id)
+            .await?;
         let change = letters::retry(&letter, case, by, self.clock().now_ms())?;
         self.committer.commit(vec![change]).await?;
         Ok(letter)
@@ -65,7 +62,9 @@ impl Engine {
         by: &str,
         reason: &str,
     ) -> Result<DeadLetter, EngineError> {
-        let (letter, case) = self.claimed_letter(id).await?;
+        let (letter, case) = self
+            .letter_and_case(&mut self.core(None, false), id)
+            .await?;
         let change = letters::discard(&letter, case, by, reason, self.clock().now_ms())?;
         self.committer.commit(vec![change]).await?;
         Ok(letter)

@@ -360,10 +360,8 @@ impl<'e> Shell<'e> {
                 reason,
                 reply,
             } => {
-                let result = match self.engine.claim(&mut self.core, &id).await {
-                    Ok(()) => self.core.cancel(&id, &by, reason, now),
-                    Err(e) => Err(e),
-                };
+                let claimed = self.engine.claim(&mut self.core, &id).await;
+                let result = claimed.and_then(|()| self.core.cancel(&id, &by, reason, now));
                 answer(answers, reply, result)
             }
             Command::RetryDeadLetter { id, by, reply } => {
@@ -406,9 +404,7 @@ impl<'e> Shell<'e> {
     ) -> Result<DeadLetter, EngineError> {
         // The stored case record must be the one the core holds.
         self.commit().await?;
-        let letter = self.engine.dead_letter(id)?;
-        self.engine.claim(&mut self.core, &letter.case).await?;
-        let (letter, case) = self.engine.letter_and_case(id)?;
+        let (letter, case) = self.engine.letter_and_case(&mut self.core, id).await?;
         let change = close(&letter, case)?;
         let refire = change.reserve.first().cloned();
         if self.core.close_letter(&letter, change)? {

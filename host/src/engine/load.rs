@@ -15,7 +15,6 @@ impl Engine {
     /// On a store other hosts share: adopts the cases no host runs.
     pub(super) async fn load(&self, core: &mut Core) -> Result<(), EngineError> {
         if let Some(cluster) = self.cluster() {
-            core.share_with_hosts();
             self.take_in(core, cluster.own()?).await?;
             return super::sharing::Lending::default()
                 .turn(self, core, self.clock().now_ms())

@@ -54,7 +54,11 @@ impl Engine {
             max_firings,
             evict_finished,
         };
-        Core::new(settings, Arc::new(self.store().clone()))
+        let mut core = Core::new(settings, Arc::new(self.store().clone()));
+        if self.cluster().is_some() {
+            core.share_with_hosts();
+        }
+        core
     }
 
     /// Fires until nothing is enabled (or `options.max_firings` firings

@@ -17,7 +17,7 @@ use crate::store::{
 };
 
 /// Most cases adopted in one turn (more follow on the next turns).
-pub(super) const ADOPT_BATCH: usize = 1000;
+const ADOPT_BATCH: usize = 1000;
 
 /// How often a host looks for work of other hosts without being told
 /// (cases freed by a reaped host, tokens wanted after a quantum).
@@ -116,9 +116,7 @@ impl Engine {
             Err(elsewhere) => Err(elsewhere_error(id, &elsewhere)),
         }
     }
-}
 
-impl Engine {
     /// `result` of a worker's request on firing `firing`, naming the host
     /// to ask instead when it failed because another host runs its case.
     pub(super) fn routed<T>(
@@ -137,7 +135,7 @@ impl Engine {
 }
 
 /// The refusal of a command on case `id` that another host runs.
-pub(super) fn elsewhere_error(id: &str, e: &Elsewhere) -> EngineError {
+fn elsewhere_error(id: &str, e: &Elsewhere) -> EngineError {
     let at = e
         .url
         .as_deref()
@@ -214,9 +212,7 @@ impl Lending {
 
     /// Whether a version some case waits on was not asked for yet.
     pub(crate) fn newly_awaiting(&self, core: &Core) -> bool {
-        core.awaiting_versions()
-            .iter()
-            .any(|v| !self.wants.contains(v))
+        core.awaits_any(|v| !self.wants.iter().any(|w| w == v))
     }
 
     /// Borrows for the versions this host's cases wait on; says which it

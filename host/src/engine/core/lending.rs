@@ -42,6 +42,13 @@ impl Core {
             .collect()
     }
 
+    /// Whether some case waits on shared tokens of a version `pick` picks.
+    pub(crate) fn awaits_any(&self, mut pick: impl FnMut(&str) -> bool) -> bool {
+        self.awaiting_shared
+            .iter()
+            .any(|(v, cases)| !cases.is_empty() && pick(v))
+    }
+
     /// The versions some case waits on shared tokens of.
     pub(crate) fn awaiting_versions(&self) -> Vec<String> {
         let mut versions: Vec<String> = self

@@ -21,6 +21,7 @@ use futures_util::future::try_join_all;
 use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
 
+use super::hosts::FENCE;
 use super::rows::{client, i64_of, owner_key, pg};
 use crate::store::{
     CaseRecord, Change, NetRecord, StoreError, TokenId, encode, transaction::kept_on_token,
@@ -184,8 +185,6 @@ pub(super) async fn deploy(
     Ok(true)
 }
 
-/// The host's own row, locked against reaping until commit (fencing).
-const FENCE: &str = "SELECT 1 FROM petrel_hosts WHERE id = $1 FOR KEY SHARE";
 const CASE_START: &str = "INSERT INTO petrel_cases (id, started_at_ms, record, host) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
 const RELEASE: &str = "DELETE FROM petrel_reservations WHERE firing = $1";
@@ -420,9 +419,7 @@ async fn prepare(
 async fn check(tx: &Transaction<'_>, must: &Must<'_>) -> Result<(), StoreError> {
     match must {
         Must::Any => Ok(()),
-        Must::Host => Err(StoreError::Fenced(
-            "another host took this host's cases over (its lease lapsed)".into(),
-        )),
+        Must::Host => Err(super::hosts::fenced()),
         Must::CaseFree(id) => Err(StoreError::CaseExists(id.to_string())),
         Must::Reserved(firing) => Err(conflict(format!("firing {firing} holds no reservation"))),
         Must::Letter(id) => Err(conflict(format!("dead letter {id} is gone"))),

@@ -8,22 +8,35 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use deadpool_postgres::Transaction;
+use futures_util::future::BoxFuture;
 use tokio::sync::Notify;
 
 use super::PgStore;
+use super::hosts::{FENCE, fenced};
 use super::rows::{client, i64_of, pg, token_of};
 use crate::store::{Adopted, Cluster, Elsewhere, StoreError, StoredToken, decode};
 
-/// The host's own row, locked against reaping until commit.
-const FENCE: &str = "SELECT 1 FROM petrel_hosts WHERE id = $1 FOR KEY SHARE";
+/// The work of one transaction: given it and the host's id.
+type Work<T> = Box<
+    dyn for<'t> FnOnce(&'t Transaction<'t>, i64) -> BoxFuture<'t, Result<T, StoreError>> + Send,
+>;
 
-async fn fence(tx: &Transaction<'_>, host: i64) -> Result<(), StoreError> {
-    if tx.query_opt(FENCE, &[&host]).await.map_err(pg)?.is_none() {
-        return Err(StoreError::Fenced(
-            "another host took this host's cases over (its lease lapsed)".into(),
-        ));
-    }
-    Ok(())
+/// Takes on up to `$2` live cases no host runs, for host `$1`.
+const ADOPT: &str = "UPDATE petrel_cases SET host = $1 WHERE id IN \
+     (SELECT id FROM petrel_cases WHERE live AND host IS NULL ORDER BY id \
+      LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id";
+
+/// The live cases host `$1` runs.
+const OWN: &str = "SELECT id FROM petrel_cases WHERE live AND host = $1 ORDER BY id";
+
+/// The case ids `sql` returns.
+async fn case_ids(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<String>, StoreError> {
+    let rows = tx.query(sql, params).await.map_err(pg)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Reads what host `host` needs to run the cases `ids` (just made its
@@ -100,6 +113,24 @@ async fn read(tx: &Transaction<'_>, host: i64, ids: Vec<String>) -> Result<Adopt
 }
 
 impl PgStore {
+    /// Runs `work` in one transaction of this host, fenced (its row locked
+    /// first, so a reaped host does nothing), counting `round_trips`.
+    fn fenced<T: Send + 'static>(&self, round_trips: u64, work: Work<T>) -> Result<T, StoreError> {
+        let pool = self.pool.clone();
+        let host = self.host()?.id;
+        self.traffic.add(round_trips);
+        self.block(async move {
+            let mut client = client(&pool).await?;
+            let tx = client.transaction().await.map_err(pg)?;
+            if tx.query_opt(FENCE, &[&host]).await.map_err(pg)?.is_none() {
+                return Err(fenced());
+            }
+            let done = work(&tx, host).await?;
+            tx.commit().await.map_err(pg)?;
+            Ok(done)
+        })
+    }
+
     /// Drops the rest of this host's id block: the next id comes from a
     /// fresh block, above every id handed out so far, so ids of an adopted
     /// case keep growing (a region's abort mark compares them) whichever
@@ -120,32 +151,17 @@ impl Cluster for PgStore {
     }
 
     fn adopt(&self, limit: usize) -> Result<Adopted, StoreError> {
-        let pool = self.pool.clone();
-        let host = self.host()?.id;
         let limit = i64_of(limit);
         // BEGIN, fence, adopt, 4 reads, lend, COMMIT.
-        self.traffic.add(9);
-        let adopted = self.block(async move {
-            let mut client = client(&pool).await?;
-            let tx = client.transaction().await.map_err(pg)?;
-            fence(&tx, host).await?;
-            let ids: Vec<String> = tx
-                .query(
-                    "UPDATE petrel_cases SET host = $1 WHERE id IN \
-                     (SELECT id FROM petrel_cases WHERE live AND host IS NULL ORDER BY id \
-                      LIMIT $2 FOR UPDATE SKIP LOCKED) \
-                     RETURNING id",
-                    &[&host, &limit],
-                )
-                .await
-                .map_err(pg)?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            let adopted = read(&tx, host, ids).await?;
-            tx.commit().await.map_err(pg)?;
-            Ok(adopted)
-        })?;
+        let adopted = self.fenced(
+            9,
+            Box::new(move |tx, host| {
+                Box::pin(async move {
+                    let ids = case_ids(tx, ADOPT, &[&host, &limit]).await?;
+                    read(tx, host, ids).await
+                })
+            }),
+        )?;
         if !adopted.cases.is_empty() {
             self.renew_ids()?;
         }
@@ -153,70 +169,55 @@ impl Cluster for PgStore {
     }
 
     fn own(&self) -> Result<Adopted, StoreError> {
-        let pool = self.pool.clone();
-        let host = self.host()?.id;
-        self.traffic.add(8);
-        self.block(async move {
-            let mut client = client(&pool).await?;
-            let tx = client.transaction().await.map_err(pg)?;
-            fence(&tx, host).await?;
-            let ids: Vec<String> = tx
-                .query(
-                    "SELECT id FROM petrel_cases WHERE live AND host = $1 ORDER BY id",
-                    &[&host],
-                )
-                .await
-                .map_err(pg)?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            let adopted = read(&tx, host, ids).await?;
-            tx.commit().await.map_err(pg)?;
-            Ok(adopted)
-        })
+        self.fenced(
+            8,
+            Box::new(|tx, host| {
+                Box::pin(async move {
+                    let ids = case_ids(tx, OWN, &[&host]).await?;
+                    read(tx, host, ids).await
+                })
+            }),
+        )
     }
 
     fn claim(&self, id: &str) -> Result<Result<Option<Adopted>, Elsewhere>, StoreError> {
-        let pool = self.pool.clone();
-        let host = self.host()?.id;
         let id = id.to_string();
-        self.traffic.add(9);
-        let claimed = self.block(async move {
-            let mut client = client(&pool).await?;
-            let tx = client.transaction().await.map_err(pg)?;
-            fence(&tx, host).await?;
-            let row = tx
-                .query_opt(
-                    "SELECT c.host, c.live, h.name, h.url FROM petrel_cases c \
+        let claimed = self.fenced(
+            9,
+            Box::new(move |tx, host| {
+                Box::pin(async move {
+                    let row = tx
+                        .query_opt(
+                            "SELECT c.host, c.live, h.name, h.url FROM petrel_cases c \
                      LEFT JOIN petrel_hosts h ON h.id = c.host WHERE c.id = $1 FOR UPDATE OF c",
-                    &[&id],
-                )
-                .await
-                .map_err(pg)?;
-            let Some(row) = row else {
-                // No such case: nothing to claim; the caller says so.
-                return Ok(Ok(Some(Adopted::default())));
-            };
-            let owner: Option<i64> = row.get(0);
-            let live: bool = row.get(1);
-            let name: Option<String> = row.get(2);
-            if owner == Some(host) && live {
-                return Ok(Ok(None));
-            }
-            if let (true, Some(name)) = (live, name) {
-                let url: Option<String> = row.get(3);
-                return Ok(Err(Elsewhere { host: name, url }));
-            }
-            tx.execute(
-                "UPDATE petrel_cases SET host = $2 WHERE id = $1",
-                &[&id, &host],
-            )
-            .await
-            .map_err(pg)?;
-            let adopted = read(&tx, host, vec![id]).await?;
-            tx.commit().await.map_err(pg)?;
-            Ok(Ok(Some(adopted)))
-        })?;
+                            &[&id],
+                        )
+                        .await
+                        .map_err(pg)?;
+                    let Some(row) = row else {
+                        // No such case: nothing to claim; the caller says so.
+                        return Ok(Ok(Some(Adopted::default())));
+                    };
+                    let owner: Option<i64> = row.get(0);
+                    let live: bool = row.get(1);
+                    let name: Option<String> = row.get(2);
+                    if owner == Some(host) && live {
+                        return Ok(Ok(None));
+                    }
+                    if let (true, Some(name)) = (live, name) {
+                        let url: Option<String> = row.get(3);
+                        return Ok(Err(Elsewhere { host: name, url }));
+                    }
+                    tx.execute(
+                        "UPDATE petrel_cases SET host = $2 WHERE id = $1",
+                        &[&id, &host],
+                    )
+                    .await
+                    .map_err(pg)?;
+                    Ok(Ok(Some(read(tx, host, vec![id]).await?)))
+                })
+            }),
+        )?;
         if let Ok(Some(_)) = &claimed {
             self.renew_ids()?;
         }
@@ -242,39 +243,37 @@ impl Cluster for PgStore {
     }
 
     fn borrow(&self, version: &str) -> Result<Vec<StoredToken>, StoreError> {
-        let pool = self.pool.clone();
-        let host = self.host()?.id;
         let owner = format!("s:{version}");
         let version = version.to_string();
         // BEGIN, fence, lend, unwant, COMMIT.
-        self.traffic.add(5);
-        self.block(async move {
-            let mut client = client(&pool).await?;
-            let tx = client.transaction().await.map_err(pg)?;
-            fence(&tx, host).await?;
-            let rows = tx
-                .query(
-                    "UPDATE petrel_tokens SET lent_to = $2 WHERE (owner, place, seq) IN \
+        self.fenced(
+            5,
+            Box::new(move |tx, host| {
+                Box::pin(async move {
+                    let rows = tx
+                        .query(
+                            "UPDATE petrel_tokens SET lent_to = $2 WHERE (owner, place, seq) IN \
                      (SELECT owner, place, seq FROM petrel_tokens \
                       WHERE owner = $1 AND lent_to IS NULL AND held_by IS NULL \
                       FOR UPDATE SKIP LOCKED) \
                      RETURNING owner, place, seq, payload",
-                    &[&owner, &host],
-                )
-                .await
-                .map_err(pg)?;
-            let tokens = rows.iter().map(token_of).collect::<Result<Vec<_>, _>>()?;
-            if !tokens.is_empty() {
-                tx.execute(
-                    "DELETE FROM petrel_wants WHERE version = $1 AND host = $2",
-                    &[&version, &host],
-                )
-                .await
-                .map_err(pg)?;
-            }
-            tx.commit().await.map_err(pg)?;
-            Ok(tokens)
-        })
+                            &[&owner, &host],
+                        )
+                        .await
+                        .map_err(pg)?;
+                    let tokens = rows.iter().map(token_of).collect::<Result<Vec<_>, _>>()?;
+                    if !tokens.is_empty() {
+                        tx.execute(
+                            "DELETE FROM petrel_wants WHERE version = $1 AND host = $2",
+                            &[&version, &host],
+                        )
+                        .await
+                        .map_err(pg)?;
+                    }
+                    Ok(tokens)
+                })
+            }),
+        )
     }
 
     fn give_back(
@@ -285,18 +284,15 @@ impl Cluster for PgStore {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
-        let pool = self.pool.clone();
-        let host = self.host()?;
-        let (id, channel) = (host.id, host.channel.clone());
+        let channel = self.host()?.channel.clone();
         let owner = format!("s:{version}");
         let places: Vec<String> = tokens.iter().map(|(p, _)| p.clone()).collect();
         let seqs: Vec<i64> = tokens.iter().map(|(_, s)| i64_of(*s)).collect();
-        self.traffic.add(5);
-        self.block(async move {
-            let mut client = client(&pool).await?;
-            let tx = client.transaction().await.map_err(pg)?;
-            fence(&tx, id).await?;
-            let given: Vec<(String, u64)> = tx
+        self.fenced(
+            5,
+            Box::new(move |tx, id| {
+                Box::pin(async move {
+                    let given: Vec<(String, u64)> = tx
                 .query(
                     "UPDATE petrel_tokens SET lent_to = NULL WHERE owner = $1 AND lent_to = $2 \
                      AND (place, seq) IN (SELECT * FROM UNNEST($3::text[], $4::bigint[])) \
@@ -308,26 +304,21 @@ impl Cluster for PgStore {
                 .iter()
                 .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
                 .collect();
-            if !given.is_empty() {
-                tx.execute("SELECT pg_notify($1, 'given')", &[&channel])
-                    .await
-                    .map_err(pg)?;
-            }
-            tx.commit().await.map_err(pg)?;
-            Ok(given)
-        })
+                    if !given.is_empty() {
+                        tx.execute("SELECT pg_notify($1, 'given')", &[&channel])
+                            .await
+                            .map_err(pg)?;
+                    }
+                    Ok(given)
+                })
+            }),
+        )
     }
 
     fn want(&self, versions: &[String]) -> Result<(), StoreError> {
-        let pool = self.pool.clone();
-        let host = self.host()?;
-        let (id, channel) = (host.id, host.channel.clone());
+        let channel = self.host()?.channel.clone();
         let versions = versions.to_vec();
-        self.traffic.add(6);
-        self.block(async move {
-            let mut client = client(&pool).await?;
-            let tx = client.transaction().await.map_err(pg)?;
-            fence(&tx, id).await?;
+        self.fenced(6, Box::new(move |tx, id| Box::pin(async move {
             tx.execute(
                 "DELETE FROM petrel_wants WHERE host = $1 AND version <> ALL($2)",
                 &[&id, &versions],
@@ -347,9 +338,8 @@ impl Cluster for PgStore {
                     .await
                     .map_err(pg)?;
             }
-            tx.commit().await.map_err(pg)?;
             Ok(())
-        })
+        })))
     }
 
     fn wanted(&self) -> Result<Vec<String>, StoreError> {
@@ -375,11 +365,7 @@ impl Cluster for PgStore {
     }
 
     fn leave(&self) -> Result<(), StoreError> {
-        let host = self.host()?;
-        if host.fenced.load(Ordering::SeqCst) || host.left.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        self.block(host.leave())
+        self.block(self.host()?.leave())
     }
 
     fn hosts(&self) -> Result<(Vec<crate::store::HostInfo>, u64), StoreError> {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
+use tokio_postgres::{AsyncMessage, Client, NoTls};
 
 use super::rows::pg;
 use crate::store::StoreError;
@@ -199,39 +199,62 @@ async fn gone_here(client: &Client, me: i64) -> Result<Vec<i64>, StoreError> {
 /// lent to them, their wants. One statement, so atomic; tells the other
 /// hosts.
 async fn reap(client: &Client, channel: &str, gone: &[i64]) -> Result<u64, StoreError> {
+    release(client, channel, gone, true).await.map_err(pg)
+}
+
+/// Deletes hosts `ids` (and, if `lapsed`, every host whose lease lapsed)
+/// and frees what they held, in one statement; tells the other hosts.
+/// Returns how many hosts it deleted.
+async fn release(
+    client: &Client,
+    channel: &str,
+    ids: &[i64],
+    lapsed: bool,
+) -> Result<u64, tokio_postgres::Error> {
     let row = client
         .query_one(
             "WITH dead AS (DELETE FROM petrel_hosts \
-                           WHERE lease_until < now() OR id = ANY($2) RETURNING id), \
+                           WHERE id = ANY($2) OR ($3 AND lease_until < now()) RETURNING id), \
              c AS (UPDATE petrel_cases SET host = NULL WHERE host IN (SELECT id FROM dead) \
                    RETURNING 1), \
              t AS (UPDATE petrel_tokens SET lent_to = NULL WHERE lent_to IN (SELECT id FROM dead) \
                    RETURNING 1), \
              w AS (DELETE FROM petrel_wants WHERE host IN (SELECT id FROM dead) RETURNING 1), \
-             n AS (SELECT pg_notify($1, 'reaped') FROM dead LIMIT 1) \
+             n AS (SELECT pg_notify($1, 'released') FROM dead LIMIT 1) \
              SELECT (SELECT count(*) FROM dead), (SELECT count(*) FROM c), \
                     (SELECT count(*) FROM t), (SELECT count(*) FROM w), (SELECT count(*) FROM n)",
-            &[&channel, &gone],
+            &[&channel, &ids, &lapsed],
         )
-        .await
-        .map_err(pg)?;
+        .await?;
     Ok(row.get::<_, i64>(0) as u64)
+}
+
+/// The host's own row, locked against reaping until commit: the first
+/// statement of each of its transactions (fencing).
+pub(super) const FENCE: &str = "SELECT 1 FROM petrel_hosts WHERE id = $1 FOR KEY SHARE";
+
+/// What a host's write gets once its row is gone.
+pub(super) fn fenced() -> StoreError {
+    StoreError::Fenced("another host took this host's cases over (its lease lapsed)".into())
 }
 
 impl Host {
     /// Leaves: frees this host's live cases, lent tokens and wants, deletes
     /// its row and tells the others (a host stopping cleanly; one that dies
-    /// is reaped instead).
+    /// is reaped instead). Once only; nothing for a host already reaped.
     pub(super) fn leave(
         &self,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
         self.renewal.abort();
-        self.left.store(true, Ordering::SeqCst);
+        let done = self.left.swap(true, Ordering::SeqCst) || self.fenced.load(Ordering::SeqCst);
         let (client, id, channel) = (self.client.clone(), self.id, self.channel.clone());
         async move {
+            if done {
+                return Ok(());
+            }
             let mut tries = 0;
             loop {
-                match free(&client, id, &channel).await {
+                match release(&client, &channel, &[id], false).await {
                     // Deadlocks with other hosts' statements: try again.
                     Err(e) if tries < 5 && e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) => {
                         tries += 1;
@@ -275,20 +298,4 @@ fn machine_name() -> String {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "host".into())
-}
-
-/// Frees what host `id` held and deletes its row (see [`Host::leave`]).
-async fn free(client: &Client, id: i64, channel: &str) -> Result<Row, tokio_postgres::Error> {
-    client
-        .query_one(
-                "WITH me AS (DELETE FROM petrel_hosts WHERE id = $1 RETURNING id), \
-                 c AS (UPDATE petrel_cases SET host = NULL WHERE host = $1 RETURNING 1), \
-                 t AS (UPDATE petrel_tokens SET lent_to = NULL WHERE lent_to = $1 RETURNING 1), \
-                 w AS (DELETE FROM petrel_wants WHERE host = $1 RETURNING 1), \
-                 n AS (SELECT pg_notify($2, 'left')) \
-                 SELECT (SELECT count(*) FROM me), (SELECT count(*) FROM c), \
-                        (SELECT count(*) FROM t), (SELECT count(*) FROM w), (SELECT count(*) FROM n)",
-            &[&id, &channel],
-        )
-        .await
 }

@@ -236,10 +236,7 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         // Dropped where blocking is not allowed (a tokio task), a runtime
         // must not wait for its threads.
-        if let Some(host) = self.host.take()
-            && !host.fenced.load(std::sync::atomic::Ordering::SeqCst)
-            && !host.left.load(std::sync::atomic::Ordering::SeqCst)
-        {
+        if let Some(host) = self.host.take() {
             // Free this host's cases now, for the others to adopt at once,
             // rather than when its lease lapses.
             if let Err(e) = self.block(host.leave()) {
